@@ -187,3 +187,15 @@ def assemble(matched: Matched, labels: list[str], target: TargetSpec) -> pd.Data
 def ledger_table(ledger: list[tuple[str, str, str, str]]) -> pd.DataFrame:
     """`dataset_ledger.tsv`: every gene left out, with where it came from and why."""
     return pd.DataFrame(ledger, columns=LEDGER_COLUMNS)
+
+
+def read_window_chromosomes(path: Path) -> dict[str, str]:
+    """gene_id → chrom from `tss_windows.tsv` (or any TSV with those two columns)."""
+    try:
+        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise InputError("empty file; expected a windows table with gene_id and chrom columns", path) from None
+    missing = [column for column in ("gene_id", "chrom") if column not in table.columns]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}; expected gene_id and chrom", path)
+    return dict(zip(table["gene_id"], table["chrom"], strict=True))

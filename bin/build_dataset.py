@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Join TSS windows with a tissue's expression, compute the target and draw the split."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from seq2expr.cli import ensure_outdir, error_boundary, outdir_option, setup_logging, verbose_option
+from seq2expr.dataset import (
+    DEXTER_SEED,
+    TargetSpec,
+    assemble,
+    chromosome_split,
+    dexter_split,
+    ledger_table,
+    match_genes,
+    read_window_chromosomes,
+    write_dataset,
+)
+from seq2expr.errors import InputError
+from seq2expr.expression import read_expression, select_tissue
+from seq2expr.genome import read_sequences
+from seq2expr.tables import write_tsv
+
+log = logging.getLogger("build_dataset")
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _names(values: tuple[str, ...]) -> list[str]:
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--sequences", required=True, type=EXISTING_FILE, help="TSS windows FASTA (tss_windows.fa).")
+@click.option(
+    "--expression",
+    required=True,
+    type=EXISTING_FILE,
+    help="GTEx GCT or plain TSV (gene id, then one column per tissue); gzip read transparently.",
+)
+@click.option("--tissue", required=True, help="Tissue column to predict (case and punctuation ignored).")
+@click.option("--windows", type=EXISTING_FILE, help="tss_windows.tsv (gene_id, chrom): fills the chrom column.")
+@click.option(
+    "--split",
+    "split_mode",
+    type=click.Choice(["dexter", "chromosome"]),
+    default="dexter",
+    show_default=True,
+    help="dexter: DExTER's own random 2/3 train draw; chromosome: hold out whole chromosomes.",
+)
+@click.option("--seed", default=DEXTER_SEED, show_default=True, type=int, help="Seed of the dexter draw.")
+@click.option(
+    "--val-fraction",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    help="Fraction of the dexter training genes marked 'val' (for models that need early stopping).",
+)
+@click.option("--test-chromosomes", multiple=True, help="Chromosome split: test chromosomes (comma list).")
+@click.option("--val-chromosomes", multiple=True, help="Chromosome split: validation chromosomes (comma list).")
+@click.option(
+    "--tpm-floor",
+    default=0.001,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="target = log10(max(TPM + pseudocount, floor)).",
+)
+@click.option("--pseudocount", default=0.0, show_default=True, type=click.FloatRange(min=0.0), help="Added to TPM.")
+@outdir_option
+@verbose_option
+def main(
+    sequences: Path,
+    expression: Path,
+    tissue: str,
+    windows: Path | None,
+    split_mode: str,
+    seed: int,
+    val_fraction: float,
+    test_chromosomes: tuple[str, ...],
+    val_chromosomes: tuple[str, ...],
+    tpm_floor: float,
+    pseudocount: float,
+    outdir: Path,
+    verbose: bool,
+) -> None:
+    """Write dataset.tsv.gz (gene_id, chrom, split, tpm, target, sequence; expression-file order)
+    and dataset_ledger.tsv (every gene left out, with the reason)."""
+    setup_logging(verbose)
+    with error_boundary():
+        target = TargetSpec(tpm_floor, pseudocount)
+        table = read_expression(expression)
+        column = select_tissue(table, tissue, expression)
+        windows_by_id = read_sequences(sequences)
+        chroms = read_window_chromosomes(windows) if windows is not None else {}
+        matched = match_genes(windows_by_id, chroms, table, column, expression)
+        if matched.table.empty:
+            raise InputError(f"no gene of {sequences} has a {column} value in {expression}")
+        if split_mode == "dexter":
+            labels = dexter_split(len(matched.table), seed, val_fraction)
+        else:
+            labels = chromosome_split(
+                matched.table["chrom"].tolist(), _names(test_chromosomes), _names(val_chromosomes)
+            )
+        dataset = assemble(matched, labels, target)
+        ensure_outdir(outdir)
+        write_dataset(dataset, outdir / "dataset.tsv.gz")
+        ledger = ledger_table(matched.ledger)
+        write_tsv(ledger, outdir / "dataset_ledger.tsv")
+        log.info("tissue %s: %d genes; %s", column, len(dataset), _split_summary(dataset))
+        for reason, count in ledger["reason"].value_counts().sort_index().items():
+            log.info("ledger: %d %s", count, reason)
+
+
+def _split_summary(dataset: pd.DataFrame) -> str:
+    counts = dataset["split"].value_counts()
+    return ", ".join(f"{counts.get(name, 0)} {name}" for name in ("train", "val", "test"))
+
+
+if __name__ == "__main__":
+    main()
