@@ -1,0 +1,168 @@
+"""The data steps through their real commands: completeness, determinism, bad input, and the
+bundled test data's own reproducibility."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TEST_DATA, TEST_UPSTREAM, run_script
+
+from seq2expr.annotation import read_genes
+from seq2expr.dataset import read_dataset
+from seq2expr.expression import base_gene_id, read_expression
+from seq2expr.genome import read_sequences
+from seq2expr.synthetic import PLANTED_KMER, PLANTED_REGION, count_occurrences, write_test_data
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.iterdir())}
+
+
+def test_every_gtf_gene_is_in_the_windows_or_the_ledger(test_windows: Path) -> None:
+    genes = read_genes(TEST_DATA / "annotation.gtf.gz")
+    windows = pd.read_csv(test_windows / "tss_windows.tsv", sep="\t")
+    ledger = pd.read_csv(test_windows / "extract_ledger.tsv", sep="\t")
+    assert sorted(windows["gene_id"].tolist() + ledger["gene_id"].tolist()) == sorted(g.gene_id for g in genes)
+    assert set(ledger["reason"]) == {"biotype_not_selected", "window_off_chromosome", "too_many_n"}
+    sequences = read_sequences(test_windows / "tss_windows.fa")
+    assert list(sequences) == windows["gene_id"].tolist()
+    assert {len(sequence) for sequence in sequences.values()} == {2 * TEST_UPSTREAM + 1}
+    assert set("".join(sequences.values())) <= set("ACGTN")
+
+
+def test_every_matching_expression_gene_is_in_the_dataset_or_the_ledger(
+    test_windows: Path, synthetic_dataset: Path
+) -> None:
+    dataset = read_dataset(synthetic_dataset)
+    ledger = pd.read_csv(synthetic_dataset.parent / "dataset_ledger.tsv", sep="\t")
+    window_keys = {base_gene_id(gene) for gene in read_sequences(test_windows / "tss_windows.fa")}
+    expression = read_expression(TEST_DATA / "expression.gct.gz")
+    matching = [gene for gene in expression["gene_id"] if base_gene_id(gene) in window_keys]
+    accounted = set(dataset["gene_id"].map(base_gene_id)) | set(ledger.loc[ledger["source"] == "expression", "gene_id"])
+    assert all(gene in accounted or base_gene_id(gene) in accounted for gene in matching)
+    assert ledger.loc[ledger["reason"] == "par_y_copy", "source"].tolist() == ["windows", "expression"]
+    counts = dataset["split"].value_counts().to_dict()
+    assert counts["train"] + counts["val"] == 2 * len(dataset) // 3
+    assert counts["val"] == round(0.1 * (counts["train"] + counts["val"]))
+
+
+def test_planted_signal_drives_the_target(synthetic_dataset: Path) -> None:
+    dataset = read_dataset(synthetic_dataset)
+    low, high = TEST_UPSTREAM + PLANTED_REGION[0], TEST_UPSTREAM + PLANTED_REGION[1]
+    counts = [count_occurrences(sequence[low : high + 1], PLANTED_KMER) for sequence in dataset["sequence"]]
+    assert np.corrcoef(counts, dataset["target"])[0, 1] > 0.6
+
+
+def test_default_windows_are_4001_bp_with_reruns_byte_identical(tmp_path: Path) -> None:
+    args = ["--genome", TEST_DATA / "genome.fa.gz", "--annotation", TEST_DATA / "annotation.gtf.gz"]
+    run_script("extract_tss_windows.py", *args, "--outdir", tmp_path / "a")
+    run_script("extract_tss_windows.py", *args, "--outdir", tmp_path / "b")
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
+    assert {len(s) for s in read_sequences(tmp_path / "a" / "tss_windows.fa").values()} == {4001}
+    dataset_args = [
+        "--sequences", tmp_path / "a" / "tss_windows.fa",
+        "--windows", tmp_path / "a" / "tss_windows.tsv",
+        "--expression", TEST_DATA / "expression.gct.gz",
+        "--tissue", "pituitary",
+        "--split", "chromosome",
+        "--test-chromosomes", "chr3",
+        "--val-chromosomes", "X",
+    ]  # fmt: skip
+    run_script("build_dataset.py", *dataset_args, "--outdir", tmp_path / "c")
+    run_script("build_dataset.py", *dataset_args, "--outdir", tmp_path / "d")
+    assert digest(tmp_path / "c") == digest(tmp_path / "d")
+    dataset = read_dataset(tmp_path / "c" / "dataset.tsv.gz")
+    assert set(dataset.loc[dataset["split"] == "test", "chrom"]) == {"chr3"}
+    assert set(dataset.loc[dataset["split"] == "val", "chrom"]) == {"chrX"}
+
+
+def test_bundled_test_data_regenerates_byte_identically(tmp_path: Path) -> None:
+    for path in write_test_data(tmp_path):
+        assert path.read_bytes() == (TEST_DATA / path.name).read_bytes(), path.name
+
+
+def gz(path: Path, text: str) -> Path:
+    path.write_bytes(gzip.compress(text.encode()))
+    return path
+
+
+GOOD_FASTA = ">chr1\n" + "ACGT" * 50 + "\n"
+GOOD_GTF = 'chr1\tX\tgene\t100\t150\t.\t+\t.\tgene_id "G1.1"; gene_type "protein_coding";\n'
+
+
+@pytest.mark.parametrize(
+    ("fasta", "gtf", "message"),
+    [
+        (">\nACGT\n", GOOD_GTF, "genome.fa, line 1: empty FASTA header"),
+        (">chr1\nAC-GT\n", GOOD_GTF, "genome.fa, line 2: unexpected character '-'"),
+        (
+            GOOD_FASTA,
+            'chr1\tX\tgene\t100\t150\t.\t+\t.\tgene_type "protein_coding";\n',
+            "gtf, line 1: gene line without",
+        ),
+        (GOOD_FASTA, GOOD_GTF.replace("\t100\t", "\t-5\t"), "gtf, line 1: bad gene coordinates -5..150"),
+        (GOOD_FASTA, "", "annotation.gtf: no 'gene' lines"),
+        ("", GOOD_GTF, "genome.fa: no FASTA record found"),
+        (GOOD_FASTA.replace("chr1", "scaffold9"), GOOD_GTF, "no chromosome in common"),
+    ],
+)
+def test_extract_bad_input_gives_one_line_error(tmp_path: Path, fasta: str, gtf: str, message: str) -> None:
+    (tmp_path / "genome.fa").write_text(fasta)
+    (tmp_path / "annotation.gtf").write_text(gtf)
+    result = run_script(
+        "extract_tss_windows.py",
+        "--genome", tmp_path / "genome.fa",
+        "--annotation", tmp_path / "annotation.gtf",
+        "--upstream", "10",
+        "--downstream", "10",
+        "--outdir", tmp_path / "out",
+        check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1 and message in error_lines[0], result.stderr
+
+
+@pytest.mark.parametrize(
+    ("expression", "tissue", "message"),
+    [
+        ("#1.2\n1\t2\nName\tDescription\tPituitary\n G1.1\tA\t1\n", "Pituitary", "line 2: dimensions line says 2"),
+        ("gene\tPituitary\tLiver\nG1.1\t1\t2\n", "Kidney", "unknown tissue 'Kidney'; available: Pituitary, Liver"),
+        ("", "Pituitary", "expression.txt: empty file"),
+        ("gene\tPituitary\nOTHER.1\t1\n", "Pituitary", "no gene of"),
+    ],
+)
+def test_build_dataset_bad_input_gives_one_line_error(
+    tmp_path: Path, expression: str, tissue: str, message: str
+) -> None:
+    (tmp_path / "w.fa").write_text(">G1.1\nACGTACGT\n")
+    (tmp_path / "expression.txt").write_text(expression)
+    result = run_script(
+        "build_dataset.py",
+        "--sequences", tmp_path / "w.fa",
+        "--expression", tmp_path / "expression.txt",
+        "--tissue", tissue,
+        "--outdir", tmp_path / "out",
+        check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1 and message in error_lines[0], result.stderr
+
+
+def test_duplicate_genes_in_the_windows_fasta_are_an_error(tmp_path: Path) -> None:
+    (tmp_path / "w.fa").write_text(">G1.1\nACGT\n>G1.1\nACGT\n")
+    gz(tmp_path / "e.tsv.gz", "gene\tPituitary\nG1.1\t1\n")
+    result = run_script(
+        "build_dataset.py", "--sequences", tmp_path / "w.fa", "--expression", tmp_path / "e.tsv.gz",
+        "--tissue", "Pituitary", "--outdir", tmp_path / "out", check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "w.fa, line 3: sequence name 'G1.1' appears more than once" in result.stderr
