@@ -1,7 +1,7 @@
 """Plumbing shared by every `bin/` command: logging, progress bars and the error boundary.
 
 Each command is a click command whose body runs inside `error_boundary()`, so that an
-`InputError` becomes one line on stderr and exit status 2, never a traceback.
+`InputError` becomes one line on stderr and a non-zero exit status (1), never a traceback.
 """
 
 from __future__ import annotations
