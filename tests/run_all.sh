@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Every check of the project: lint, formatting, types, the pytest suite (unit, CLI, contract and
+# end-to-end tests), then the Nextflow tests where nextflow and nf-test are installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== ruff" && ruff check . && ruff format --check .
+echo "== mypy" && mypy
+echo "== pytest" && python -m pytest "$@"
+echo "== nextflow" && bash .ci/nextflow_checks.sh
