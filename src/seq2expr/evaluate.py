@@ -270,7 +270,9 @@ def pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     yc = y - y.mean(axis=-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = (xc * yc).sum(axis=-1) / np.sqrt((xc * xc).sum(axis=-1) * (yc * yc).sum(axis=-1))
-    return np.clip(r, -1.0, 1.0)
+    # A constant side leaves rounding noise in its centred values, not exact zeros: r is undefined there.
+    constant = (np.ptp(x, axis=-1) == 0) | (np.ptp(y, axis=-1) == 0)
+    return np.where(constant, np.nan, np.clip(r, -1.0, 1.0))
 
 
 def spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
