@@ -62,6 +62,18 @@ def attention_bias(attention_mask: torch.Tensor, slopes: torch.Tensor, dtype: to
     return alibi.to(dtype)[None].masked_fill(padded_key, torch.finfo(dtype).min)
 
 
+def attention_dtype(hidden_states: torch.Tensor) -> torch.dtype:
+    """The dtype attention will run in: autocast's when it is on (the projections produce it), else the input's.
+
+    Building the (B, heads, S, S) bias directly in that dtype avoids a float32 copy that autocast
+    would cast again in every layer.
+    """
+    device_type = hidden_states.device.type
+    if torch.is_autocast_enabled(device_type):
+        return torch.get_autocast_dtype(device_type)
+    return hidden_states.dtype
+
+
 class Dnabert2Embeddings(nn.Module):
     """Token and token-type embeddings, LayerNorm, dropout; position enters only through ALiBi."""
 
@@ -171,7 +183,7 @@ class Dnabert2Encoder(nn.Module):
     def forward(
         self, hidden_states: torch.Tensor, attention_mask: torch.Tensor, keep_all: bool
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        bias = attention_bias(attention_mask, self.alibi_slopes, hidden_states.dtype)
+        bias = attention_bias(attention_mask, self.alibi_slopes, attention_dtype(hidden_states))
         outputs = []
         for block in self.layer:
             if self.gradient_checkpointing and self.training:
