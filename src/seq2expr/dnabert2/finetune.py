@@ -539,6 +539,11 @@ def training_log_table(state: TrainState) -> pd.DataFrame:
     return pd.DataFrame(state.log, columns=LOG_COLUMNS)
 
 
+def _significant(value: float) -> float:
+    """The 9 significant digits that training_log.tsv carries, so both files show the same numbers."""
+    return float(f"{value:.9g}")
+
+
 def training_curves(log: pd.DataFrame) -> dict[str, Any]:
     """MultiQC custom content: train and val loss against the optimiser step, one line graph."""
     train = log.dropna(subset=["train_loss"])
@@ -557,8 +562,8 @@ def training_curves(log: pd.DataFrame) -> dict[str, Any]:
             "ylab": "MSE",
         },
         "data": {
-            "train loss": {int(s): float(v) for s, v in zip(train["step"], train["train_loss"], strict=True)},
-            "val loss": {int(s): float(v) for s, v in zip(val["step"], val["val_loss"], strict=True)},
+            "train loss": {int(s): _significant(v) for s, v in zip(train["step"], train["train_loss"], strict=True)},
+            "val loss": {int(s): _significant(v) for s, v in zip(val["step"], val["val_loss"], strict=True)},
         },
     }
 

@@ -1,0 +1,179 @@
+"""`bin/finetune_dnabert2.py` end to end on the tiny DNABERT-2 and the synthetic dataset: the files of the
+command contract, byte-identical re-runs, a stop-and-resume through the command, one-line errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from click.testing import CliRunner, Result
+
+from seq2expr.dataset import read_dataset, write_dataset
+from seq2expr.dnabert2.finetune import CURVES_ID, LOG_COLUMNS, encode_table, predict
+from seq2expr.dnabert2.model import Dnabert2ForRegression
+from seq2expr.dnabert2.tokenizer import load_tokenizer
+from seq2expr.predictions import read_predictions
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = REPO / "assets" / "test_data" / "tiny_dnabert2"
+SCRIPT = REPO / "bin" / "finetune_dnabert2.py"
+#: 259 train genes → 9 steps of 32 (2 × 16 accumulated) in one epoch; evaluations at steps 4, 8 and 9.
+QUICK = [
+    "--model", str(TINY), "--epochs", "1", "--batch-size", "16", "--global-batch-size", "32",
+    "--learning-rate", "1e-3", "--warmup-steps", "2", "--max-tokens", "128", "--eval-steps", "4",
+    "--logging-steps", "2", "--seed", "5", "--device", "cpu", "--threads", "1",
+]  # fmt: skip
+
+
+def load_command():
+    spec = importlib.util.spec_from_file_location("finetune_dnabert2", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+COMMAND = load_command()
+
+
+def run(*args: str | Path) -> Result:
+    threads = torch.get_num_threads()
+    try:
+        return CliRunner().invoke(COMMAND, [str(arg) for arg in args], catch_exceptions=False)
+    finally:
+        torch.set_num_threads(threads)  # --threads is process-wide; leave other tests as they were
+
+
+def one_line_error(result: Result) -> str:
+    """The command failed with exactly one `Error:` line and no traceback; return that line."""
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and result.stderr.rstrip().endswith(errors[0]), result.stderr
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def finished(synthetic_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    outdir = tmp_path_factory.mktemp("finetune")
+    result = run("--dataset", synthetic_dataset, *QUICK, "--outdir", outdir)
+    assert result.exit_code == 0, result.output
+    return outdir
+
+
+def test_writes_the_contract_files(finished: Path, synthetic_dataset: Path):
+    dataset = read_dataset(synthetic_dataset)
+    assert sorted(p.name for p in finished.iterdir()) == [
+        "model",
+        "predictions.tsv",
+        "training_curves_mqc.yaml",
+        "training_log.tsv",
+    ]  # the checkpoints are gone once the outputs are written
+
+    predictions = read_predictions(finished / "predictions.tsv")
+    assert predictions["gene_id"].tolist() == dataset["gene_id"].tolist()
+    assert predictions["split"].tolist() == dataset["split"].tolist()
+    assert np.array_equal(predictions["observed"].to_numpy(), dataset["target"].to_numpy())
+    assert set(predictions["model"]) == {"DNABERT-2"}
+    assert predictions["predicted"].std() > 0
+
+    log = pd.read_csv(finished / "training_log.tsv", sep="\t")
+    assert log.columns.tolist() == LOG_COLUMNS
+    assert log["step"].tolist() == [2, 4, 6, 8, 9]
+    assert log.dropna(subset=["val_loss"])["step"].tolist() == [4, 8, 9]
+    assert (log["tokens_per_s"] > 0).all() and log["train_loss"].notna().all()
+
+    curves = yaml.safe_load((finished / "training_curves_mqc.yaml").read_text())
+    assert curves["id"] == CURVES_ID and curves["plot_type"] == "linegraph"
+    assert curves["data"]["train loss"] == dict(zip(log["step"], log["train_loss"], strict=True))
+    assert list(curves["data"]["val loss"]) == [4, 8, 9]
+
+    # model/ is the best checkpoint with its tokenizer: it gives predictions.tsv back
+    model = Dnabert2ForRegression.from_pretrained(finished / "model")
+    tokenizer = load_tokenizer(finished / "model")
+    test = dataset[dataset["split"] == "test"]
+    again = predict(model, encode_table(test, tokenizer, 128), 64, torch.device("cpu"), tokenizer.pad_token_id)
+    expected = predictions.loc[predictions["split"] == "test", "predicted"].to_numpy()
+    np.testing.assert_allclose(again, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_a_rerun_is_byte_identical(finished: Path, synthetic_dataset: Path, tmp_path: Path):
+    assert run("--dataset", synthetic_dataset, *QUICK, "--outdir", tmp_path).exit_code == 0
+    for name in ("predictions.tsv", "training_curves_mqc.yaml", "model/model.safetensors", "model/tokenizer.json"):
+        assert (tmp_path / name).read_bytes() == (finished / name).read_bytes(), name
+    wall_clock = ["tokens_per_s"]
+    before = pd.read_csv(finished / "training_log.tsv", sep="\t").drop(columns=wall_clock)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "training_log.tsv", sep="\t").drop(columns=wall_clock), before)
+
+
+def test_stop_and_resume_through_the_command(finished: Path, synthetic_dataset: Path, tmp_path: Path):
+    stopped = run("--dataset", synthetic_dataset, *QUICK, "--outdir", tmp_path, "--stop-after-steps", "3")
+    assert stopped.exit_code == 0, stopped.output
+    assert not (tmp_path / "predictions.tsv").exists() and (tmp_path / "checkpoints" / "last.pt").is_file()
+    assert pd.read_csv(tmp_path / "training_log.tsv", sep="\t")["step"].tolist() == [2]
+
+    resumed = run("--dataset", synthetic_dataset, *QUICK, "--outdir", tmp_path)
+    assert resumed.exit_code == 0, resumed.output
+    assert "Resumed from" in resumed.stderr and "at step 3" in resumed.stderr
+    assert (tmp_path / "predictions.tsv").read_bytes() == (finished / "predictions.tsv").read_bytes()
+    assert pd.read_csv(tmp_path / "training_log.tsv", sep="\t")["step"].tolist() == [2, 4, 6, 8, 9]
+    assert not (tmp_path / "checkpoints").exists()
+
+
+@pytest.mark.slow
+def test_multiqc_draws_the_training_curves(finished: Path, tmp_path: Path):
+    shutil.copy(finished / "training_curves_mqc.yaml", tmp_path)
+    command = [sys.executable, "-m", "multiqc", str(tmp_path), "-o", str(tmp_path / "report"), "--no-ansi"]
+    subprocess.run(command, check=True, capture_output=True)
+    table = pd.read_csv(tmp_path / "report" / "multiqc_data" / f"multiqc_{CURVES_ID}_plot.txt", sep="\t", index_col=0)
+    assert table.index.tolist() == ["train loss", "val loss"] and table.shape[1] == 5
+
+
+def test_missing_tokenizer(synthetic_dataset: Path, tmp_path: Path):
+    model = tmp_path / "model"
+    shutil.copytree(TINY, model)
+    (model / "tokenizer.json").unlink()
+    args = [a if a != str(TINY) else str(model) for a in QUICK]
+    message = one_line_error(run("--dataset", synthetic_dataset, *args, "--outdir", tmp_path / "out"))
+    assert "tokenizer.json" in message
+
+
+def edited_dataset(synthetic_dataset: Path, path: Path, edit) -> Path:
+    table = read_dataset(synthetic_dataset)
+    write_dataset(edit(table), path)
+    return path
+
+
+def test_sequence_outside_acgtn(synthetic_dataset: Path, tmp_path: Path):
+    def corrupt(table: pd.DataFrame) -> pd.DataFrame:
+        table.iloc[6, table.columns.get_loc("sequence")] = "ACGTRACGT"
+        return table
+
+    dataset = edited_dataset(synthetic_dataset, tmp_path / "bad.tsv.gz", corrupt)
+    message = one_line_error(run("--dataset", dataset, *QUICK, "--outdir", tmp_path / "out"))
+    assert str(dataset) in message and "(line 8)" in message and "'R'" in message
+
+
+def test_empty_train_split(synthetic_dataset: Path, tmp_path: Path):
+    dataset = edited_dataset(synthetic_dataset, tmp_path / "test_only.tsv.gz", lambda t: t.assign(split="test"))
+    message = one_line_error(run("--dataset", dataset, *QUICK, "--outdir", tmp_path / "out"))
+    assert str(dataset) in message and "train split is empty" in message
+
+
+def test_inconsistent_batch_sizes(synthetic_dataset: Path, tmp_path: Path):
+    result = run("--dataset", synthetic_dataset, *QUICK, "--global-batch-size", "24", "--outdir", tmp_path)
+    assert "multiple of --batch-size 16" in one_line_error(result)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_cuda_without_a_gpu(synthetic_dataset: Path, tmp_path: Path):
+    result = run("--dataset", synthetic_dataset, *QUICK, "--device", "cuda", "--outdir", tmp_path)
+    assert "no CUDA device" in one_line_error(result)
