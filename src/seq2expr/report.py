@@ -157,7 +157,7 @@ def comparison_section(comparison: pd.DataFrame) -> ReportFile:
         "delta_r": {"title": "Δr", "description": "r(A) - r(B)", "format": "{:,.3f}", "scale": "RdBu"},
         "delta_ci": {"title": f"Δr {level} CI", "description": "Paired gene-level bootstrap interval"},
         "zou_ci": {"title": "Zou CI", "description": f"Zou (2007) {level} interval for dependent correlations"},
-        "r_ab": {"title": "r(A,B)", "description": "Correlation between the two models' predictions"},
+        "r_ab": {"title": "r(A,B)", "description": "Correlation of the two models' predictions", "format": "{:,.3f}"},
         "p_value": {"title": "p", "description": "Williams' t test, dependent overlapping correlations", **p_format},
         "p_value_holm": {"title": "p Holm", "description": "Williams' p, Holm-adjusted over all pairs", **p_format},
     }
