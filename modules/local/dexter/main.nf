@@ -1,0 +1,39 @@
+process DEXTER {
+    tag "${meta.id}"
+    label 'process_medium'
+
+    container "ghcr.io/seq2expr/seq2expr-cpu:0.1.0"
+
+    input:
+    tuple val(meta), path(dataset)
+
+    output:
+    tuple val(meta), path("dexter_variables.tsv")    , emit: variables
+    tuple val(meta), path("predictions.tsv")         , emit: predictions
+    tuple val(meta), path("model.json")              , emit: model
+    tuple val(meta), path("dexter_variables_mqc.tsv"), emit: mqc
+    tuple val("${task.process}"), val('seq2expr'), eval('python -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
+    tuple val("${task.process}"), val('scikit-learn'), eval('python -c "import sklearn; print(sklearn.__version__)"'), topic: versions, emit: versions_sklearn
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    dexter.py \\
+        ${args} \\
+        --dataset ${dataset} \\
+        --tss-index ${meta.tss_index} \\
+        --threads ${task.cpus} \\
+        --outdir .
+    """
+
+    stub:
+    """
+    touch dexter_variables.tsv
+    touch predictions.tsv
+    touch model.json
+    touch dexter_variables_mqc.tsv
+    """
+}

@@ -1,0 +1,35 @@
+process EXTRACT_TSS_WINDOWS {
+    tag "${meta.id}"
+    label 'process_single'
+
+    container "ghcr.io/seq2expr/seq2expr-cpu:0.1.0"
+
+    input:
+    tuple val(meta), path(genome), path(annotation)
+
+    output:
+    tuple val(meta), path("tss_windows.fa")    , emit: fasta
+    tuple val(meta), path("tss_windows.tsv")   , emit: windows
+    tuple val(meta), path("extract_ledger.tsv"), emit: ledger
+    tuple val("${task.process}"), val('seq2expr'), eval('python -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    extract_tss_windows.py \\
+        ${args} \\
+        --genome ${genome} \\
+        --annotation ${annotation} \\
+        --outdir .
+    """
+
+    stub:
+    """
+    touch tss_windows.fa
+    touch tss_windows.tsv
+    touch extract_ledger.tsv
+    """
+}

@@ -1,0 +1,33 @@
+process FETCH_INPUTS {
+    tag "${meta.id}"
+    label 'process_single'
+
+    container "ghcr.io/seq2expr/seq2expr-cpu:0.1.0"
+
+    input:
+    tuple val(meta), path(registry)
+
+    output:
+    tuple val(meta), path("${meta.filename}")       , emit: file
+    tuple val(meta), path("${meta.filename}.sha256"), emit: sha256
+    tuple val("${task.process}"), val('seq2expr'), eval('python -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    fetch_inputs.py \\
+        ${args} \\
+        --reference ${meta.id} \\
+        --registry ${registry} \\
+        --outdir .
+    """
+
+    stub:
+    """
+    touch ${meta.filename}
+    touch ${meta.filename}.sha256
+    """
+}

@@ -1,0 +1,52 @@
+process FINETUNE_DNABERT2 {
+    tag "${meta.id}"
+    label 'process_medium'
+    label 'process_gpu'
+
+    container "ghcr.io/seq2expr/seq2expr-gpu:0.1.0"
+
+    input:
+    tuple val(meta), path(dataset)
+    path(pretrained, stageAs: 'pretrained/*') // checkpoint folder, or [] to download model_id
+    val(model_id)                             // Hugging Face hub id, used when pretrained is []
+
+    output:
+    tuple val(meta), path("predictions.tsv")         , emit: predictions
+    tuple val(meta), path("training_log.tsv")        , emit: log
+    tuple val(meta), path("training_curves_mqc.yaml"), emit: mqc
+    tuple val(meta), path("model")                   , emit: model
+    tuple val("${task.process}"), val('seq2expr'), eval('python -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
+    tuple val("${task.process}"), val('torch'), eval('python -c "import torch; print(torch.__version__)"'), topic: versions, emit: versions_torch
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args   = task.ext.args ?: ''
+    def device = task.accelerator ? 'cuda' : 'cpu'
+    def model  = pretrained ?: model_id
+    """
+    # Writable caches inside the task: containers may run as a user without a home folder
+    export HF_HOME="\$PWD/.cache/huggingface"
+    export TRITON_CACHE_DIR="\$PWD/.cache/triton"
+    export MPLCONFIGDIR="\$PWD/.cache/matplotlib"
+
+    finetune_dnabert2.py \\
+        ${args} \\
+        --dataset ${dataset} \\
+        --model ${model} \\
+        --device ${device} \\
+        --threads ${task.cpus} \\
+        --outdir .
+    """
+
+    stub:
+    """
+    touch predictions.tsv
+    touch training_log.tsv
+    touch training_curves_mqc.yaml
+    mkdir model
+    touch model/config.json
+    touch model/model.safetensors
+    """
+}
