@@ -98,3 +98,12 @@ def test_collate_pads_on_the_right_with_the_pad_token(tokenizer):
         assert batch.attention_mask[row].tolist() == [1] * n + [0] * (lengths.max() - n)
     assert batch.n_tokens == int(lengths.sum())
     assert batch.labels.tolist() == [0.25, 1.5, -2.0]
+
+
+def test_subset_keeps_ids_labels_and_truncation_flags(tokenizer):
+    rng = np.random.default_rng(3)
+    split = encode_split(tokenizer, [random_dna(rng, n) for n in (20, 600, 40, 700)], [0.0, 1.0, 2.0, 3.0], 100)
+    assert split.truncated.tolist() == [False, True, False, True] and split.n_truncated == 2
+    part = split.subset(np.array([3, 0]))
+    assert [ids.tolist() for ids in part.input_ids] == [split.input_ids[3].tolist(), split.input_ids[0].tolist()]
+    assert part.labels.tolist() == [3.0, 0.0] and part.truncated.tolist() == [True, False] and len(part) == 2

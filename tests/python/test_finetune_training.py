@@ -16,7 +16,7 @@ from seq2expr.dataset import read_dataset
 from seq2expr.dnabert2.finetune import (
     Checkpoints,
     FinetuneOptions,
-    Trainer,
+    TrainingRun,
     build_optimizer,
     carve_validation,
     checked_table,
@@ -76,11 +76,11 @@ def splits(table, tokenizer):
     }
 
 
-def new_trainer(splits, tokenizer, checkpoint_dir: Path, options: FinetuneOptions, init_seed: int) -> Trainer:
+def new_trainer(splits, tokenizer, checkpoint_dir: Path, options: FinetuneOptions, init_seed: int) -> TrainingRun:
     torch.manual_seed(init_seed)
     model = Dnabert2ForRegression.from_pretrained(TINY)
     fingerprint = run_fingerprint(options, "tiny", "sha")
-    return Trainer(
+    return TrainingRun(
         model,
         splits["train"],
         splits["val"],
@@ -204,3 +204,16 @@ def test_sequences_outside_acgtn_are_refused_with_their_gene_and_line(table, seq
 def test_lower_case_and_n_are_accepted(table):
     soft = table.head(3).assign(sequence=["acgtn", "ACGTN", "NNNAc"])
     assert checked_table(soft, "d")["sequence"].tolist() == ["ACGTN", "ACGTN", "NNNAC"]
+
+
+def test_gradient_checkpointing_changes_memory_not_results(splits, tokenizer, tmp_path):
+    results = []
+    for checkpointing in (False, True):
+        options = replace(FAST, gradient_checkpointing=checkpointing)
+        run = new_trainer(splits, tokenizer, tmp_path / str(checkpointing), options, init_seed=3)
+        assert run.model.is_gradient_checkpointing == checkpointing
+        losses = [run.train_step(np.arange(16 * i, 16 * (i + 1)))[0] for i in range(2)]
+        results.append((losses, [p.detach().clone() for p in run.model.parameters()]))
+    (plain_losses, plain), (checkpointed_losses, checkpointed) = results
+    assert plain_losses == checkpointed_losses  # dropout masks are replayed in the recomputation
+    assert all(torch.equal(a, b) for a, b in zip(plain, checkpointed, strict=True))

@@ -27,10 +27,19 @@ class EncodedSplit:
 
     input_ids: list[np.ndarray]
     labels: np.ndarray
-    n_truncated: int
+    truncated: np.ndarray  # bool per sequence: cut at max_tokens
 
     def __len__(self) -> int:
         return len(self.input_ids)
+
+    def subset(self, indices: np.ndarray) -> EncodedSplit:
+        """The chosen sequences (e.g. one split of a table tokenised as a whole)."""
+        chosen = [self.input_ids[i] for i in indices]
+        return EncodedSplit(chosen, self.labels[indices], self.truncated[indices])
+
+    @property
+    def n_truncated(self) -> int:
+        return int(self.truncated.sum())
 
     @property
     def lengths(self) -> np.ndarray:
@@ -75,14 +84,12 @@ def encode_split(
     if sep_id is None:
         raise ValueError("the tokenizer has no [SEP] token")
     encoded = tokenizer(list(sequences), add_special_tokens=True, return_attention_mask=False)["input_ids"]
-    input_ids = []
-    n_truncated = 0
-    for ids in encoded:
-        if len(ids) > max_tokens:
-            ids = [*ids[: max_tokens - 1], sep_id]
-            n_truncated += 1
-        input_ids.append(np.asarray(ids, dtype=np.int64))
-    return EncodedSplit(input_ids, np.asarray(labels, dtype=np.float32), n_truncated)
+    truncated = np.array([len(ids) > max_tokens for ids in encoded], dtype=bool)
+    input_ids = [
+        np.asarray([*ids[: max_tokens - 1], sep_id] if cut else ids, dtype=np.int64)
+        for ids, cut in zip(encoded, truncated, strict=True)
+    ]
+    return EncodedSplit(input_ids, np.asarray(labels, dtype=np.float32), truncated)
 
 
 def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:

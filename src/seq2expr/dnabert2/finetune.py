@@ -59,7 +59,7 @@ class FinetuneOptions:
 
     epochs: int = 10
     global_batch_size: int = 32
-    batch_size: int = 8
+    batch_size: int = 32
     eval_batch_size: int = 32
     learning_rate: float = 3e-5
     weight_decay: float = 0.01
@@ -310,7 +310,7 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 @dataclass
-class Trainer:
+class TrainingRun:
     """One fine-tuning run: call `run()`, then `load_best()` before predicting."""
 
     model: nn.Module
@@ -631,16 +631,17 @@ def finetune(
     if tokenizer.pad_token_id is None:
         raise InputError("the tokenizer has no [PAD] token")
     pad_id = int(tokenizer.pad_token_id)
-    train = encode_table(table[table["split"] == "train"], tokenizer, options.max_tokens)
-    val = encode_table(table[table["split"] == "val"], tokenizer, options.max_tokens)
-    trainer = Trainer(model, train, val, options, device, pad_id, checkpoints, fingerprint)
+    everything = encode_table(table, tokenizer, options.max_tokens)
+    split = table["split"].to_numpy()
+    train = everything.subset(np.flatnonzero(split == "train"))
+    val = everything.subset(np.flatnonzero(split == "val"))
+    trainer = TrainingRun(model, train, val, options, device, pad_id, checkpoints, fingerprint)
     trainer.resume()
     state = trainer.run()
     log = training_log_table(state)
     if not state.finished:
         return FinetuneResult(state, log, None)
     trainer.load_best()
-    everything = encode_table(table, tokenizer, options.max_tokens)
     predicted = predict(model, everything, options.eval_batch_size, device, pad_id)
     predictions = make_predictions(table["gene_id"], table["split"], table["target"], predicted, MODEL_NAME)
     return FinetuneResult(state, log, predictions)
