@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -36,14 +37,16 @@ for _code, _letter in enumerate(ALPHABET):
     _LOOKUP[ord(_letter.lower())] = _code
 
 
-def encode_sequences(sequences: Sequence[str]) -> np.ndarray:
+def encode_sequences(sequences: Sequence[str], source: str | Path | None = None) -> np.ndarray:
     """Encode equal-length sequences as a genes × length uint8 matrix (A0 C1 G2 T3, other 4)."""
     if not sequences:
         return np.zeros((0, 0), dtype=np.uint8)
     length = len(sequences[0])
     for row, sequence in enumerate(sequences):
         if len(sequence) != length:
-            raise InputError(f"sequence {row + 1} is {len(sequence)} bp long, expected {length} bp like the first one")
+            raise InputError(
+                f"sequence {row + 1} is {len(sequence)} bp long, expected {length} bp like the first one", source
+            )
     raw = np.frombuffer("".join(sequences).encode("ascii", errors="replace"), dtype=np.uint8)
     return _LOOKUP[raw].reshape(len(sequences), length)
 

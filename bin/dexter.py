@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""DExTER on a dataset: k-mer/region exploration on the training genes, then LASSO."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from seq2expr.cli import ensure_outdir, error_boundary, outdir_option, progress, setup_logging, verbose_option
+from seq2expr.dataset import read_dataset
+from seq2expr.dexter import DexterConfig, ExplorationParams, fit_dexter
+from seq2expr.dexter.report import DEFAULT_TOP, variables_mqc
+from seq2expr.errors import InputError
+from seq2expr.predictions import write_predictions
+from seq2expr.tables import write_tsv
+
+log = logging.getLogger("dexter")
+
+
+def _cut_points(text: str | None) -> tuple[int, ...]:
+    if not text:
+        return ()
+    try:
+        return tuple(int(value) for value in text.split(","))
+    except ValueError:
+        raise InputError(
+            f"--bin-edges {text!r}: expected comma-separated integers (e.g. -2000,-500,0,1,500,2001)"
+        ) from None
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--dataset",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="dataset.tsv.gz (gene_id, chrom, split, tpm, target, sequence); train+val are trained on, test is held out.",
+)
+@click.option(
+    "--tss-index",
+    type=click.IntRange(min=0),
+    help="0-based index of the TSS in every window [default: the centre of odd-length windows].",
+)
+@click.option("--bins", default=13, show_default=True, type=int, help="Number of bins requested (DExTER's -nb_bins).")
+@click.option(
+    "--bin-mode",
+    type=click.Choice(["polynomial", "uniform"]),
+    default="polynomial",
+    show_default=True,
+    help="polynomial: widths grow as cubes away from the TSS (DExTER's default); uniform: equal widths.",
+)
+@click.option("--bin-edges", help="Explicit bin cut points relative to the TSS, comma-separated (overrides --bins).")
+@click.option(
+    "--correlation-increase", default=0.01, show_default=True, type=float, help="Minimal absolute gain in |rho|."
+)
+@click.option(
+    "--correlation-increase-ratio", default=0.10, show_default=True, type=float, help="Minimal relative gain in |rho|."
+)
+@click.option(
+    "--correlation-min", default=0.0, show_default=True, type=float, help="Do not expand domains below this |rho|."
+)
+@click.option(
+    "--kmer-max-length", default=0, show_default=True, type=click.IntRange(min=0), help="Longest k-mer (0 = no limit)."
+)
+@click.option(
+    "--counting",
+    type=click.Choice(["compat", "full"]),
+    default="compat",
+    show_default=True,
+    help="compat: skip the k-mer ending on the last base, as the original DExTER; full: count it.",
+)
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1), help="Threads for LassoCV.")
+@click.option(
+    "--top", default=DEFAULT_TOP, show_default=True, type=click.IntRange(min=1), help="Rows of the MultiQC table."
+)
+@outdir_option
+@verbose_option
+def main(
+    dataset: Path,
+    tss_index: int | None,
+    bins: int,
+    bin_mode: str,
+    bin_edges: str | None,
+    correlation_increase: float,
+    correlation_increase_ratio: float,
+    correlation_min: float,
+    kmer_max_length: int,
+    counting: str,
+    threads: int,
+    top: int,
+    outdir: Path,
+    verbose: bool,
+) -> None:
+    """Write dexter_variables.tsv, predictions.tsv (every gene), model.json and dexter_variables_mqc.tsv."""
+    setup_logging(verbose)
+    with error_boundary():
+        config = DexterConfig(
+            tss_index=tss_index,
+            bins=bins,
+            bin_mode=bin_mode,
+            bin_edges=_cut_points(bin_edges),
+            exploration=ExplorationParams(
+                correlation_increase=correlation_increase,
+                correlation_increase_ratio=correlation_increase_ratio,
+                correlation_min=correlation_min,
+                kmer_max_length=kmer_max_length,
+            ),
+            compat_counting=counting == "compat",
+            threads=threads,
+        )
+        table = read_dataset(dataset)
+        result = fit_dexter(
+            table, config, source=dataset, track=lambda steps: progress(steps, desc="DExTER exploration", unit="domain")
+        )
+        ensure_outdir(outdir)
+        write_tsv(result.variables, outdir / "dexter_variables.tsv")
+        write_predictions(result.predictions, outdir / "predictions.tsv")
+        (outdir / "model.json").write_text(result.model.to_json(), encoding="utf-8")
+        (outdir / "dexter_variables_mqc.tsv").write_text(variables_mqc(result.variables, top), encoding="utf-8")
+        log.info("wrote %d variables and %d predictions to %s", len(result.variables), len(result.predictions), outdir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""The exploration score: |Spearman ρ| between a k-mer's region counts and expression.
+
+DExTER scores a (k-mer, region) pair by the absolute Spearman correlation, over all training
+genes, between the raw counts of the k-mer in the region and the log expression (average
+ranks for ties; undefined → 0). Here all regions of a k-mer are scored at once: region
+counts come from cumulative sums over the bins, the count matrix is ranked column-wise by
+counting (counts are small integers), and the correlations are one matrix product.
+
+Ranks are kept as exact integers (twice the centred average rank), so every sum is exact in
+float64 and equal count vectors always get bit-identical scores: the exploration's
+tie-breaking then depends on the data only, never on summation order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from seq2expr.dexter.counting import BinCounts
+from seq2expr.dexter.segmentation import Lattice
+
+MIN_KMER_LENGTH = 2
+"""Shorter k-mers score 0 by definition (they are the controls of the 2-mer roots)."""
+
+
+def node_counts(bin_counts: np.ndarray, lattice: Lattice) -> np.ndarray:
+    """genes × nodes counts: a node's count is the sum of its bins, by prefix sums over bins."""
+    prefix = np.zeros((bin_counts.shape[0], lattice.n_bins + 1), dtype=np.int64)
+    np.cumsum(bin_counts, axis=1, out=prefix[:, 1:])
+    return prefix[:, lattice.last_bin + 1] - prefix[:, lattice.first_bin]
+
+
+def centred_ranks(values: np.ndarray) -> np.ndarray:
+    """Twice the centred average rank of each entry, column by column, as exact integers.
+
+    For n values, 2·rank − (n + 1) with ties averaged equals 2·(number below) + (number tied) − n.
+    Non-negative integer input is ranked by counting; anything else by sorting.
+    """
+    matrix = values.reshape(len(values), -1)
+    n, columns = matrix.shape
+    if n == 0:
+        return np.zeros(matrix.shape, dtype=np.int64).reshape(values.shape)
+    if np.issubdtype(matrix.dtype, np.integer) and matrix.min() >= 0:
+        width = int(matrix.max()) + 1
+        keys = matrix.astype(np.int64) + np.arange(columns, dtype=np.int64) * width
+        tied = np.bincount(keys.ravel(), minlength=columns * width)
+        below = np.cumsum(tied) - tied - np.repeat(np.arange(columns, dtype=np.int64) * n, width)
+        ranks = 2 * below[keys] + tied[keys] - n
+        return ranks.reshape(values.shape)
+    ranks = np.empty(matrix.shape, dtype=np.int64)
+    for column in range(columns):
+        _, inverse, tied_counts = np.unique(matrix[:, column], return_inverse=True, return_counts=True)
+        below = np.cumsum(tied_counts) - tied_counts
+        ranks[:, column] = 2 * below[inverse] + tied_counts[inverse] - n
+    return ranks.reshape(values.shape)
+
+
+def abs_spearman(counts: np.ndarray, target_ranks: np.ndarray) -> np.ndarray:
+    """|Spearman ρ| of every column of `counts` with the target whose `centred_ranks` are given.
+
+    Constant columns (and a constant target) score 0, as the original's NaN → 0.
+    """
+    ranks = centred_ranks(counts).astype(np.float64)
+    target = target_ranks.astype(np.float64)
+    covariance = target @ ranks
+    spread = np.sqrt(np.einsum("ij,ij->j", ranks, ranks)) * np.sqrt(float(target @ target))
+    scores = np.zeros(ranks.shape[1], dtype=np.float64)
+    defined = spread > 0
+    scores[defined] = np.abs(covariance[defined]) / spread[defined]
+    return np.minimum(scores, 1.0)
+
+
+class Scorer:
+    """|ρ| of every lattice node for any k-mer, over the training genes, cached per k-mer."""
+
+    def __init__(self, counts: BinCounts, training_rows: np.ndarray, target: np.ndarray, lattice: Lattice) -> None:
+        self.counts = counts
+        self.training_rows = training_rows
+        self.target_ranks = centred_ranks(np.asarray(target, dtype=np.float64))
+        self.lattice = lattice
+        self._scores: dict[str, np.ndarray] = {}
+
+    def prefetch(self, kmers: Iterable[str]) -> None:
+        """Count all these k-mers in one pass per length before they are scored one by one."""
+        self.counts.prefetch(kmer for kmer in kmers if len(kmer) >= MIN_KMER_LENGTH)
+
+    def scores(self, kmer: str) -> np.ndarray:
+        """Scores of all nodes (flat node ids) for one k-mer."""
+        cached = self._scores.get(kmer)
+        if cached is not None:
+            return cached
+        if len(kmer) < MIN_KMER_LENGTH:
+            result = np.zeros(len(self.lattice.nodes), dtype=np.float64)
+        else:
+            bins = self.counts.get(kmer)[self.training_rows]
+            result = abs_spearman(node_counts(bins, self.lattice), self.target_ranks)
+        result.setflags(write=False)
+        self._scores[kmer] = result
+        return result
+
+    @property
+    def n_scored(self) -> int:
+        return len(self._scores)
