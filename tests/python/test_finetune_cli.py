@@ -119,6 +119,8 @@ def test_stop_and_resume_through_the_command(finished: Path, synthetic_dataset: 
     assert stopped.exit_code == 0, stopped.output
     assert not (tmp_path / "predictions.tsv").exists() and (tmp_path / "checkpoints" / "last.pt").is_file()
     assert pd.read_csv(tmp_path / "training_log.tsv", sep="\t")["step"].tolist() == [2]
+    again = run("--dataset", synthetic_dataset, *QUICK, "--outdir", tmp_path, "--stop-after-steps", "3")
+    assert again.exit_code == 0 and "Already at step 3" in again.stderr
 
     resumed = run("--dataset", synthetic_dataset, *QUICK, "--outdir", tmp_path)
     assert resumed.exit_code == 0, resumed.output

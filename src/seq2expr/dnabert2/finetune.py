@@ -471,6 +471,11 @@ class TrainingRun:
             logger.info("The checkpoint is of a finished run (%s); nothing left to train", self.state.stop_reason)
             return self.state
         state, options = self.state, self.options
+        if options.stop_after_steps is not None and state.step >= options.stop_after_steps:
+            logger.info(
+                "Already at step %d, --stop-after-steps %d: nothing to do", state.step, options.stop_after_steps
+            )
+            return state
         logger.info(
             "Training %d steps (%d epochs of %d steps; %d sequences per step = %d × %d accumulated), %d val sequences",
             self.total_steps,
@@ -635,13 +640,13 @@ def finetune(
     split = table["split"].to_numpy()
     train = everything.subset(np.flatnonzero(split == "train"))
     val = everything.subset(np.flatnonzero(split == "val"))
-    trainer = TrainingRun(model, train, val, options, device, pad_id, checkpoints, fingerprint)
-    trainer.resume()
-    state = trainer.run()
+    training = TrainingRun(model, train, val, options, device, pad_id, checkpoints, fingerprint)
+    training.resume()
+    state = training.run()
     log = training_log_table(state)
     if not state.finished:
         return FinetuneResult(state, log, None)
-    trainer.load_best()
+    training.load_best()
     predicted = predict(model, everything, options.eval_batch_size, device, pad_id)
     predictions = make_predictions(table["gene_id"], table["split"], table["target"], predicted, MODEL_NAME)
     return FinetuneResult(state, log, predictions)
