@@ -119,7 +119,7 @@ workflow SEQ2EXPR {
             .groupTuple(size: n_models)
             .join(BUILD_DATASET.out.dataset)
     )
-    ch_multiqc_files = ch_multiqc_files.mix(EVALUATE_MODELS.out.mqc.transpose().map { _meta, file -> file })
+    ch_multiqc_files = ch_multiqc_files.mix(EVALUATE_MODELS.out.mqc.map { _meta, files -> files })
 
     //
     // Collate and save software versions (every module but MULTIQC sends them to the topic)
