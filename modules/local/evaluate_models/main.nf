@@ -1,0 +1,46 @@
+process EVALUATE_MODELS {
+    tag "${meta.id}"
+    label 'process_single'
+
+    container "ghcr.io/seq2expr/seq2expr-cpu:0.1.0"
+
+    input:
+    // every model's predictions.tsv (same file name: staged in numbered folders); dataset: [] for no baselines
+    tuple val(meta), path(predictions, stageAs: 'predictions/?/*'), path(dataset)
+
+    output:
+    tuple val(meta), path("metrics.tsv")   , emit: metrics
+    tuple val(meta), path("comparison.tsv"), emit: comparison
+    tuple val(meta), path("*_mqc.*")       , emit: mqc
+    tuple val("${task.process}"), val('seq2expr'), eval('python -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
+    tuple val("${task.process}"), val('scipy'), eval('python -c "import scipy; print(scipy.__version__)"'), topic: versions, emit: versions_scipy
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args      = task.ext.args ?: ''
+    def baselines = dataset ? "--dataset ${dataset}" : ''
+    """
+    # Writable matplotlib cache inside the task: containers may run as a user without a home folder
+    export MPLCONFIGDIR="\$PWD/.cache/matplotlib"
+
+    evaluate_models.py \\
+        ${args} \\
+        --predictions ${predictions} \\
+        ${baselines} \\
+        --outdir .
+    """
+
+    stub:
+    """
+    touch metrics.tsv
+    touch comparison.tsv
+    touch model_metrics_mqc.tsv
+    touch model_comparison_mqc.tsv
+    touch observed_vs_predicted_mqc.yaml
+    touch prediction_distribution_mqc.yaml
+    touch pearson_by_split_mqc.png
+    touch evaluation_methods_mqc.html
+    """
+}

@@ -1,0 +1,48 @@
+process MULTIQC {
+    tag "${meta.id}"
+    label 'process_single'
+
+    container "ghcr.io/seq2expr/seq2expr-cpu:0.1.0"
+
+    input:
+    val(meta)                                        // [ id:'seq2expr' ]: names the task only
+    path(multiqc_files, stageAs: '?/*')              // every *_mqc.* file of the run
+    path(multiqc_config)                             // assets/multiqc_config.yml
+    path(extra_multiqc_config)                       // --multiqc_config, or []
+    path(software_versions, stageAs: 'versions/*')   // the versions topic collected into one YAML by main.nf, or []
+
+    output:
+    path "*.html"  , emit: report
+    path "*_data"  , emit: data
+    path "*_plots" , optional: true, emit: plots
+    // Not sent to the versions topic: this process reads that topic's collection (software_versions).
+    tuple val("${task.process}"), val('multiqc'), eval('multiqc --version | sed "s/.* //"'), emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args         = task.ext.args ?: ''
+    def prefix       = task.ext.prefix ?: 'multiqc_report'
+    def config       = multiqc_config ? "--config ${multiqc_config}" : ''
+    def extra_config = extra_multiqc_config ? "--config ${extra_multiqc_config}" : ''
+    """
+    # Writable caches inside the task: containers may run as a user without a home folder
+    export MPLCONFIGDIR="\$PWD/.cache/matplotlib"
+
+    multiqc \\
+        --force \\
+        ${args} \\
+        ${config} \\
+        ${extra_config} \\
+        --filename ${prefix}.html \\
+        .
+    """
+
+    stub:
+    def prefix = task.ext.prefix ?: 'multiqc_report'
+    """
+    mkdir ${prefix}_data
+    touch ${prefix}.html
+    """
+}
