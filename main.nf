@@ -143,20 +143,16 @@ workflow SEQ2EXPR {
     def summary_params      = paramsSummaryMap(workflow, parameters_schema: "nextflow_schema.json")
     def ch_workflow_summary = channel.value(paramsSummaryMultiqc(summary_params))
         .collectFile(name: 'workflow_summary_mqc.yaml')
-    def ch_multiqc_config   = channel.fromPath("${projectDir}/assets/multiqc_config.yml", checkIfExists: true)
-        .mix(params.multiqc_config ? channel.fromPath(params.multiqc_config, checkIfExists: true) : channel.empty())
-        .toList()
     MULTIQC (
-        ch_multiqc_files
-            .mix(ch_collated_versions, ch_workflow_summary)
-            .collect()
-            .map { files -> [ [ id: 'seq2expr' ], files ] }
-            .combine(ch_multiqc_config.map { configs -> [ configs ] })
-            .map { meta, files, configs -> [ meta, files, configs, [], [], [] ] }
+        [ id: 'seq2expr' ],
+        ch_multiqc_files.mix(ch_workflow_summary).collect(),
+        file("${projectDir}/assets/multiqc_config.yml", checkIfExists: true),
+        params.multiqc_config ? file(params.multiqc_config, checkIfExists: true) : [],
+        ch_collated_versions
     )
 
     emit:
-    multiqc_report = MULTIQC.out.report // channel: [ val(meta), path(multiqc_report.html) ]
+    multiqc_report = MULTIQC.out.report // channel: path(multiqc_report.html)
 }
 
 /*

@@ -161,7 +161,7 @@ class StagedPath:
         return self.name
 
 
-class PathList(list):  # type: ignore[type-arg]
+class PathList(list[Any]):
     """Several staged files in one input: renders space-separated (Nextflow's BlankSeparatedList)."""
 
     def __str__(self) -> str:
@@ -275,10 +275,9 @@ class Parser:
         left = self.relation()
         while True:
             token = self.peek()
-            if token.kind == "op" and token.text in ("==", "!="):
-                self.next()
-                left = ("binop", token.text, left, self.relation())
-            elif token.kind == "ident" and token.text in ("in", "instanceof"):
+            if (token.kind == "op" and token.text in ("==", "!=")) or (
+                token.kind == "ident" and token.text in ("in", "instanceof")
+            ):
                 self.next()
                 left = ("binop", token.text, left, self.relation())
             else:
@@ -664,7 +663,7 @@ def _binop(op: str, left: Any, right: Any) -> Any:
 
 
 MEMORY_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
-DURATION_UNITS = {"ms": Decimal("0.001"), "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+DURATION_UNITS: dict[str, int | Decimal] = {"ms": Decimal("0.001"), "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
 def evaluate(node: Any, env: Mapping[str, Any]) -> Any:
@@ -835,11 +834,13 @@ def read_config(main: Path, profiles: list[str] | None = None, project_dir: Path
     """Read `main` (nextflow.config) the way Nextflow would with `-profile <profiles>` active."""
     config = NextflowConfig()
     root = project_dir or main.parent
-    env = {"params": config.params, "projectDir": str(root), "launchDir": ".", "baseDir": str(root)}
+    env: dict[str, Any] = {"params": config.params, "projectDir": str(root), "launchDir": ".", "baseDir": str(root)}
     env["System"] = Opaque("System")
     active = profiles or []
 
-    def apply(statements: list[tuple[str, Any]], scope: list[str], source: Path, selector: tuple[str, str] | None) -> None:
+    def apply(
+        statements: list[tuple[str, Any]], scope: list[str], source: Path, selector: tuple[str, str] | None
+    ) -> None:
         for kind, payload in statements:
             if kind == "selector":
                 name, pattern, body = payload

@@ -288,9 +288,7 @@ def render_block(block: str, env: dict[str, Any]) -> str:
     return textwrap.dedent(command).strip() + "\n"
 
 
-def prepare_task(
-    module: Module, config: NextflowConfig, values: list[Any], workdir: Path, stub: bool = False
-) -> Task:
+def prepare_task(module: Module, config: NextflowConfig, values: list[Any], workdir: Path, stub: bool = False) -> Task:
     """Stage inputs and render the command (real or stub) for these input values."""
     workdir.mkdir(parents=True, exist_ok=True)
     variables, staged = stage_inputs(module, values, workdir)

@@ -18,7 +18,6 @@ import shlex
 import subprocess
 import threading
 import time
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -53,6 +52,8 @@ from nfmodule import (
     undeclared,
 )
 
+import seq2expr
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = REPO / "bin"
 MODULES = REPO / "modules" / "local"
@@ -85,7 +86,7 @@ TISSUE = "Pituitary"
 
 
 def pipeline_version() -> str:
-    return str(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"])
+    return seq2expr.__version__
 
 
 def module_path(step: str) -> Path:
@@ -287,11 +288,21 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StepRun]:
         assert result.returncode == 0, f"{step} failed ({result.returncode}):\n{result.stderr[-3000:]}"
         return task
 
-    windows = run("extract_tss_windows", [{"id": "genome"}, Path(config.params["genome"]), Path(config.params["annotation"])])
-    dataset = run(
-        "build_dataset",
-        [meta, windows.workdir / "tss_windows.fa", windows.workdir / "tss_windows.tsv", Path(config.params["expression"])],
-    ).workdir / "dataset.tsv.gz"
+    windows = run(
+        "extract_tss_windows", [{"id": "genome"}, Path(config.params["genome"]), Path(config.params["annotation"])]
+    )
+    dataset = (
+        run(
+            "build_dataset",
+            [
+                meta,
+                windows.workdir / "tss_windows.fa",
+                windows.workdir / "tss_windows.tsv",
+                Path(config.params["expression"]),
+            ],
+        ).workdir
+        / "dataset.tsv.gz"
+    )
     dexter = run("dexter", [meta, dataset])
     dnabert2 = run("finetune_dnabert2", [meta, dataset, Path(config.params["dnabert2_model"]), ""])
     if not module_path("evaluate_models").exists():
@@ -304,9 +315,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StepRun]:
         *sorted(evaluation.workdir.glob("*_mqc.*")),
         dexter.workdir / "dexter_variables_mqc.tsv",
         dnabert2.workdir / "training_curves_mqc.yaml",
-        versions_yaml(root, runs),
     ]
-    run("multiqc", multiqc_inputs(report_files))
+    run("multiqc", multiqc_inputs(report_files, versions_yaml(root, runs)))
     return runs
 
 
@@ -322,20 +332,16 @@ def evaluate_inputs(meta: dict[str, Any], predictions: list[Path], dataset: Path
     return [values[name] for _, name, _ in module.input_names()]
 
 
-def multiqc_inputs(files: list[Path]) -> list[Any]:
-    """MULTIQC's inputs: the report files, the pipeline's MultiQC config, no custom extras."""
+def multiqc_inputs(files: list[Path], versions: Path) -> list[Any]:
+    """MULTIQC's inputs: the report files, the pipeline's MultiQC config, the collected versions."""
     module = read_module(module_path("multiqc"))
-    values: list[Any] = []
-    for kind, name, _ in module.input_names():
-        if kind == "val":
-            values.append({"id": "seq2expr"} if name == "meta" else "")
-        elif name == "multiqc_files":
-            values.append(files)
-        elif name == "multiqc_config":
-            values.append([REPO / "assets" / "multiqc_config.yml"])
-        else:
-            values.append([])
-    return values
+    values = {
+        "meta": {"id": "seq2expr"},
+        "multiqc_files": files,
+        "multiqc_config": REPO / "assets" / "multiqc_config.yml",
+        "software_versions": versions,
+    }
+    return [values.get(name, []) for _, name, _ in module.input_names()]
 
 
 def versions_yaml(root: Path, runs: dict[str, StepRun]) -> Path:
@@ -398,7 +404,9 @@ def test_outputs_carry_the_promised_content(chain: dict[str, StepRun]) -> None:
         header = (chain[step].real.workdir / "predictions.tsv").read_text().splitlines()[0].split("\t")
         assert header == ["gene_id", "split", "observed", "predicted", "model"]
     report = chain_step(chain, "multiqc").real
-    html = [path for pattern, _, _ in output_patterns(report) for path in matches(report, pattern) if path.endswith(".html")]
+    html = [
+        path for pattern, _, _ in output_patterns(report) for path in matches(report, pattern) if path.endswith(".html")
+    ]
     assert html, "MultiQC wrote no HTML report"
 
 
@@ -595,7 +603,9 @@ def test_gpu_request_follows_the_profile_and_the_container_engine() -> None:
         for engine, expected in (("docker", "--gpus all"), ("singularity", "--nv"), ("apptainer", "--nv")):
             assert resolve(options, {"workflow": {"containerEngine": engine}, "params": config.params}) == expected
         config.params["gpu_container_options"] = "--gpus device=1"
-        assert resolve(options, {"workflow": {"containerEngine": "docker"}, "params": config.params}) == "--gpus device=1"
+        assert (
+            resolve(options, {"workflow": {"containerEngine": "docker"}, "params": config.params}) == "--gpus device=1"
+        )
     slurm = task_context(finetune, read_config(REPO / "nextflow.config", ["slurm"]))
     assert resolve(slurm["directives"]["clusterOptions"], {"task": {"accelerator": Accelerator(1)}}) == "--gres=gpu:1"
     for step in STEPS:
