@@ -139,14 +139,16 @@ def test_masked_lm_uses_the_tied_decoder() -> None:
     assert torch.equal(model.cls.predictions.decoder.bias, stored["cls.predictions.decoder.bias"])
 
 
-def test_gradient_checkpointing_gives_the_same_gradients(batch: dict[str, torch.Tensor]) -> None:
+@pytest.mark.parametrize("reentrant", [True, False])
+def test_gradient_checkpointing_gives_the_same_gradients(batch: dict[str, torch.Tensor], reentrant: bool) -> None:
     labels = torch.tensor([0.5, -1.0, 2.0])
 
     def gradients(checkpointing: bool) -> dict[str, torch.Tensor]:
         torch.manual_seed(0)  # the fresh regression head
         model = Dnabert2ForRegression.from_pretrained(TINY)
         if checkpointing:
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": reentrant})
+            assert model.bert.encoder.gradient_checkpointing
         model.train()
         torch.manual_seed(1)  # dropout masks: checkpointing replays them from the saved RNG state
         model(**batch, labels=labels).loss.backward()
