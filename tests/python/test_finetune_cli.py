@@ -122,6 +122,10 @@ def test_stop_and_resume_through_the_command(finished: Path, synthetic_dataset: 
     again = run("--dataset", synthetic_dataset, *QUICK, "--outdir", tmp_path, "--stop-after-steps", "3")
     assert again.exit_code == 0 and "Already at step 3" in again.stderr
 
+    # a kill in the middle of writing the next checkpoint leaves only half-written temporary files behind
+    (tmp_path / "checkpoints" / "last.pt.tmp").write_bytes(b"half a checkpoint")
+    (tmp_path / "checkpoints" / "best.safetensors.tmp").write_bytes(b"half the weights")
+
     resumed = run("--dataset", synthetic_dataset, *QUICK, "--outdir", tmp_path)
     assert resumed.exit_code == 0, resumed.output
     assert "Resumed from" in resumed.stderr and "at step 3" in resumed.stderr
@@ -137,6 +141,13 @@ def test_multiqc_draws_the_training_curves(finished: Path, tmp_path: Path):
     subprocess.run(command, check=True, capture_output=True)
     table = pd.read_csv(tmp_path / "report" / "multiqc_data" / f"multiqc_{CURVES_ID}_plot.txt", sep="\t", index_col=0)
     assert table.index.tolist() == ["train loss", "val loss"] and table.shape[1] == 5
+
+
+def test_unreadable_checkpoint(synthetic_dataset: Path, tmp_path: Path):
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.pt").write_bytes(b"not a checkpoint")
+    message = one_line_error(run("--dataset", synthetic_dataset, *QUICK, "--outdir", tmp_path))
+    assert "last.pt" in message and "cannot read the training checkpoint" in message
 
 
 def test_missing_tokenizer(synthetic_dataset: Path, tmp_path: Path):

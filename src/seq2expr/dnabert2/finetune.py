@@ -285,9 +285,11 @@ class Checkpoints:
     def load(self) -> dict[str, Any]:
         try:
             payload: dict[str, Any] = torch.load(self.last, map_location="cpu", weights_only=True)
-        except Exception as error:  # a truncated or foreign file: say which and why
+        except Exception as error:  # truncated, or not ours; torch's own message spans many lines
             raise InputError(
-                f"cannot read the training checkpoint ({error}); delete it to start afresh", self.last
+                f"cannot read the training checkpoint ({type(error).__name__}: not a complete checkpoint of this "
+                "command); delete it to start afresh",
+                self.last,
             ) from None
         return payload
 
