@@ -12,6 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
+import huggingface_hub
 import huggingface_hub.constants
 import pytest
 import torch
@@ -239,6 +240,23 @@ def test_missing_folder_and_offline_hub_id(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.chdir(tmp_path)
     with pytest.raises(InputError, match=r"cannot be reached.*huggingface-cli download owner/model --local-dir DIR"):
         Dnabert2Model.from_pretrained("owner/model")
+
+
+def test_hub_id_goes_through_huggingface_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No network here: the download itself is replaced by a stand-in returning the bundled folder."""
+    calls = []
+
+    def snapshot_download(repo_id: str, revision: str | None, allow_patterns: list[str]) -> str:
+        calls.append((repo_id, revision, allow_patterns))
+        return str(TINY)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    monkeypatch.chdir(tmp_path)
+    model = Dnabert2Model.from_pretrained("zhihan1996/DNABERT-2-117M", revision="d064dece")
+    assert model.config.hidden_size == 64
+    ((repo_id, revision, patterns),) = calls
+    assert (repo_id, revision) == ("zhihan1996/DNABERT-2-117M", "d064dece")
+    assert "pytorch_model.bin" in patterns and not any(pattern.endswith(".py") for pattern in patterns)
 
 
 def test_unsupported_loader_options_are_refused() -> None:
