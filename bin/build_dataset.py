@@ -7,11 +7,11 @@ import logging
 from pathlib import Path
 
 import click
-import pandas as pd
 
 from seq2expr.cli import ensure_outdir, error_boundary, outdir_option, setup_logging, verbose_option
 from seq2expr.dataset import (
     DEXTER_SEED,
+    SPLITS,
     TargetSpec,
     assemble,
     chromosome_split,
@@ -24,9 +24,12 @@ from seq2expr.dataset import (
 from seq2expr.errors import InputError
 from seq2expr.expression import read_expression, select_tissue
 from seq2expr.genome import read_sequences
+from seq2expr.mqc import counts_table, write_report_files
 from seq2expr.tables import write_tsv
 
 log = logging.getLogger("build_dataset")
+SUMMARY_FILE = "dataset_summary_mqc.tsv"
+SUMMARY_ID = "dataset_summary"
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
@@ -87,8 +90,9 @@ def main(
     outdir: Path,
     verbose: bool,
 ) -> None:
-    """Write dataset.tsv.gz (gene_id, chrom, split, tpm, target, sequence; expression-file order)
-    and dataset_ledger.tsv (every gene left out, with the reason)."""
+    """Write dataset.tsv.gz (gene_id, chrom, split, tpm, target, sequence; expression-file order),
+    dataset_ledger.tsv (every gene left out, with the reason) and dataset_summary_mqc.tsv (the
+    counts, for the report)."""
     setup_logging(verbose)
     with error_boundary():
         target = TargetSpec(tpm_floor, pseudocount)
@@ -110,14 +114,13 @@ def main(
         write_dataset(dataset, outdir / "dataset.tsv.gz")
         ledger = ledger_table(matched.ledger)
         write_tsv(ledger, outdir / "dataset_ledger.tsv")
-        log.info("tissue %s: %d genes; %s", column, len(dataset), _split_summary(dataset))
-        for reason, count in ledger["reason"].value_counts().sort_index().items():
+        splits = {name: int((dataset["split"] == name).sum()) for name in SPLITS}
+        reasons = {str(reason): int(count) for reason, count in ledger["reason"].value_counts().sort_index().items()}
+        summary = {"genes": len(dataset), **splits, **reasons}
+        write_report_files([counts_table(SUMMARY_FILE, SUMMARY_ID, column, summary)], outdir)
+        log.info("tissue %s: %d genes; %s", column, len(dataset), ", ".join(f"{n} {s}" for s, n in splits.items()))
+        for reason, count in reasons.items():
             log.info("ledger: %d %s", count, reason)
-
-
-def _split_summary(dataset: pd.DataFrame) -> str:
-    counts = dataset["split"].value_counts()
-    return ", ".join(f"{counts.get(name, 0)} {name}" for name in ("train", "val", "test"))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from seq2expr.evaluate import (
     mean_prediction,
     metrics_table,
 )
+from seq2expr.mqc import write_report_files
 from seq2expr.predictions import read_predictions
 from seq2expr.report import (
     MAX_SCATTER_POINTS,
@@ -142,8 +143,7 @@ def main(
         ]
         if not comparison.empty:
             sections.append(comparison_section(comparison))
-        for section in sections:
-            (outdir / section.name).write_bytes(section.content)
+        write_report_files(sections, outdir)
         log.info("wrote metrics.tsv, comparison.tsv and %d report file(s) to %s", len(sections), outdir)
 
 

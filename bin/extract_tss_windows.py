@@ -11,10 +11,13 @@ import click
 from seq2expr.annotation import read_genes
 from seq2expr.cli import ensure_outdir, error_boundary, outdir_option, setup_logging, verbose_option
 from seq2expr.genome import iter_fasta, write_fasta
+from seq2expr.mqc import counts_table, write_report_files
 from seq2expr.tables import write_tsv
 from seq2expr.tss import WindowSpec, extract_windows, ledger_table, windows_table
 
 log = logging.getLogger("extract_tss_windows")
+SUMMARY_FILE = "tss_windows_summary_mqc.tsv"
+SUMMARY_ID = "tss_windows_summary"
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,8 +63,8 @@ def main(
     verbose: bool,
 ) -> None:
     """Write tss_windows.fa (header = gene id; upper case; TSS at index UPSTREAM, minus-strand
-    windows reverse-complemented), tss_windows.tsv and extract_ledger.tsv (every gene not kept,
-    with the reason)."""
+    windows reverse-complemented), tss_windows.tsv, extract_ledger.tsv (every gene not kept,
+    with the reason) and tss_windows_summary_mqc.tsv (the counts, for the report)."""
     setup_logging(verbose)
     with error_boundary():
         spec = WindowSpec(upstream, downstream, max_n_fraction)
@@ -74,9 +77,11 @@ def main(
         write_tsv(windows_table(result), outdir / "tss_windows.tsv")
         ledger = ledger_table(result)
         write_tsv(ledger, outdir / "extract_ledger.tsv")
-        counts = ledger["reason"].value_counts().sort_index()
+        reasons = {str(reason): int(count) for reason, count in ledger["reason"].value_counts().sort_index().items()}
+        summary = {"gtf_genes": len(genes), "windows": len(result.windows), **reasons}
+        write_report_files([counts_table(SUMMARY_FILE, SUMMARY_ID, f"{spec.length} bp windows", summary)], outdir)
         log.info("windows: %d of %d genes (%d bp each)", len(result.windows), len(genes), spec.length)
-        for reason, count in counts.items():
+        for reason, count in reasons.items():
             log.info("ledger: %d %s", count, reason)
 
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import yaml
 from matplotlib.figure import Figure
 from scipy import stats
 
 from seq2expr.evaluate import BASELINES, CONFIDENCE
+from seq2expr.mqc import ReportFile, tsv_with_header, yaml_file
 from seq2expr.predictions import SPLITS
 
 METRICS_ID = "model_metrics"
@@ -42,33 +42,12 @@ SPLIT_COLOURS = {"train": "#9ECAE1", "val": "#4292C6", "test": "#08519C"}
 PNG_DPI = 100
 
 
-@dataclass(frozen=True)
-class ReportFile:
-    """One custom-content file: its name in the output folder and its contents."""
-
-    name: str
-    content: bytes
-
-
 def model_colours(models: Sequence[str]) -> dict[str, str]:
     """A stable colour per model name, the same in every plot."""
     learned = [model for model in models if model not in BASELINES]
     colours = {model: MODEL_COLOURS[i % len(MODEL_COLOURS)] for i, model in enumerate(learned)}
     colours.update({model: BASELINE_COLOURS[model] for model in models if model in BASELINES})
     return colours
-
-
-def _yaml_file(name: str, document: Mapping[str, object]) -> ReportFile:
-    return ReportFile(name, yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True).encode("utf-8"))
-
-
-def _tsv_with_header(name: str, header: Mapping[str, object], table: pd.DataFrame) -> ReportFile:
-    """A custom-content TSV: the YAML configuration as `#` comment lines, then the table."""
-    comment = "".join(
-        f"# {line}\n" for line in yaml.safe_dump(dict(header), sort_keys=False, allow_unicode=True).splitlines()
-    )
-    body = table.to_csv(sep="\t", index=False, lineterminator="\n", float_format="%.4g")
-    return ReportFile(name, (comment + body).encode("utf-8"))
 
 
 def _intervals(table: pd.DataFrame, low: str, high: str) -> list[str]:
@@ -129,7 +108,7 @@ def metrics_section(metrics: pd.DataFrame) -> ReportFile:
         "pconfig": {"id": f"{METRICS_ID}_table", "col1_header": "Model · split", "sort_rows": False},
         "headers": headers,
     }
-    return _tsv_with_header(f"{METRICS_ID}_mqc.tsv", header, rows)
+    return tsv_with_header(f"{METRICS_ID}_mqc.tsv", header, rows)
 
 
 def comparison_section(comparison: pd.DataFrame) -> ReportFile:
@@ -167,7 +146,7 @@ def comparison_section(comparison: pd.DataFrame) -> ReportFile:
         "pconfig": {"id": f"{COMPARISON_ID}_table", "col1_header": "Models", "sort_rows": False},
         "headers": headers,
     }
-    return _tsv_with_header(f"{COMPARISON_ID}_mqc.tsv", header, rows)
+    return tsv_with_header(f"{COMPARISON_ID}_mqc.tsv", header, rows)
 
 
 def _test_genes(predictions: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -211,7 +190,7 @@ def observed_vs_predicted_section(
         },
         "data": datasets,
     }
-    return _yaml_file(f"{SCATTER_ID}_mqc.yaml", document)
+    return yaml_file(f"{SCATTER_ID}_mqc.yaml", document)
 
 
 def _png_bytes(figure: Figure) -> bytes:
@@ -270,7 +249,7 @@ def distribution_section(predictions: Mapping[str, pd.DataFrame]) -> ReportFile:
         },
         "data": data,
     }
-    return _yaml_file(f"{DISTRIBUTION_ID}_mqc.yaml", document)
+    return yaml_file(f"{DISTRIBUTION_ID}_mqc.yaml", document)
 
 
 def _density(sample: np.ndarray, grid: np.ndarray) -> dict[float, float]:

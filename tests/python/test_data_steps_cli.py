@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +168,23 @@ def test_duplicate_genes_in_the_windows_fasta_are_an_error(tmp_path: Path) -> No
     )  # fmt: skip
     assert result.returncode != 0
     assert "w.fa, line 3: sequence name 'G1.1' appears more than once" in result.stderr
+
+
+def test_gene_counts_reach_the_multiqc_report(test_windows: Path, synthetic_dataset: Path, tmp_path: Path) -> None:
+    """Nothing is dropped silently: the kept and set-aside counts are report sections (real MultiQC run)."""
+    config = TEST_DATA.parent / "multiqc_config.yml"
+    command = [sys.executable, "-m", "multiqc", "--config", str(config), "--outdir", str(tmp_path), "--force"]
+    subprocess.run([*command, str(test_windows), str(synthetic_dataset.parent)], check=True, capture_output=True)
+    (data,) = tmp_path.glob("*multiqc_report_data")
+    windows = pd.read_csv(data / "multiqc_tss_windows_summary_table.txt", sep="\t")
+    ledger = pd.read_csv(test_windows / "extract_ledger.tsv", sep="\t")
+    assert int(windows["windows"].iloc[0]) + len(ledger) == int(windows["gtf_genes"].iloc[0])
+    assert int(windows["too_many_n"].iloc[0]) == 1
+    dataset = pd.read_csv(data / "multiqc_dataset_summary_table.txt", sep="\t")
+    assert dataset["Sample"].tolist() == ["Pituitary"]
+    assert int(dataset["train"].iloc[0] + dataset["val"].iloc[0] + dataset["test"].iloc[0]) == int(
+        dataset["genes"].iloc[0]
+    )
+    (report,) = tmp_path.glob("*multiqc_report.html")
+    html = report.read_text()
+    assert "TSS windows" in html and "Dataset" in html
