@@ -402,6 +402,9 @@ def test_models_must_come_from_the_given_dataset(synthetic_dataset):
     table = make_predictions(dataset["gene_id"], dataset["split"], dataset["target"], dataset["target"] * 0.5, "m")
     (model,) = group_models([("m.tsv", table)])
     check_against_dataset([model], dataset, "dataset.tsv.gz")
+    # A model that held some training genes out as its own validation set still fits the dataset.
+    own_val = table.assign(split=np.where(table["split"] == "train", "val", table["split"]))
+    check_against_dataset(group_models([("m.tsv", own_val)]), dataset, "dataset.tsv.gz")
     moved = table.assign(split=np.where(table["split"] == "test", "train", table["split"]))
     moved.loc[moved.index[:10], "split"] = "test"
     moved.loc[moved.index[10:14], "split"] = "test"
