@@ -92,7 +92,9 @@ workflow SEQ2EXPR {
     // MODULES: the models, in parallel; each writes the same predictions.tsv format
     //
     def ch_predictions = channel.empty()
-    def ch_multiqc_files = channel.empty()
+    def ch_multiqc_files = EXTRACT_TSS_WINDOWS.out.mqc
+        .mix(BUILD_DATASET.out.mqc)
+        .map { _meta, table -> table }
     if (!params.skip_dexter) {
         DEXTER (
             BUILD_DATASET.out.dataset

@@ -312,6 +312,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StepRun]:
     if not module_path("multiqc").exists():
         return runs
     report_files = [
+        windows.workdir / "tss_windows_summary_mqc.tsv",
+        dataset.parent / "dataset_summary_mqc.tsv",
         *sorted(evaluation.workdir.glob("*_mqc.*")),
         dexter.workdir / "dexter_variables_mqc.tsv",
         dnabert2.workdir / "training_curves_mqc.yaml",

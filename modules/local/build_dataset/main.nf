@@ -10,6 +10,7 @@ process BUILD_DATASET {
     output:
     tuple val(meta), path("dataset.tsv.gz")    , emit: dataset
     tuple val(meta), path("dataset_ledger.tsv"), emit: ledger
+    tuple val(meta), path("dataset_summary_mqc.tsv"), emit: mqc
     tuple val("${task.process}"), val('seq2expr'), eval('python -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
 
     when:
@@ -31,5 +32,6 @@ process BUILD_DATASET {
     """
     echo | gzip > dataset.tsv.gz
     touch dataset_ledger.tsv
+    touch dataset_summary_mqc.tsv
     """
 }

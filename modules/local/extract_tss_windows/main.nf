@@ -11,6 +11,7 @@ process EXTRACT_TSS_WINDOWS {
     tuple val(meta), path("tss_windows.fa")    , emit: fasta
     tuple val(meta), path("tss_windows.tsv")   , emit: windows
     tuple val(meta), path("extract_ledger.tsv"), emit: ledger
+    tuple val(meta), path("tss_windows_summary_mqc.tsv"), emit: mqc
     tuple val("${task.process}"), val('seq2expr'), eval('python -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
 
     when:
@@ -31,5 +32,6 @@ process EXTRACT_TSS_WINDOWS {
     touch tss_windows.fa
     touch tss_windows.tsv
     touch extract_ledger.tsv
+    touch tss_windows_summary_mqc.tsv
     """
 }
