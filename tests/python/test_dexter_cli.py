@@ -12,6 +12,7 @@ import pytest
 from conftest import run_script, shared_path
 
 from seq2expr.dataset import read_dataset, write_dataset
+from seq2expr.dexter.segmentation import uniform_bins
 from seq2expr.predictions import read_predictions
 from seq2expr.synthetic import PLANTED_KMER, PLANTED_REGION
 
@@ -156,6 +157,21 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, splits, lengths, options, m
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
     assert len(errors) == 1 and message in errors[0], result.stderr
     assert not (tmp_path / "out" / "model.json").exists()
+
+
+def test_options_reach_the_model(tmp_path: Path) -> None:
+    dataset = small_dataset(tmp_path / "dataset.tsv.gz", ["train"] * 30 + ["test"] * 10)
+    options = ["--counting", "full", "--bin-mode", "uniform", "--bins", "9", "--kmer-max-length", "2", "--top", "3"]
+    run_dexter(dataset, tmp_path / "out", *options)
+    model = json.loads((tmp_path / "out" / "model.json").read_text())
+    assert model["counting"] == "full" and model["tss_index"] == 50
+    assert model["bins"] == [list(b) for b in uniform_bins(9, 101, 50)]  # the generator itself is tested elsewhere
+    assert {len(v["kmer"]) for v in model["variables"]} == {2}
+    rows = [line for line in (tmp_path / "out" / "dexter_variables_mqc.tsv").read_text().splitlines() if line[0] != "#"]
+    assert len(rows) <= 4  # header + at most --top rows
+    run_dexter(dataset, tmp_path / "edges", "--bin-edges", "-50,-10,0,1,11,51")
+    model = json.loads((tmp_path / "edges" / "model.json").read_text())
+    assert model["bins"] == [[-50, -11], [-10, -1], [0, 0], [1, 10], [11, 50]]
 
 
 REFERENCE_R = 0.45827401958109926  # ALL.lasso of the original DExTER on this set

@@ -73,25 +73,27 @@ def chunk_codes(encoded: np.ndarray, k: int, compat: bool) -> np.ndarray:
     starts = n_starts(length, k, compat)
     dtype = np.int32 if k <= 15 else np.int64
     codes = np.zeros((genes, starts), dtype=dtype)
-    invalid = np.zeros((genes, starts), dtype=bool)
     for offset in range(k):
-        column = encoded[:, offset : offset + starts]
         codes *= 4
-        codes += column
-        invalid |= column == INVALID
-    codes[invalid] = -1
+        codes += encoded[:, offset : offset + starts]
+    bad = encoded == INVALID
+    if bad.any():  # rare in real windows: only then find the windows holding a non-ACGT letter
+        prefix = np.zeros((genes, length + 1), dtype=np.int32)
+        np.cumsum(bad, axis=1, out=prefix[:, 1:])
+        codes[prefix[:, k : k + starts] != prefix[:, :starts]] = -1
     return codes
 
 
-def _kmer_index(codes: np.ndarray, wanted: np.ndarray, k: int) -> np.ndarray:
-    """Index into `wanted` of every code, −1 where the code is not wanted (or invalid)."""
+def _kmer_slots(codes: np.ndarray, wanted: np.ndarray, k: int) -> np.ndarray:
+    """Index into `wanted` of every code; len(wanted) (a sink slot) where not wanted or invalid."""
+    sink = len(wanted)
     if k <= MAX_TABLE_K:
-        table = np.full(4**k + 1, -1, dtype=np.int32)
-        table[wanted] = np.arange(len(wanted), dtype=np.int32)
-        return table[codes]  # code −1 (invalid window) reads the last slot, −1
+        table = np.full(4**k + 1, sink, dtype=np.int64)
+        table[wanted] = np.arange(sink)
+        return table[codes]  # code −1 (invalid window) reads the last entry, the sink
     order = np.argsort(wanted)
-    slot = np.minimum(np.searchsorted(wanted[order], codes), len(wanted) - 1)
-    return np.where(wanted[order][slot] == codes, order[slot], -1)
+    slot = np.minimum(np.searchsorted(wanted[order], codes), sink - 1)
+    return np.where(wanted[order][slot] == codes, order[slot], sink)
 
 
 def count_bins(
@@ -103,9 +105,10 @@ def count_bins(
 ) -> np.ndarray:
     """Counts of each k-mer (all of one length) in each bin of each gene: k-mers × genes × bins.
 
-    One pass over the genes in chunks; the requested k-mers are looked up by code, so the cost
-    is one rolling-code computation and one `bincount` per chunk whatever their number.
-    Positions outside every bin (possible with explicit bins) are not counted.
+    One pass over the genes in chunks; each window's k-mer is mapped to its slot (a sink slot
+    for k-mers not asked for), so one `bincount` per chunk counts every requested k-mer in
+    every bin at once. Positions outside every bin (possible with explicit bins) go to a spare
+    bin and are not reported.
     """
     genes, length = encoded.shape
     dtype = np.uint16 if length < 1 << 16 else np.uint32
@@ -119,16 +122,17 @@ def count_bins(
     if starts == 0:
         return result
     wanted = np.array([kmer_code(kmer) for kmer in kmers], dtype=np.int64)
-    start_bins = position_bins[:starts]
-    stride = n_bins + 1  # one spare bin collects positions outside every bin
+    stride = n_bins + 1
     chunk = max(1, CHUNK_POSITIONS // length)
     for first in range(0, genes, chunk):
         block = encoded[first : first + chunk]
-        index = _kmer_index(chunk_codes(block, k, compat), wanted, k)
-        rows, columns = np.nonzero(index >= 0)
-        flat = (index[rows, columns].astype(np.int64) * block.shape[0] + rows) * stride + start_bins[columns]
-        counts = np.bincount(flat, minlength=len(kmers) * block.shape[0] * stride)
-        result[:, first : first + block.shape[0], :] = counts.reshape(len(kmers), block.shape[0], stride)[:, :, :n_bins]
+        rows = block.shape[0]
+        cell = np.arange(rows, dtype=np.int64)[:, None] * stride + position_bins[:starts]
+        flat = _kmer_slots(chunk_codes(block, k, compat), wanted, k)
+        flat *= rows * stride
+        flat += cell
+        counts = np.bincount(flat.ravel(), minlength=(len(kmers) + 1) * rows * stride)
+        result[:, first : first + rows, :] = counts.reshape(len(kmers) + 1, rows, stride)[:-1, :, :n_bins]
     return result
 
 
