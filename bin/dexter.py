@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import click
+from threadpoolctl import threadpool_limits
 
 from seq2expr.cli import ensure_outdir, error_boundary, outdir_option, progress, setup_logging, verbose_option
 from seq2expr.dataset import read_dataset
@@ -70,7 +71,9 @@ def _cut_points(text: str | None) -> tuple[int, ...]:
     show_default=True,
     help="compat: skip the k-mer ending on the last base, as the original DExTER; full: count it.",
 )
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1), help="Threads for LassoCV.")
+@click.option(
+    "--threads", default=1, show_default=True, type=click.IntRange(min=1), help="Threads (LassoCV folds, BLAS)."
+)
 @click.option(
     "--top", default=DEFAULT_TOP, show_default=True, type=click.IntRange(min=1), help="Rows of the MultiQC table."
 )
@@ -110,9 +113,13 @@ def main(
             threads=threads,
         )
         table = read_dataset(dataset)
-        result = fit_dexter(
-            table, config, source=dataset, track=lambda steps: progress(steps, desc="DExTER exploration", unit="domain")
-        )
+        with threadpool_limits(limits=threads):  # BLAS/OpenMP pools stay within the cores granted
+            result = fit_dexter(
+                table,
+                config,
+                source=dataset,
+                track=lambda steps: progress(steps, desc="DExTER exploration", unit="domain"),
+            )
         ensure_outdir(outdir)
         write_tsv(result.variables, outdir / "dexter_variables.tsv")
         write_predictions(result.predictions, outdir / "predictions.tsv")
