@@ -169,6 +169,3 @@ class BinCounts:
         if kmer not in self._counts:
             self.prefetch([kmer])
         return self._counts[kmer]
-
-    def __contains__(self, kmer: str) -> bool:
-        return kmer in self._counts

@@ -186,12 +186,6 @@ class Exploration:
             processed += 1
             yield Step(key, processed, len(self._queued), length, self._best)
 
-    def run(self) -> list[Variable]:
-        """Explore to the end and return the variables."""
-        for _ in self.steps():
-            pass
-        return self.variables()
-
     def variables(self) -> list[Variable]:
         """Every valid key in `done`, sorted by k-mer then region start then end."""
         found = [

@@ -32,28 +32,13 @@ def node_counts(bin_counts: np.ndarray, lattice: Lattice) -> np.ndarray:
 
 
 def centred_ranks(values: np.ndarray) -> np.ndarray:
-    """Twice the centred average rank of each entry, column by column, as exact integers.
+    """Twice the centred average rank of each value, as exact integers.
 
     For n values, 2·rank − (n + 1) with ties averaged equals 2·(number below) + (number tied) − n.
-    Non-negative integer input is ranked by counting; anything else by sorting.
     """
-    matrix = values.reshape(len(values), -1)
-    n, columns = matrix.shape
-    if n == 0:
-        return np.zeros(matrix.shape, dtype=np.int64).reshape(values.shape)
-    if np.issubdtype(matrix.dtype, np.integer) and matrix.min() >= 0:
-        width = int(matrix.max()) + 1
-        keys = matrix.astype(np.int64) + np.arange(columns, dtype=np.int64) * width
-        tied = np.bincount(keys.ravel(), minlength=columns * width)
-        below = np.cumsum(tied) - tied - np.repeat(np.arange(columns, dtype=np.int64) * n, width)
-        ranks = 2 * below[keys] + tied[keys] - n
-        return ranks.reshape(values.shape)
-    ranks = np.empty(matrix.shape, dtype=np.int64)
-    for column in range(columns):
-        _, inverse, tied_counts = np.unique(matrix[:, column], return_inverse=True, return_counts=True)
-        below = np.cumsum(tied_counts) - tied_counts
-        ranks[:, column] = 2 * below[inverse] + tied_counts[inverse] - n
-    return ranks.reshape(values.shape)
+    _, inverse, tied = np.unique(values, return_inverse=True, return_counts=True)
+    below = np.cumsum(tied) - tied
+    return (2 * below[inverse] + tied[inverse] - len(values)).astype(np.int64)
 
 
 def abs_spearman(counts: np.ndarray, target_ranks: np.ndarray) -> np.ndarray:

@@ -170,6 +170,8 @@ def fit_dexter(
         lattice.n_bins,
         len(lattice.nodes),
     )
+    for rank, row in enumerate(lattice.rows()):
+        log.debug("lattice rank %d: %s", rank, " ".join(row))
     target = table["target"].to_numpy(dtype=np.float64)
     encoded = encode_sequences(table["sequence"].tolist())
     counts = BinCounts(encoded, lattice.position_bins(length, tss_index), lattice.n_bins, config.compat_counting)
