@@ -99,7 +99,7 @@ def tissue_meta(tissue: str, upstream: int) -> dict[str, Any]:
 
 
 @functools.cache
-def test_config() -> Any:
+def profile_test() -> Any:
     return read_config(REPO / "nextflow.config", ["test"])
 
 
@@ -275,7 +275,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StepRun]:
 
     A step whose module is not written yet ends the chain there; its tests then fail, naming it.
     """
-    config = test_config()
+    config = profile_test()
     root = tmp_path_factory.mktemp("chain")
     meta = tissue_meta(TISSUE, config.params["upstream"])
     runs: dict[str, StepRun] = {}
@@ -374,7 +374,7 @@ def test_stub_touches_exactly_the_declared_outputs(step: str, chain: dict[str, S
     inputs = [
         real.env[name] if kind == "val" else _staged_sources(real, name) for kind, name, _ in real.module.input_names()
     ]
-    stub = prepare_task(real.module, test_config(), inputs, tmp_path / "stub", stub=True)
+    stub = prepare_task(real.module, profile_test(), inputs, tmp_path / "stub", stub=True)
     result = run_task(stub, BIN, timeout=60)
     assert result.returncode == 0, result.stderr
     assert not missing_outputs(stub), f"the stub misses {missing_outputs(stub)}"
@@ -468,12 +468,12 @@ def test_fetch_inputs_downloads_a_named_reference(served_file: tuple[str, Path],
     registry.write_text(json.dumps({"references": {"test_expression": entry}}))
     module = read_module(module_path("fetch_inputs"))
     meta = {"id": "test_expression", "filename": "expression.gct.gz"}
-    task = prepare_task(module, test_config(), [meta, registry], tmp_path / "task")
+    task = prepare_task(module, profile_test(), [meta, registry], tmp_path / "task")
     result = run_task(task, BIN, timeout=120)
     assert result.returncode == 0, result.stderr
     assert not missing_outputs(task) and not undeclared(task)
     assert (task.workdir / "expression.gct.gz").read_bytes() == source.read_bytes()
-    stub = prepare_task(module, test_config(), [meta, registry], tmp_path / "stub", stub=True)
+    stub = prepare_task(module, profile_test(), [meta, registry], tmp_path / "stub", stub=True)
     assert run_task(stub, BIN, timeout=60).returncode == 0
     assert created_entries(stub) == created_entries(task)
 
@@ -595,7 +595,7 @@ def test_required_profiles_exist_and_parse() -> None:
 
 def test_gpu_request_follows_the_profile_and_the_container_engine() -> None:
     finetune = read_module(module_path("finetune_dnabert2"))
-    cpu = task_context(finetune, test_config())
+    cpu = task_context(finetune, profile_test())
     assert cpu["accelerator"] is None and cpu["cpus"] <= 2, "-profile test fine-tunes on CPU, within 2 cores"
     for profile in (None, "test_gpu", "slurm"):
         config = read_config(REPO / "nextflow.config", [profile] if profile else [])
