@@ -14,6 +14,7 @@ from seq2expr.dataset import read_dataset
 from seq2expr.dexter import DexterConfig, ExplorationParams, fit_dexter
 from seq2expr.dexter.report import DEFAULT_TOP, variables_mqc
 from seq2expr.errors import InputError
+from seq2expr.mqc import write_report_files
 from seq2expr.predictions import write_predictions
 from seq2expr.tables import write_tsv
 
@@ -124,7 +125,7 @@ def main(
         write_tsv(result.variables, outdir / "dexter_variables.tsv")
         write_predictions(result.predictions, outdir / "predictions.tsv")
         (outdir / "model.json").write_text(result.model.to_json(), encoding="utf-8")
-        (outdir / "dexter_variables_mqc.tsv").write_text(variables_mqc(result.variables, top), encoding="utf-8")
+        write_report_files([variables_mqc(result.variables, top)], outdir)
         log.info("wrote %d variables and %d predictions to %s", len(result.variables), len(result.predictions), outdir)
 
 

@@ -51,7 +51,7 @@ def test_planted_kmer_and_region_are_found(planted_run: Path, synthetic_dataset:
     names = [v["name"] for v in model["variables"]]
     assert names == sorted(names) and len(names) == len(variables)
     mqc = (planted_run / "dexter_variables_mqc.tsv").read_text().splitlines()
-    assert "# id: 'dexter_variables'" in mqc and "# plot_type: 'table'" in mqc
+    assert "# id: dexter_variables" in mqc and "# plot_type: table" in mqc
     assert mqc[[line.startswith("#") for line in mqc].index(False) + 1].startswith(f"{best['kmer']}.{best['start']}_")
 
 

@@ -1,24 +1,26 @@
-"""The MultiQC custom-content table of DExTER's strongest variables."""
+"""The MultiQC custom-content table of DExTER's strongest variables (section `dexter_variables`)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from seq2expr.dexter.model import variable_name
-from seq2expr.tables import table_bytes
+from seq2expr.mqc import ReportFile, tsv_with_header
 
 SECTION_ID = "dexter_variables"
+FILE_NAME = "dexter_variables_mqc.tsv"
 DEFAULT_TOP = 25
 
 
-def variables_mqc(variables: pd.DataFrame, top: int = DEFAULT_TOP) -> str:
-    """`dexter_variables_mqc.tsv`: the `top` variables with a non-zero coefficient, largest |coef| first.
+def variables_mqc(variables: pd.DataFrame, top: int = DEFAULT_TOP) -> ReportFile:
+    """The `top` variables with a non-zero LASSO coefficient, largest |coefficient| first.
 
-    Ties in |coef| keep the variables table's order, so the text is reproducible.
+    Ties in |coefficient| keep the variables table's order, so the file is reproducible. The
+    section's title and description live in the MultiQC configuration.
     """
-    kept = variables[variables["coefficient"] != 0].copy()
-    kept["abs"] = kept["coefficient"].abs()
-    kept = kept.sort_values("abs", ascending=False, kind="stable").head(top)
+    kept = variables[variables["coefficient"] != 0]
+    kept = kept.iloc[np.argsort(-kept["coefficient"].abs().to_numpy(), kind="stable")[:top]]
     table = pd.DataFrame(
         {
             "variable": [
@@ -31,15 +33,9 @@ def variables_mqc(variables: pd.DataFrame, top: int = DEFAULT_TOP) -> str:
             "coefficient": kept["coefficient"],
         }
     )
-    header = (
-        f"# id: '{SECTION_ID}'\n"
-        "# section_name: 'DExTER variables'\n"
-        f"# description: 'The {len(table)} DExTER variables (k-mer in a region around the TSS, bounds relative "
-        f"to the TSS, inclusive) with the largest absolute LASSO coefficients out of {len(variables)} selected; "
-        "correlation = |Spearman rho| with expression on training genes, coefficient on the standardised scale.'\n"
-        "# plot_type: 'table'\n"
-        "# pconfig:\n"
-        f"#     id: '{SECTION_ID}_table'\n"
-        "#     title: 'DExTER: top variables'\n"
-    )
-    return header + table_bytes(table).decode("utf-8")
+    header = {
+        "id": SECTION_ID,
+        "plot_type": "table",
+        "pconfig": {"id": f"{SECTION_ID}_table", "col1_header": "variable"},
+    }
+    return tsv_with_header(FILE_NAME, header, table)
