@@ -91,16 +91,14 @@ workflow SEQ2EXPR {
     //
     // MODULES: the models, in parallel; each writes the same predictions.tsv format
     //
-    def ch_predictions = channel.empty()
-    def ch_multiqc_files = EXTRACT_TSS_WINDOWS.out.mqc
-        .mix(BUILD_DATASET.out.mqc)
-        .map { _meta, table -> table }
+    def ch_predictions  = channel.empty()
+    def ch_tissue_files = BUILD_DATASET.out.mqc   // channel: [ val(meta), path(file) ] report content of one tissue
     if (!params.skip_dexter) {
         DEXTER (
             BUILD_DATASET.out.dataset
         )
-        ch_predictions   = ch_predictions.mix(DEXTER.out.predictions)
-        ch_multiqc_files = ch_multiqc_files.mix(DEXTER.out.mqc.map { _meta, table -> table })
+        ch_predictions  = ch_predictions.mix(DEXTER.out.predictions)
+        ch_tissue_files = ch_tissue_files.mix(DEXTER.out.mqc)
     }
     if (!params.skip_dnabert2) {
         FINETUNE_DNABERT2 (
@@ -108,8 +106,8 @@ workflow SEQ2EXPR {
             pretrained,
             model_id
         )
-        ch_predictions   = ch_predictions.mix(FINETUNE_DNABERT2.out.predictions)
-        ch_multiqc_files = ch_multiqc_files.mix(FINETUNE_DNABERT2.out.mqc.map { _meta, curves -> curves })
+        ch_predictions  = ch_predictions.mix(FINETUNE_DNABERT2.out.predictions)
+        ch_tissue_files = ch_tissue_files.mix(FINETUNE_DNABERT2.out.mqc)
     }
 
     //
@@ -121,7 +119,7 @@ workflow SEQ2EXPR {
             .groupTuple(size: n_models)
             .join(BUILD_DATASET.out.dataset)
     )
-    ch_multiqc_files = ch_multiqc_files.mix(EVALUATE_MODELS.out.mqc.map { _meta, files -> files })
+    ch_tissue_files = ch_tissue_files.mix(EVALUATE_MODELS.out.mqc.transpose())
 
     //
     // Collate and save software versions (every module but MULTIQC sends them to the topic)
@@ -140,21 +138,29 @@ workflow SEQ2EXPR {
         )
 
     //
-    // MODULE: MultiQC report
+    // MODULE: one MultiQC report per tissue (every tissue's sections share their ids), each with
+    // the run's shared content: TSS window counts, parameter summary, software versions
     //
     def summary_params      = paramsSummaryMap(workflow, parameters_schema: "nextflow_schema.json")
     def ch_workflow_summary = channel.value(paramsSummaryMultiqc(summary_params))
         .collectFile(name: 'workflow_summary_mqc.yaml')
+    def ch_shared_files = EXTRACT_TSS_WINDOWS.out.mqc
+        .map { _meta, table -> table }
+        .mix(ch_workflow_summary)
+        .collect()
+        .map { files -> [ files ] }
     MULTIQC (
-        [ id: 'seq2expr' ],
-        ch_multiqc_files.mix(ch_workflow_summary).collect(),
+        ch_tissue_files
+            .groupTuple()
+            .combine(ch_shared_files)
+            .map { meta, own, shared -> [ meta, own + shared ] },
         file("${projectDir}/assets/multiqc_config.yml", checkIfExists: true),
         params.multiqc_config ? file(params.multiqc_config, checkIfExists: true) : [],
-        ch_collated_versions
+        ch_collated_versions.first()
     )
 
     emit:
-    multiqc_report = MULTIQC.out.report // channel: path(multiqc_report.html)
+    multiqc_report = MULTIQC.out.report // channel: path(multiqc_report.html), one per tissue
 }
 
 /*

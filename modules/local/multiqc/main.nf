@@ -5,8 +5,7 @@ process MULTIQC {
     container "ghcr.io/seq2expr/seq2expr-cpu:0.1.0"
 
     input:
-    val(meta)                                        // [ id:'seq2expr' ]: names the task only
-    path(multiqc_files, stageAs: '?/*')              // every *_mqc.* file of the run
+    tuple val(meta), path(multiqc_files, stageAs: '?/*') // one report per tissue: its *_mqc.* files and the run's shared ones
     path(multiqc_config)                             // assets/multiqc_config.yml
     path(extra_multiqc_config)                       // --multiqc_config, or []
     path(software_versions, stageAs: 'versions/*')   // the versions topic collected into one YAML by main.nf, or []
