@@ -37,5 +37,13 @@ def variables_mqc(variables: pd.DataFrame, top: int = DEFAULT_TOP) -> ReportFile
         "id": SECTION_ID,
         "plot_type": "table",
         "pconfig": {"id": f"{SECTION_ID}_table", "col1_header": "variable"},
+        # MultiQC shows every number with one decimal unless told: bounds are bases, weights need three.
+        "headers": {
+            "kmer": {"title": "k-mer"},
+            "start": {"title": "start", "description": "Region start relative to the TSS (bp)", "format": "{:,.0f}"},
+            "end": {"title": "end", "description": "Region end (bp, inclusive)", "format": "{:,.0f}"},
+            "correlation": {"description": "|Spearman rho| with expression on the training genes", "format": "{:,.3f}"},
+            "coefficient": {"description": "LASSO coefficient (standardised features)", "format": "{:,.3f}"},
+        },
     }
     return tsv_with_header(FILE_NAME, header, table)
