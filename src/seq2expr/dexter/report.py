@@ -36,12 +36,18 @@ def variables_mqc(variables: pd.DataFrame, top: int = DEFAULT_TOP) -> ReportFile
     header = {
         "id": SECTION_ID,
         "plot_type": "table",
-        "pconfig": {"id": f"{SECTION_ID}_table", "col1_header": "variable"},
+        # Keep the file's order (largest |coefficient| first) rather than MultiQC's alphabetical one.
+        "pconfig": {"id": f"{SECTION_ID}_table", "col1_header": "variable", "sort_rows": False},
         # MultiQC shows every number with one decimal unless told: bounds are bases, weights need three.
         "headers": {
             "kmer": {"title": "k-mer"},
-            "start": {"title": "start", "description": "Region start relative to the TSS (bp)", "format": "{:,.0f}"},
-            "end": {"title": "end", "description": "Region end (bp, inclusive)", "format": "{:,.0f}"},
+            "start": {
+                "title": "start",
+                "description": "Region start relative to the TSS (bp)",
+                "format": "{:,.0f}",
+                "scale": False,
+            },
+            "end": {"description": "Region end (bp, inclusive)", "format": "{:,.0f}", "scale": False},
             "correlation": {"description": "|Spearman rho| with expression on the training genes", "format": "{:,.3f}"},
             "coefficient": {"description": "LASSO coefficient (standardised features)", "format": "{:,.3f}"},
         },
