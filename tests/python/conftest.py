@@ -27,6 +27,14 @@ def run_script(script: str, *args: str | Path, check: bool = True) -> subprocess
     return result
 
 
+def assert_one_line_error(result: subprocess.CompletedProcess[str], message: str) -> None:
+    """The command failed with exactly one `Error: …` line holding `message`, and no traceback."""
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1 and message in error_lines[0], result.stderr
+
+
 def shared_path(*parts: str) -> Path:
     """A path under the shared development folder; skip the test when it is absent (users' clones)."""
     path = SHARED.joinpath(*parts)

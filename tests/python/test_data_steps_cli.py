@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TEST_DATA, TEST_UPSTREAM, run_script
+from conftest import TEST_DATA, TEST_UPSTREAM, assert_one_line_error, run_script
 
 from seq2expr.annotation import read_genes
 from seq2expr.dataset import read_dataset
@@ -125,10 +125,7 @@ def test_extract_bad_input_gives_one_line_error(tmp_path: Path, fasta: str, gtf:
         "--outdir", tmp_path / "out",
         check=False,
     )  # fmt: skip
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(error_lines) == 1 and message in error_lines[0], result.stderr
+    assert_one_line_error(result, message)
 
 
 @pytest.mark.parametrize(
@@ -153,10 +150,7 @@ def test_build_dataset_bad_input_gives_one_line_error(
         "--outdir", tmp_path / "out",
         check=False,
     )  # fmt: skip
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(error_lines) == 1 and message in error_lines[0], result.stderr
+    assert_one_line_error(result, message)
 
 
 def test_duplicate_genes_in_the_windows_fasta_are_an_error(tmp_path: Path) -> None:
@@ -166,8 +160,7 @@ def test_duplicate_genes_in_the_windows_fasta_are_an_error(tmp_path: Path) -> No
         "build_dataset.py", "--sequences", tmp_path / "w.fa", "--expression", tmp_path / "e.tsv.gz",
         "--tissue", "Pituitary", "--outdir", tmp_path / "out", check=False,
     )  # fmt: skip
-    assert result.returncode != 0
-    assert "w.fa, line 3: sequence name 'G1.1' appears more than once" in result.stderr
+    assert_one_line_error(result, "w.fa, line 3: sequence name 'G1.1' appears more than once")
 
 
 def test_gene_counts_reach_the_multiqc_report(test_windows: Path, synthetic_dataset: Path, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_script, shared_path
+from conftest import assert_one_line_error, run_script, shared_path
 
 from seq2expr.dataset import read_dataset, write_dataset
 from seq2expr.dexter.segmentation import uniform_bins
@@ -152,10 +152,7 @@ def small_dataset(path: Path, splits: list[str], lengths: list[int] | None = Non
 def test_bad_input_is_one_clear_line(tmp_path: Path, splits, lengths, options, message: str) -> None:
     dataset = small_dataset(tmp_path / "dataset.tsv.gz", splits, lengths)
     result = run_dexter(dataset, tmp_path / "out", *options, check=False)
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
-    assert len(errors) == 1 and message in errors[0], result.stderr
+    assert_one_line_error(result, message)
     assert not (tmp_path / "out" / "model.json").exists()
 
 
