@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from seq2expr.cli import ensure_outdir, error_boundary, outdir_option, setup_logging, verbose_option
+from seq2expr.cli import comma_list, ensure_outdir, error_boundary, outdir_option, setup_logging, verbose_option
 from seq2expr.dataset import (
     DEXTER_SEED,
     SPLITS,
@@ -24,17 +24,13 @@ from seq2expr.dataset import (
 from seq2expr.errors import InputError
 from seq2expr.expression import read_expression, select_tissue
 from seq2expr.genome import read_sequences
-from seq2expr.mqc import counts_table, write_report_files
+from seq2expr.mqc import counts_table, ledger_counts, write_report_files
 from seq2expr.tables import write_tsv
 
 log = logging.getLogger("build_dataset")
 SUMMARY_FILE = "dataset_summary_mqc.tsv"
 SUMMARY_ID = "dataset_summary"
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
-def _names(values: tuple[str, ...]) -> list[str]:
-    return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -107,7 +103,7 @@ def main(
             labels = dexter_split(len(matched.table), seed, val_fraction)
         else:
             labels = chromosome_split(
-                matched.table["chrom"].tolist(), _names(test_chromosomes), _names(val_chromosomes)
+                matched.table["chrom"].tolist(), comma_list(test_chromosomes), comma_list(val_chromosomes)
             )
         dataset = assemble(matched, labels, target)
         ensure_outdir(outdir)
@@ -115,7 +111,7 @@ def main(
         ledger = ledger_table(matched.ledger)
         write_tsv(ledger, outdir / "dataset_ledger.tsv")
         splits = {name: int((dataset["split"] == name).sum()) for name in SPLITS}
-        reasons = {str(reason): int(count) for reason, count in ledger["reason"].value_counts().sort_index().items()}
+        reasons = ledger_counts(ledger)
         summary = {"genes": len(dataset), **splits, **reasons}
         write_report_files([counts_table(SUMMARY_FILE, SUMMARY_ID, column, summary)], outdir)
         log.info("tissue %s: %d genes; %s", column, len(dataset), ", ".join(f"{n} {s}" for s, n in splits.items()))

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from seq2expr.annotation import read_genes
-from seq2expr.cli import ensure_outdir, error_boundary, outdir_option, setup_logging, verbose_option
+from seq2expr.cli import comma_list, ensure_outdir, error_boundary, outdir_option, setup_logging, verbose_option
 from seq2expr.genome import iter_fasta, write_fasta
-from seq2expr.mqc import counts_table, write_report_files
+from seq2expr.mqc import counts_table, ledger_counts, write_report_files
 from seq2expr.tables import write_tsv
 from seq2expr.tss import WindowSpec, extract_windows, ledger_table, windows_table
 
@@ -68,7 +68,7 @@ def main(
     setup_logging(verbose)
     with error_boundary():
         spec = WindowSpec(upstream, downstream, max_n_fraction)
-        wanted = [name.strip() for value in biotypes for name in value.split(",") if name.strip()]
+        wanted = comma_list(biotypes)
         genes = read_genes(annotation)
         log.info("%s: %d gene lines; keeping biotype(s) %s", annotation, len(genes), ", ".join(wanted))
         result = extract_windows(iter_fasta(genome), genes, spec, wanted)
@@ -77,7 +77,7 @@ def main(
         write_tsv(windows_table(result), outdir / "tss_windows.tsv")
         ledger = ledger_table(result)
         write_tsv(ledger, outdir / "extract_ledger.tsv")
-        reasons = {str(reason): int(count) for reason, count in ledger["reason"].value_counts().sort_index().items()}
+        reasons = ledger_counts(ledger)
         summary = {"gtf_genes": len(genes), "windows": len(result.windows), **reasons}
         write_report_files([counts_table(SUMMARY_FILE, SUMMARY_ID, f"{spec.length} bp windows", summary)], outdir)
         log.info("windows: %d of %d genes (%d bp each)", len(result.windows), len(genes), spec.length)

@@ -50,6 +50,11 @@ def error_boundary() -> Iterator[None]:
         raise click.ClickException(f"{error.filename}: no such file") from None
 
 
+def comma_list(values: Iterable[str]) -> list[str]:
+    """Names from a repeatable option whose values may also be comma lists (`--x a,b --x c`)."""
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
 def ensure_outdir(outdir: Path) -> Path:
     """Create the output folder (every command writes only there)."""
     outdir.mkdir(parents=True, exist_ok=True)

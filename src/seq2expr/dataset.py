@@ -15,7 +15,7 @@ import pandas as pd
 
 from seq2expr.errors import InputError
 from seq2expr.expression import PAR_Y_SUFFIX, base_gene_id
-from seq2expr.tables import write_tsv
+from seq2expr.tables import check_allowed, numeric_column, read_table, write_tsv
 from seq2expr.tss import chromosome_key
 
 DATASET_COLUMNS = ["gene_id", "chrom", "split", "tpm", "target", "sequence"]
@@ -24,32 +24,16 @@ SPLITS = ("train", "val", "test")
 
 def read_dataset(path: Path) -> pd.DataFrame:
     """Read `dataset.tsv.gz` and check the contract; every problem names the file and line."""
-    try:
-        table = pd.read_csv(
-            path, sep="\t", dtype={"gene_id": str, "chrom": str, "split": str, "sequence": str}, keep_default_na=False
-        )
-    except pd.errors.EmptyDataError:
-        expected = ", ".join(DATASET_COLUMNS)
-        raise InputError(f"empty file; expected a dataset table with columns {expected}", path) from None
-    missing = [column for column in DATASET_COLUMNS if column not in table.columns]
-    if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)}; expected {', '.join(DATASET_COLUMNS)}", path)
+    table = read_table(path, DATASET_COLUMNS, ["gene_id", "chrom", "split", "sequence"], "a dataset table")
     if table.empty:
         raise InputError("the dataset has no genes", path)
-    bad_split = ~table["split"].isin(SPLITS)
-    if bad_split.any():
-        row = int(np.flatnonzero(bad_split.to_numpy())[0])
-        raise InputError(f"split {table['split'].iloc[row]!r} is not one of {', '.join(SPLITS)}", path, row + 2)
+    check_allowed(table, "split", SPLITS, path)
     duplicated = table["gene_id"].duplicated()
     if duplicated.any():
         row = int(np.flatnonzero(duplicated.to_numpy())[0])
         raise InputError(f"gene {table['gene_id'].iloc[row]} appears more than once", path, row + 2)
     for column in ("tpm", "target"):
-        values = pd.to_numeric(table[column], errors="coerce")
-        if values.isna().any():
-            row = int(np.flatnonzero(values.isna().to_numpy())[0])
-            raise InputError(f"{column} value {table[column].iloc[row]!r} is not a number", path, row + 2)
-        table[column] = values.astype(float)
+        table[column] = numeric_column(table, column, path)
     return table[DATASET_COLUMNS]
 
 
@@ -191,11 +175,5 @@ def ledger_table(ledger: list[tuple[str, str, str, str]]) -> pd.DataFrame:
 
 def read_window_chromosomes(path: Path) -> dict[str, str]:
     """gene_id → chrom from `tss_windows.tsv` (or any TSV with those two columns)."""
-    try:
-        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise InputError("empty file; expected a windows table with gene_id and chrom columns", path) from None
-    missing = [column for column in ("gene_id", "chrom") if column not in table.columns]
-    if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)}; expected gene_id and chrom", path)
+    table = read_table(path, ["gene_id", "chrom"], ["gene_id", "chrom"], "a windows table")
     return dict(zip(table["gene_id"], table["chrom"], strict=True))

@@ -7,13 +7,13 @@ rather than per-line Python loops, which is what makes a genome pass take second
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from seq2expr.errors import InputError
+from seq2expr.tables import open_binary
 
 CHUNK_SIZE = 1 << 24
 #: Letters a genome FASTA may hold: nucleotides, IUPAC ambiguity codes, in either case.
@@ -32,15 +32,6 @@ class FastaRecord:
     name: str
     sequence: bytes
     line: int  # line number of the header, for error messages
-
-
-def open_binary(path: Path) -> BinaryIO:
-    """Open a plain, gzip or bgzip file for binary reading (bgzip is multi-member gzip)."""
-    with open(path, "rb") as handle:
-        magic = handle.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")
 
 
 def _check_letters(part: bytes, path: Path, first_line: int) -> None:

@@ -43,6 +43,11 @@ def write_report_files(files: Iterable[ReportFile], outdir: Path) -> None:
         (outdir / report_file.name).write_bytes(report_file.content)
 
 
+def ledger_counts(ledger: pd.DataFrame) -> dict[str, int]:
+    """Genes per reason of a step's ledger, reasons in alphabetical order."""
+    return {str(reason): int(count) for reason, count in ledger["reason"].value_counts().sort_index().items()}
+
+
 def counts_table(name: str, section_id: str, row: str, counts: Mapping[str, int]) -> ReportFile:
     """A one-row table of gene counts (kept, and set aside per reason) for the report, so that
     no gene leaves a step without the report saying so. Rows from several files with the same

@@ -12,12 +12,12 @@ the same seed gives byte-identical files everywhere.
 
 from __future__ import annotations
 
-import gzip
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from seq2expr.genome import reverse_complement
+from seq2expr.tables import write_bytes
 
 PLANTED_KMER = "TATA"
 #: Inclusive bounds relative to the TSS (0 = the TSS base), in the gene's orientation.
@@ -143,12 +143,6 @@ def make_genome(seed: int = 1) -> tuple[dict[str, bytes], list[SyntheticGene]]:
     return sequences, genes
 
 
-def _gzip_bytes(path: Path, data: bytes) -> None:
-    """gzip without a time stamp or file name in the header: byte-identical re-runs."""
-    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as handle:
-        handle.write(data)
-
-
 def fasta_text(sequences: dict[str, bytes], width: int = 60) -> bytes:
     lines = []
     for name, sequence in sequences.items():
@@ -198,5 +192,5 @@ def write_test_data(outdir: Path, seed: int = 1) -> list[Path]:
         outdir / "expression.gct.gz": gct_text(genes, seed),
     }
     for path, data in files.items():
-        _gzip_bytes(path, data)
+        write_bytes(data, path)
     return list(files)
