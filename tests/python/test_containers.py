@@ -1,29 +1,254 @@
-"""The images install every runtime dependency of the package, each pinned to one version."""
+"""The images: one pinned requirements file, dependencies only, never the pipeline's own code.
+
+The static tests read containers/ and modules/. The others need a real Docker engine and the
+images built by `.ci/setup-docker.sh`, and are skipped, with the reason, where there is none; with
+SEQ2EXPR_REQUIRE_DOCKER=1 (as .ci/docker_checks.sh sets) a missing engine, image or Nextflow fails
+them instead. The stale-code test also needs a Nextflow launcher: SEQ2EXPR_NXF, else `nextflow` on
+PATH (`SEQ2EXPR_NXF=$(bash .ci/setup-nextflow.sh | tail -1)`).
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import tomllib
+import uuid
+from pathlib import Path
 
+import pytest
 from conftest import REPO
+
+IMAGES = ("cpu", "gpu")
+DOCKERFILES = {image: REPO / "containers" / image / "Dockerfile" for image in IMAGES}
+REQUIREMENTS = REPO / "containers" / "requirements.txt"
+REQUIRE_DOCKER = os.environ.get("SEQ2EXPR_REQUIRE_DOCKER") == "1"
 
 
 def requirement_name(requirement: str) -> str:
     return re.split(r"[<>=!~ \[;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
 
 
+def pinned_lines() -> list[str]:
+    return [line.strip() for line in REQUIREMENTS.read_text().splitlines() if line.strip() and not line.startswith("#")]
+
+
+def module_images() -> dict[str, str]:
+    """image kind (cpu/gpu) -> the one tag modules/ name for it."""
+    tags = {
+        match.group(0)
+        for module in (REPO / "modules").glob("**/main.nf")
+        for match in re.finditer(r"ghcr\.io/seq2expr/seq2expr-(cpu|gpu):[\w.-]+", module.read_text())
+    }
+    kinds: dict[str, list[str]] = {}
+    for tag in sorted(tags):
+        kinds.setdefault(tag.split("seq2expr-")[1].split(":")[0], []).append(tag)
+    assert all(len(found) == 1 for found in kinds.values()), f"one tag per image in modules/: {kinds}"
+    return {kind: found[0] for kind, found in kinds.items()}
+
+
+# --- static --------------------------------------------------------------------------------------
+
+
 def test_images_pin_every_runtime_dependency() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     needed = {requirement_name(requirement) for requirement in project["dependencies"]}
-    lines = [
-        line.strip()
-        for line in (REPO / "containers" / "requirements.txt").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
+    lines = pinned_lines()
     assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[\w.+-]+", line) for line in lines), lines
     pinned = {requirement_name(line) for line in lines}
-    for image in ("cpu", "gpu"):
-        dockerfile = (REPO / "containers" / image / "Dockerfile").read_text()
-        assert "-r /tmp/requirements.txt" in dockerfile
-        assert re.search(r"torch==2\.\d+\.\d+", dockerfile), f"{image} image pins torch"
-    assert needed - {"torch"} == pinned
+    assert needed <= pinned, f"not pinned: {needed - pinned}"
+    assert "torch==2.13.0" in lines, "torch stays the PyPI (CUDA) build 2.13.0"
+    assert len(pinned) == len(lines), "each package pinned once"
+    for image, dockerfile in DOCKERFILES.items():
+        text = dockerfile.read_text()
+        assert "-r /tmp/requirements.txt" in text, f"{image}: installs the one requirements file"
+        assert "--no-cache-dir" in text
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_images_hold_dependencies_only(image: str) -> None:
+    """No seq2expr code in an image: the tasks stage the launching checkout's package instead."""
+    text = DOCKERFILES[image].read_text()
+    instructions = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    copies = [line for line in instructions if line.split()[:1] == ["COPY"]]
+    assert all("requirements.txt" in line or "--from=" in line for line in copies), copies
+    assert not re.search(r"pip install[^\n]*\s(\.|/opt/seq2expr|src)(\s|$)", "\n".join(instructions))
+    assert re.search(r"^ARG BASE_IMAGE=", text, re.M), "the base image is a build argument"
+    assert "procps" in text, "ps for Nextflow's task trace"
+
+
+def test_modules_name_both_images() -> None:
+    images = module_images()
+    assert set(images) == set(IMAGES), images
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert all(tag.endswith(f":{version}") for tag in images.values()), (images, version)
+
+
+# --- with a Docker engine ------------------------------------------------------------------------
+
+
+def docker_or_skip() -> str:
+    docker = shutil.which("docker")
+    reason = ""
+    if docker is None:
+        reason = "no docker client"
+    else:
+        info = subprocess.run([docker, "info"], capture_output=True, text=True, check=False)
+        if info.returncode != 0:
+            reason = f"no Docker engine answers ({info.stderr.strip().splitlines()[-1:]}); bash .ci/setup-docker.sh starts one"
+    if reason:
+        if REQUIRE_DOCKER:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    assert docker is not None
+    return docker
+
+
+def image_or_skip(kind: str) -> tuple[str, str]:
+    docker = docker_or_skip()
+    tag = module_images()[kind]
+    if subprocess.run([docker, "image", "inspect", tag], capture_output=True, check=False).returncode != 0:
+        reason = f"image {tag} not built (bash .ci/setup-docker.sh)"
+        if REQUIRE_DOCKER:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return docker, tag
+
+
+def in_image(docker: str, tag: str, script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [docker, "run", "--rm", "--network", "none", tag, "bash", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("kind", IMAGES)
+def test_image_cannot_import_seq2expr(kind: str) -> None:
+    docker, tag = image_or_skip(kind)
+    result = in_image(docker, tag, 'python3 -c "import seq2expr"')
+    assert result.returncode != 0, f"{tag} holds a seq2expr package: {result.stdout}{result.stderr}"
+    assert "No module named 'seq2expr'" in result.stderr
+    found = in_image(docker, tag, "find / -xdev -path /proc -prune -o -name 'seq2expr*' -print")
+    assert found.stdout.strip() == "", f"{tag} holds seq2expr files:\n{found.stdout}"
+
+
+@pytest.mark.parametrize("kind", IMAGES)
+def test_image_has_the_pinned_dependencies_and_nextflow_tools(kind: str) -> None:
+    docker, tag = image_or_skip(kind)
+    script = (
+        "set -e; for tool in bash ps date sed grep awk; do command -v $tool >/dev/null; done; "
+        "python3 -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version'; "
+        "pip freeze --all"
+    )
+    result = in_image(docker, tag, script)
+    assert result.returncode == 0, result.stderr
+    installed = {requirement_name(line): line.split("==")[-1] for line in result.stdout.split() if "==" in line}
+    for line in pinned_lines():
+        name, version = requirement_name(line), line.split("==")[1]
+        assert installed.get(name) == version, f"{tag}: {name} {installed.get(name)} instead of {version}"
+    assert not any(name in installed for name in ("gcc", "cython")), "no build tools"
+    if kind == "cpu":
+        assert "triton" not in installed, "the CPU image goes without triton"
+
+
+def test_cpu_image_runs_torch_on_cpu() -> None:
+    docker, tag = image_or_skip("cpu")
+    script = (
+        'python3 -c "import torch; x = torch.ones(2) @ torch.ones(2); assert x.item() == 2; '
+        'print(torch.__version__, torch.cuda.is_available())"'
+    )
+    result = in_image(docker, tag, script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["2.13.0+cu130", "False"] or result.stdout.startswith("2.13.0"), result.stdout
+
+
+# --- the stale-code test ---------------------------------------------------------------------------
+
+STALE_WORKFLOW = """
+include { EXTRACT_TSS_WINDOWS } from './modules/local/extract_tss_windows/main'
+
+workflow {
+    def inputs = channel.of([
+        [ id:'genome' ],
+        file("${projectDir}/assets/test_data/genome.fa.gz", checkIfExists: true),
+        file("${projectDir}/assets/test_data/annotation.gtf.gz", checkIfExists: true),
+    ])
+    EXTRACT_TSS_WINDOWS(inputs)
+    EXTRACT_TSS_WINDOWS.out.versions_seq2expr.view { process, tool, version -> "STALE_CHECK_VERSION ${version}" }
+}
+"""
+
+
+def nextflow_or_skip() -> str:
+    nxf = os.environ.get("SEQ2EXPR_NXF") or shutil.which("nextflow")
+    if not nxf:
+        reason = "no Nextflow launcher: SEQ2EXPR_NXF=$(bash .ci/setup-nextflow.sh | tail -1)"
+        if REQUIRE_DOCKER:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return nxf
+
+
+def copy_checkout(dest: Path) -> None:
+    """The checkout's files as git sees them (tracked and untracked, not ignored), without work/ etc."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, listed):
+        source = REPO / name.decode()
+        if source.is_file():
+            (dest / name.decode()).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name.decode())
+
+
+@pytest.mark.slow
+def test_a_task_runs_the_launching_checkouts_code_not_the_images(tmp_path: Path) -> None:
+    """Change the package in a copy of the checkout, run one module with -profile docker: the task
+    must run the changed code (a new __version__ and a marker the package prints on import)."""
+    image_or_skip("cpu")
+    nxf = nextflow_or_skip()
+    checkout = tmp_path / "checkout"
+    copy_checkout(checkout)
+    token = uuid.uuid4().hex[:12]
+    init = checkout / "src" / "seq2expr" / "__init__.py"
+    text = init.read_text()
+    assert re.search(r'^__version__ = "[^"]+"', text, re.M), "seq2expr.__version__ is a plain string"
+    text = re.sub(r'^__version__ = "[^"]+"', f'__version__ = "0.0.0+stale.{token}"', text, flags=re.M)
+    text += f'\nimport sys as _sys\n_sys.stderr.write("STALE_CHECK_MARKER {token} " + __file__ + "\\n")\n'
+    init.write_text(text)
+    (checkout / "stale_check.nf").write_text(STALE_WORKFLOW)
+
+    work = tmp_path / "work"
+    result = subprocess.run(
+        [
+            nxf,
+            "run",
+            "stale_check.nf",
+            "-profile",
+            "docker",
+            "-ansi-log",
+            "false",
+            "--outdir",
+            str(tmp_path / "out"),
+            "-work-dir",
+            str(work),
+        ],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"STALE_CHECK_VERSION 0.0.0+stale.{token}" in result.stdout, result.stdout[-3000:]
+    runs = list(work.glob("*/*/.command.run"))
+    assert len(runs) == 1 and "docker run" in runs[0].read_text(), "the task ran in docker"
+    errors = (runs[0].parent / ".command.err").read_text()
+    assert f"STALE_CHECK_MARKER {token}" in errors, f"the step did not import the changed package:\n{errors[-2000:]}"
