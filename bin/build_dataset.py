@@ -8,9 +8,17 @@ from pathlib import Path
 
 import click
 
-from seq2expr.cli import comma_list, ensure_outdir, error_boundary, outdir_option, setup_logging, verbose_option
+from seq2expr.cli import (
+    comma_list,
+    command,
+    ensure_outdir,
+    outdir_option,
+    seed_option,
+    setup_logging,
+    val_fraction_option,
+    verbose_option,
+)
 from seq2expr.dataset import (
-    DEXTER_SEED,
     SPLITS,
     TargetSpec,
     assemble,
@@ -33,7 +41,7 @@ SUMMARY_ID = "dataset_summary"
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@command()
 @click.option("--sequences", required=True, type=EXISTING_FILE, help="TSS windows FASTA (tss_windows.fa).")
 @click.option(
     "--expression",
@@ -51,14 +59,8 @@ EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
     show_default=True,
     help="dexter: DExTER's own random 2/3 train draw; chromosome: hold out whole chromosomes.",
 )
-@click.option("--seed", default=DEXTER_SEED, show_default=True, type=int, help="Seed of the dexter draw.")
-@click.option(
-    "--val-fraction",
-    default=0.0,
-    show_default=True,
-    type=click.FloatRange(0.0, 1.0, max_open=True),
-    help="Fraction of the dexter training genes marked 'val' (for models that need early stopping).",
-)
+@seed_option("the dexter draw")
+@val_fraction_option("carved from the dexter split's train genes (0: no val split)")
 @click.option("--test-chromosomes", multiple=True, help="Chromosome split: test chromosomes (comma list).")
 @click.option("--val-chromosomes", multiple=True, help="Chromosome split: validation chromosomes (comma list).")
 @click.option(
@@ -90,33 +92,32 @@ def main(
     dataset_ledger.tsv (every gene left out, with the reason) and dataset_summary_mqc.tsv (the
     counts, for the report)."""
     setup_logging(verbose)
-    with error_boundary():
-        target = TargetSpec(tpm_floor, pseudocount)
-        table = read_expression(expression)
-        column = select_tissue(table, tissue, expression)
-        windows_by_id = read_sequences(sequences)
-        chroms = read_window_chromosomes(windows) if windows is not None else {}
-        matched = match_genes(windows_by_id, chroms, table, column, expression)
-        if matched.table.empty:
-            raise InputError(f"no gene of {sequences} has a {column} value in {expression}")
-        if split_mode == "dexter":
-            labels = dexter_split(len(matched.table), seed, val_fraction)
-        else:
-            labels = chromosome_split(
-                matched.table["chrom"].tolist(), comma_list(test_chromosomes), comma_list(val_chromosomes)
-            )
-        dataset = assemble(matched, labels, target)
-        ensure_outdir(outdir)
-        write_dataset(dataset, outdir / "dataset.tsv.gz")
-        ledger = ledger_table(matched.ledger)
-        write_tsv(ledger, outdir / "dataset_ledger.tsv")
-        splits = {name: int((dataset["split"] == name).sum()) for name in SPLITS}
-        reasons = ledger_counts(ledger)
-        summary = {"genes": len(dataset), **splits, **reasons}
-        write_report_files([counts_table(SUMMARY_FILE, SUMMARY_ID, column, summary)], outdir)
-        log.info("tissue %s: %d genes; %s", column, len(dataset), ", ".join(f"{n} {s}" for s, n in splits.items()))
-        for reason, count in reasons.items():
-            log.info("ledger: %d %s", count, reason)
+    target = TargetSpec(tpm_floor, pseudocount)
+    table = read_expression(expression)
+    column = select_tissue(table, tissue, expression)
+    windows_by_id = read_sequences(sequences)
+    chroms = read_window_chromosomes(windows) if windows is not None else {}
+    matched = match_genes(windows_by_id, chroms, table, column, expression)
+    if matched.table.empty:
+        raise InputError(f"no gene of {sequences} has a {column} value in {expression}")
+    if split_mode == "dexter":
+        labels = dexter_split(len(matched.table), seed, val_fraction)
+    else:
+        labels = chromosome_split(
+            matched.table["chrom"].tolist(), comma_list(test_chromosomes), comma_list(val_chromosomes)
+        )
+    dataset = assemble(matched, labels, target)
+    ensure_outdir(outdir)
+    write_dataset(dataset, outdir / "dataset.tsv.gz")
+    ledger = ledger_table(matched.ledger)
+    write_tsv(ledger, outdir / "dataset_ledger.tsv")
+    splits = {name: int((dataset["split"] == name).sum()) for name in SPLITS}
+    reasons = ledger_counts(ledger)
+    summary = {"genes": len(dataset), **splits, **reasons}
+    write_report_files([counts_table(SUMMARY_FILE, SUMMARY_ID, column, summary)], outdir)
+    log.info("tissue %s: %d genes; %s", column, len(dataset), ", ".join(f"{n} {s}" for s, n in splits.items()))
+    for reason, count in reasons.items():
+        log.info("ledger: %d %s", count, reason)
 
 
 if __name__ == "__main__":

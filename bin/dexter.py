@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from threadpoolctl import threadpool_limits
 
-from seq2expr.cli import ensure_outdir, error_boundary, outdir_option, progress, setup_logging, verbose_option
+from seq2expr.cli import command, ensure_outdir, outdir_option, progress, setup_logging, threads_option, verbose_option
 from seq2expr.dataset import read_dataset
 from seq2expr.dexter import DexterConfig, ExplorationParams, fit_dexter
 from seq2expr.dexter.report import DEFAULT_TOP, variables_mqc
@@ -32,7 +32,7 @@ def _cut_points(text: str | None) -> tuple[int, ...]:
         ) from None
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@command()
 @click.option(
     "--dataset",
     required=True,
@@ -72,9 +72,7 @@ def _cut_points(text: str | None) -> tuple[int, ...]:
     show_default=True,
     help="compat: skip the k-mer ending on the last base, as the original DExTER; full: count it.",
 )
-@click.option(
-    "--threads", default=1, show_default=True, type=click.IntRange(min=1), help="Threads (LassoCV folds, BLAS)."
-)
+@threads_option
 @click.option(
     "--top", default=DEFAULT_TOP, show_default=True, type=click.IntRange(min=1), help="Rows of the MultiQC table."
 )
@@ -98,35 +96,34 @@ def main(
 ) -> None:
     """Write dexter_variables.tsv, predictions.tsv (every gene), model.json and dexter_variables_mqc.tsv."""
     setup_logging(verbose)
-    with error_boundary():
-        config = DexterConfig(
-            tss_index=tss_index,
-            bins=bins,
-            bin_mode=bin_mode,
-            bin_edges=_cut_points(bin_edges),
-            exploration=ExplorationParams(
-                correlation_increase=correlation_increase,
-                correlation_increase_ratio=correlation_increase_ratio,
-                correlation_min=correlation_min,
-                kmer_max_length=kmer_max_length,
-            ),
-            compat_counting=counting == "compat",
-            threads=threads,
+    config = DexterConfig(
+        tss_index=tss_index,
+        bins=bins,
+        bin_mode=bin_mode,
+        bin_edges=_cut_points(bin_edges),
+        exploration=ExplorationParams(
+            correlation_increase=correlation_increase,
+            correlation_increase_ratio=correlation_increase_ratio,
+            correlation_min=correlation_min,
+            kmer_max_length=kmer_max_length,
+        ),
+        compat_counting=counting == "compat",
+        threads=threads,
+    )
+    table = read_dataset(dataset)
+    with threadpool_limits(limits=threads):  # BLAS/OpenMP pools stay within the cores granted
+        result = fit_dexter(
+            table,
+            config,
+            source=dataset,
+            track=lambda steps: progress(steps, desc="DExTER exploration", unit="domain"),
         )
-        table = read_dataset(dataset)
-        with threadpool_limits(limits=threads):  # BLAS/OpenMP pools stay within the cores granted
-            result = fit_dexter(
-                table,
-                config,
-                source=dataset,
-                track=lambda steps: progress(steps, desc="DExTER exploration", unit="domain"),
-            )
-        ensure_outdir(outdir)
-        write_tsv(result.variables, outdir / "dexter_variables.tsv")
-        write_predictions(result.predictions, outdir / "predictions.tsv")
-        (outdir / "model.json").write_text(result.model.to_json(), encoding="utf-8")
-        write_report_files([variables_mqc(result.variables, top)], outdir)
-        log.info("wrote %d variables and %d predictions to %s", len(result.variables), len(result.predictions), outdir)
+    ensure_outdir(outdir)
+    write_tsv(result.variables, outdir / "dexter_variables.tsv")
+    write_predictions(result.predictions, outdir / "predictions.tsv")
+    (outdir / "model.json").write_text(result.model.to_json(), encoding="utf-8")
+    write_report_files([variables_mqc(result.variables, top)], outdir)
+    log.info("wrote %d variables and %d predictions to %s", len(result.variables), len(result.predictions), outdir)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from seq2expr.cli import ensure_outdir, error_boundary, outdir_option, setup_logging, verbose_option
+from seq2expr.cli import command, ensure_outdir, outdir_option, seed_option, setup_logging, verbose_option
 from seq2expr.dataset import read_dataset
 from seq2expr.errors import InputError
 from seq2expr.evaluate import (
@@ -44,7 +44,6 @@ from seq2expr.tables import write_tsv
 
 log = logging.getLogger("evaluate_models")
 
-DEFAULT_SEED = 686185200
 SOFTWARE = ("seq2expr", "numpy", "scipy", "pandas", "scikit-learn")
 
 
@@ -62,7 +61,7 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@command()
 @click.option(
     "--predictions",
     "predictions",
@@ -77,7 +76,7 @@ def _versions() -> dict[str, str]:
     help="dataset.tsv.gz the models were trained on: adds the mean and GC/CpG baselines.",
 )
 @click.option("--bootstrap", default=1000, show_default=True, type=click.IntRange(min=100), help="Bootstrap resamples.")
-@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int, help="Seed of the bootstrap resamples.")
+@seed_option("the bootstrap resamples")
 @click.option(
     "--max-scatter-points",
     default=MAX_SCATTER_POINTS,
@@ -99,52 +98,51 @@ def main(
 ) -> None:
     """Metrics with confidence intervals, paired model comparisons and MultiQC custom content."""
     setup_logging(verbose)
-    with error_boundary():
-        paths = list(predictions) + list(more_predictions)
-        if not paths:
-            raise InputError("no predictions given; pass --predictions FILE [FILE...]")
-        models = group_models([(str(path), read_predictions(path)) for path in paths])
-        log.info("%d model(s) from %d file(s): %s", len(models), len(paths), ", ".join(m.name for m in models))
-        learned = {model.name: mean_prediction(model) for model in models}
-        inputs = [
-            MethodsInput(path.name, f"predictions of {model.name}", _sha256(path), len(model.genes))
-            for model in models
-            for path in paths
-            if str(path) in model.sources
-        ]
-        if dataset is not None:
-            table = read_dataset(dataset)
-            check_against_dataset(models, table, str(dataset))
-            models += baseline_models(table, str(dataset))
-            inputs.append(MethodsInput(dataset.name, "dataset (baselines)", _sha256(dataset), len(table)))
+    paths = list(predictions) + list(more_predictions)
+    if not paths:
+        raise InputError("no predictions given; pass --predictions FILE [FILE...]")
+    models = group_models([(str(path), read_predictions(path)) for path in paths])
+    log.info("%d model(s) from %d file(s): %s", len(models), len(paths), ", ".join(m.name for m in models))
+    learned = {model.name: mean_prediction(model) for model in models}
+    inputs = [
+        MethodsInput(path.name, f"predictions of {model.name}", _sha256(path), len(model.genes))
+        for model in models
+        for path in paths
+        if str(path) in model.sources
+    ]
+    if dataset is not None:
+        table = read_dataset(dataset)
+        check_against_dataset(models, table, str(dataset))
+        models += baseline_models(table, str(dataset))
+        inputs.append(MethodsInput(dataset.name, "dataset (baselines)", _sha256(dataset), len(table)))
 
-        metrics = metrics_table(models, bootstrap, seed)
-        comparison = comparison_table(models, bootstrap, seed)
-        splits = pd.concat([model.genes["split"] for model in models if model.name not in BASELINES])
-        split_counts = splits[~splits.index.duplicated()].value_counts().to_dict()
+    metrics = metrics_table(models, bootstrap, seed)
+    comparison = comparison_table(models, bootstrap, seed)
+    splits = pd.concat([model.genes["split"] for model in models if model.name not in BASELINES])
+    split_counts = splits[~splits.index.duplicated()].value_counts().to_dict()
 
-        ensure_outdir(outdir)
-        write_tsv(metrics, outdir / "metrics.tsv")
-        write_tsv(comparison, outdir / "comparison.tsv")
-        sections = [
-            metrics_section(metrics),
-            observed_vs_predicted_section(learned, max_scatter_points),
-            distribution_section(learned),
-            pearson_by_split_section(metrics),
-            methods_section(
-                inputs,
-                split_counts,
-                {model.name: model.n_runs for model in models if model.name not in BASELINES},
-                _versions(),
-                seed,
-                bootstrap,
-                dataset is not None,
-            ),
-        ]
-        if not comparison.empty:
-            sections.append(comparison_section(comparison))
-        write_report_files(sections, outdir)
-        log.info("wrote metrics.tsv, comparison.tsv and %d report file(s) to %s", len(sections), outdir)
+    ensure_outdir(outdir)
+    write_tsv(metrics, outdir / "metrics.tsv")
+    write_tsv(comparison, outdir / "comparison.tsv")
+    sections = [
+        metrics_section(metrics),
+        observed_vs_predicted_section(learned, max_scatter_points),
+        distribution_section(learned),
+        pearson_by_split_section(metrics),
+        methods_section(
+            inputs,
+            split_counts,
+            {model.name: model.n_runs for model in models if model.name not in BASELINES},
+            _versions(),
+            seed,
+            bootstrap,
+            dataset is not None,
+        ),
+    ]
+    if not comparison.empty:
+        sections.append(comparison_section(comparison))
+    write_report_files(sections, outdir)
+    log.info("wrote metrics.tsv, comparison.tsv and %d report file(s) to %s", len(sections), outdir)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from seq2expr.annotation import read_genes
-from seq2expr.cli import comma_list, ensure_outdir, error_boundary, outdir_option, setup_logging, verbose_option
+from seq2expr.cli import comma_list, command, ensure_outdir, outdir_option, setup_logging, verbose_option
 from seq2expr.genome import iter_fasta, write_fasta
 from seq2expr.mqc import counts_table, ledger_counts, write_report_files
 from seq2expr.tables import write_tsv
@@ -20,7 +20,7 @@ SUMMARY_FILE = "tss_windows_summary_mqc.tsv"
 SUMMARY_ID = "tss_windows_summary"
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@command()
 @click.option(
     "--genome",
     required=True,
@@ -66,23 +66,22 @@ def main(
     windows reverse-complemented), tss_windows.tsv, extract_ledger.tsv (every gene not kept,
     with the reason) and tss_windows_summary_mqc.tsv (the counts, for the report)."""
     setup_logging(verbose)
-    with error_boundary():
-        spec = WindowSpec(upstream, downstream, max_n_fraction)
-        wanted = comma_list(biotypes)
-        genes = read_genes(annotation)
-        log.info("%s: %d gene lines; keeping biotype(s) %s", annotation, len(genes), ", ".join(wanted))
-        result = extract_windows(iter_fasta(genome), genes, spec, wanted)
-        ensure_outdir(outdir)
-        write_fasta([(gene.gene_id, sequence) for gene, _, _, sequence in result.windows], outdir / "tss_windows.fa")
-        write_tsv(windows_table(result), outdir / "tss_windows.tsv")
-        ledger = ledger_table(result)
-        write_tsv(ledger, outdir / "extract_ledger.tsv")
-        reasons = ledger_counts(ledger)
-        summary = {"gtf_genes": len(genes), "windows": len(result.windows), **reasons}
-        write_report_files([counts_table(SUMMARY_FILE, SUMMARY_ID, f"{spec.length} bp windows", summary)], outdir)
-        log.info("windows: %d of %d genes (%d bp each)", len(result.windows), len(genes), spec.length)
-        for reason, count in reasons.items():
-            log.info("ledger: %d %s", count, reason)
+    spec = WindowSpec(upstream, downstream, max_n_fraction)
+    wanted = comma_list(biotypes)
+    genes = read_genes(annotation)
+    log.info("%s: %d gene lines; keeping biotype(s) %s", annotation, len(genes), ", ".join(wanted))
+    result = extract_windows(iter_fasta(genome), genes, spec, wanted)
+    ensure_outdir(outdir)
+    write_fasta([(gene.gene_id, sequence) for gene, _, _, sequence in result.windows], outdir / "tss_windows.fa")
+    write_tsv(windows_table(result), outdir / "tss_windows.tsv")
+    ledger = ledger_table(result)
+    write_tsv(ledger, outdir / "extract_ledger.tsv")
+    reasons = ledger_counts(ledger)
+    summary = {"gtf_genes": len(genes), "windows": len(result.windows), **reasons}
+    write_report_files([counts_table(SUMMARY_FILE, SUMMARY_ID, f"{spec.length} bp windows", summary)], outdir)
+    log.info("windows: %d of %d genes (%d bp each)", len(result.windows), len(genes), spec.length)
+    for reason, count in reasons.items():
+        log.info("ledger: %d %s", count, reason)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from seq2expr.cli import error_boundary, outdir_option, setup_logging, verbose_option
+from seq2expr.cli import command, outdir_option, setup_logging, verbose_option
 from seq2expr.errors import InputError
 from seq2expr.fetch import (
     Checksum,
@@ -27,7 +27,7 @@ from seq2expr.fetch import (
 DEFAULT_REGISTRY = Path(__file__).resolve().parents[1] / "assets" / "references.json"
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@command()
 @click.option("--reference", metavar="NAME", help="A reference named in the registry (see --list).")
 @click.option("--list", "list_only", is_flag=True, help="Print the registry's references and exit.")
 @click.option("--url", help="Download this URL instead of a registry reference (needs --sha256 or --md5).")
@@ -74,23 +74,22 @@ def main(
 ) -> None:
     """Download a reference (genome, annotation, expression table) and verify it."""
     setup_logging(verbose)
-    with error_boundary():
-        policy = RetryPolicy(retries=retries, backoff=backoff, timeout=timeout)
-        if list_only:
-            click.echo(describe_registry(load_registry(registry)))
-            return
-        if reference is not None and url is None:
-            if sha256 or md5 or filename:
-                raise InputError("--sha256, --md5 and --filename go with --url; a reference brings its own")
-            result = fetch_reference(lookup(load_registry(registry), reference), outdir, policy)
-        elif url is not None and reference is None:
-            if (sha256 is None) == (md5 is None):
-                raise InputError("--url needs exactly one of --sha256 HEX or --md5 HEX (the publisher's checksum)")
-            checksum = Checksum.parse("sha256", sha256) if sha256 else Checksum.parse("md5", md5 or "")
-            result = fetch(url, outdir / target_filename(url, filename), checksum, policy)
-        else:
-            raise InputError("give exactly one of --reference NAME or --url URL (--list shows the references)")
-        click.echo(str(result.path))
+    policy = RetryPolicy(retries=retries, backoff=backoff, timeout=timeout)
+    if list_only:
+        click.echo(describe_registry(load_registry(registry)))
+        return
+    if reference is not None and url is None:
+        if sha256 or md5 or filename:
+            raise InputError("--sha256, --md5 and --filename go with --url; a reference brings its own")
+        result = fetch_reference(lookup(load_registry(registry), reference), outdir, policy)
+    elif url is not None and reference is None:
+        if (sha256 is None) == (md5 is None):
+            raise InputError("--url needs exactly one of --sha256 HEX or --md5 HEX (the publisher's checksum)")
+        checksum = Checksum.parse("sha256", sha256) if sha256 else Checksum.parse("md5", md5 or "")
+        result = fetch(url, outdir / target_filename(url, filename), checksum, policy)
+    else:
+        raise InputError("give exactly one of --reference NAME or --url URL (--list shows the references)")
+    click.echo(str(result.path))
 
 
 if __name__ == "__main__":

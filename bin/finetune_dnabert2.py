@@ -13,27 +13,23 @@ import logging
 from pathlib import Path
 
 import click
-import torch
-import yaml
-from transformers import set_seed
 
-from seq2expr.cli import ensure_outdir, error_boundary, outdir_option, setup_logging, verbose_option
-from seq2expr.dataset import read_dataset
-from seq2expr.dnabert2.finetune import (
-    Checkpoints,
-    FinetuneOptions,
-    finetune,
-    resolve_device,
-    run_fingerprint,
-    training_curves,
+from seq2expr.cli import (
+    command,
+    ensure_outdir,
+    outdir_option,
+    seed_option,
+    setup_logging,
+    threads_option,
+    val_fraction_option,
+    verbose_option,
 )
-from seq2expr.dnabert2.model import Dnabert2ForRegression
-from seq2expr.dnabert2.tokenizer import load_tokenizer
-from seq2expr.predictions import write_predictions
-from seq2expr.tables import write_tsv
+from seq2expr.dnabert2.options import FinetuneOptions
 
 logger = logging.getLogger("finetune_dnabert2")
 DEFAULTS = FinetuneOptions()
+AT_LEAST_1 = click.IntRange(min=1)
+NOT_NEGATIVE = click.IntRange(min=0)
 
 
 def file_sha256(path: Path) -> str:
@@ -44,48 +40,65 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-@click.command(context_settings={"show_default": True})
+@command(context_settings={"show_default": True})
 @click.option(
     "--dataset", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="dataset.tsv.gz"
 )
 @click.option("--model", "model_name", required=True, help="Hugging Face hub id or folder of a DNABERT-2 checkpoint.")
-@click.option("--epochs", type=int, default=DEFAULTS.epochs, help="Passes over the training genes.")
-@click.option("--batch-size", type=int, default=DEFAULTS.batch_size, help="Sequences per forward pass.")
+@click.option("--epochs", type=AT_LEAST_1, default=DEFAULTS.epochs, help="Passes over the training genes.")
+@click.option("--batch-size", type=AT_LEAST_1, default=DEFAULTS.batch_size, help="Sequences per forward pass.")
 @click.option(
     "--global-batch-size",
-    type=int,
+    type=AT_LEAST_1,
     default=DEFAULTS.global_batch_size,
     help="Sequences per optimiser step (gradient accumulation over --batch-size).",
 )
-@click.option("--eval-batch-size", type=int, default=DEFAULTS.eval_batch_size, help="Sequences per prediction pass.")
-@click.option("--learning-rate", type=float, default=DEFAULTS.learning_rate, help="Peak AdamW learning rate.")
 @click.option(
-    "--weight-decay", type=float, default=DEFAULTS.weight_decay, help="AdamW decay (not on biases/LayerNorm)."
+    "--eval-batch-size", type=AT_LEAST_1, default=DEFAULTS.eval_batch_size, help="Sequences per prediction pass."
 )
-@click.option("--warmup-steps", type=int, default=DEFAULTS.warmup_steps, help="Linear warm-up, then linear decay to 0.")
-@click.option("--max-tokens", type=int, default=DEFAULTS.max_tokens, help="Tokens per sequence, [CLS]/[SEP] included.")
 @click.option(
-    "--eval-steps", type=int, default=DEFAULTS.eval_steps, help="Evaluate on val every N steps (and each epoch end)."
+    "--learning-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULTS.learning_rate,
+    help="Peak AdamW learning rate.",
 )
-@click.option("--logging-steps", type=int, default=DEFAULTS.logging_steps, help="Log the training loss every N steps.")
+@click.option(
+    "--weight-decay",
+    type=click.FloatRange(min=0),
+    default=DEFAULTS.weight_decay,
+    help="AdamW decay (not on biases/LayerNorm).",
+)
+@click.option(
+    "--warmup-steps", type=NOT_NEGATIVE, default=DEFAULTS.warmup_steps, help="Linear warm-up, then linear decay to 0."
+)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(min=3),
+    default=DEFAULTS.max_tokens,
+    help="Tokens per sequence, [CLS]/[SEP] included.",
+)
+@click.option(
+    "--eval-steps",
+    type=AT_LEAST_1,
+    default=DEFAULTS.eval_steps,
+    help="Evaluate on val every N steps (and each epoch end).",
+)
+@click.option(
+    "--logging-steps", type=AT_LEAST_1, default=DEFAULTS.logging_steps, help="Log the training loss every N steps."
+)
 @click.option(
     "--patience",
-    type=int,
+    type=NOT_NEGATIVE,
     default=DEFAULTS.patience,
     help="Stop after N evaluations without a better val MSE (0: never).",
 )
-@click.option(
-    "--val-fraction",
-    type=float,
-    default=DEFAULTS.val_fraction,
-    help="Share of train held out when there is no val split.",
-)
-@click.option("--seed", type=int, default=DEFAULTS.seed, help="Seeds the head, dropout, batch order and carved val.")
+@val_fraction_option("used only when the dataset has no val split")
+@seed_option("the head, dropout, batch order and carved val")
 @click.option(
     "--gradient-checkpointing", is_flag=True, help="Recompute activations in the backward pass (less memory)."
 )
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", help="Where to train.")
-@click.option("--threads", type=int, default=0, help="CPU threads for PyTorch (0: PyTorch's default).")
+@threads_option
 @click.option(
     "--checkpoint-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -95,7 +108,7 @@ def file_sha256(path: Path) -> str:
 @click.option("--keep-checkpoints", is_flag=True, help="Keep the checkpoint files after a finished run.")
 @click.option(
     "--stop-after-steps",
-    type=int,
+    type=AT_LEAST_1,
     default=None,
     help="Stop with a checkpoint after N steps in all, as a kill would; the schedule still spans --epochs.",
 )
@@ -128,57 +141,68 @@ def main(
 ) -> None:
     """Fine-tune DNABERT-2 (regression on the pooled [CLS]) and predict every gene of the dataset."""
     setup_logging(verbose)
-    with error_boundary():
-        options = FinetuneOptions(
-            epochs=epochs,
-            global_batch_size=global_batch_size,
-            batch_size=batch_size,
-            eval_batch_size=eval_batch_size,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            warmup_steps=warmup_steps,
-            max_tokens=max_tokens,
-            eval_steps=eval_steps,
-            logging_steps=logging_steps,
-            patience=patience,
-            val_fraction=val_fraction,
-            seed=seed,
-            gradient_checkpointing=gradient_checkpointing,
-            stop_after_steps=stop_after_steps,
-        )
-        options.check()
-        if threads:
-            torch.set_num_threads(threads)
-        target = resolve_device(device)
-        table = read_dataset(dataset)
-        tokenizer = load_tokenizer(model_name)
-        set_seed(seed)  # before the model: the regression head is initialised at random
-        model = Dnabert2ForRegression.from_pretrained(model_name)
-        logger.info(
-            "%s: %d genes; model %s (%.1f M parameters) on %s%s",
-            dataset,
-            len(table),
-            model_name,
-            sum(p.numel() for p in model.parameters()) / 1e6,
-            target,
-            ", bf16 autocast" if target.type == "cuda" else ", float32",
-        )
-        outdir = ensure_outdir(outdir)
-        checkpoints = Checkpoints(checkpoint_dir or outdir / "checkpoints")
-        fingerprint = run_fingerprint(options, model_name, file_sha256(dataset))
-        result = finetune(table, dataset, model, tokenizer, options, target, checkpoints, fingerprint)
-        write_tsv(result.log, outdir / "training_log.tsv")
-        if result.predictions is None:
-            logger.info("Not finished: training_log.tsv written; predictions and model/ come when the run ends")
-            return
-        write_predictions(result.predictions, outdir / "predictions.tsv")
-        with open(outdir / "training_curves_mqc.yaml", "w", encoding="utf-8") as handle:
-            yaml.safe_dump(training_curves(result.log), handle, sort_keys=False)
-        model.save_pretrained(outdir / "model", safe_serialization=True)
-        tokenizer.save_pretrained(outdir / "model")
-        if not keep_checkpoints:
-            checkpoints.remove()
-        logger.info("Wrote predictions.tsv, training_log.tsv, training_curves_mqc.yaml and model/ to %s", outdir)
+    # torch and transformers take seconds to import: only here, so that --help answers at once.
+    import torch
+    import yaml
+    from transformers import set_seed
+
+    from seq2expr.dataset import read_dataset
+    from seq2expr.dnabert2.finetune import Checkpoints, finetune, resolve_device, run_fingerprint, training_curves
+    from seq2expr.dnabert2.model import Dnabert2ForRegression
+    from seq2expr.dnabert2.tokenizer import load_tokenizer
+    from seq2expr.predictions import write_predictions
+    from seq2expr.tables import honour_umask, write_tsv
+
+    options = FinetuneOptions(
+        epochs=epochs,
+        global_batch_size=global_batch_size,
+        batch_size=batch_size,
+        eval_batch_size=eval_batch_size,
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+        warmup_steps=warmup_steps,
+        max_tokens=max_tokens,
+        eval_steps=eval_steps,
+        logging_steps=logging_steps,
+        patience=patience,
+        val_fraction=val_fraction,
+        seed=seed,
+        gradient_checkpointing=gradient_checkpointing,
+        stop_after_steps=stop_after_steps,
+    )
+    options.check()
+    torch.set_num_threads(threads)
+    target = resolve_device(device)
+    table = read_dataset(dataset)
+    tokenizer = load_tokenizer(model_name)
+    set_seed(seed)  # before the model: the regression head is initialised at random
+    model = Dnabert2ForRegression.from_pretrained(model_name)
+    logger.info(
+        "%s: %d genes; model %s (%.1f M parameters) on %s%s",
+        dataset,
+        len(table),
+        model_name,
+        sum(p.numel() for p in model.parameters()) / 1e6,
+        target,
+        ", bf16 autocast" if target.type == "cuda" else ", float32",
+    )
+    outdir = ensure_outdir(outdir)
+    checkpoints = Checkpoints(checkpoint_dir or outdir / "checkpoints")
+    fingerprint = run_fingerprint(options, model_name, file_sha256(dataset))
+    result = finetune(table, dataset, model, tokenizer, options, target, checkpoints, fingerprint)
+    write_tsv(result.log, outdir / "training_log.tsv")
+    if result.predictions is None:
+        logger.info("Not finished: training_log.tsv written; predictions and model/ come when the run ends")
+        return
+    write_predictions(result.predictions, outdir / "predictions.tsv")
+    with open(outdir / "training_curves_mqc.yaml", "w", encoding="utf-8") as handle:
+        yaml.safe_dump(training_curves(result.log), handle, sort_keys=False)
+    model.save_pretrained(outdir / "model", safe_serialization=True)
+    tokenizer.save_pretrained(outdir / "model")
+    honour_umask(outdir / "model")
+    if not keep_checkpoints:
+        checkpoints.remove()
+    logger.info("Wrote predictions.tsv, training_log.tsv, training_curves_mqc.yaml and model/ to %s", outdir)
 
 
 if __name__ == "__main__":

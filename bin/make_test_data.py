@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from seq2expr.cli import error_boundary, setup_logging, verbose_option
+from seq2expr.cli import command, setup_logging, verbose_option
 from seq2expr.synthetic import PLANTED_KMER, PLANTED_REGION, write_test_data
 
 log = logging.getLogger("make_test_data")
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@command()
 @click.option(
     "--outdir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -28,10 +28,9 @@ def main(outdir: Path, seed: int, verbose: bool) -> None:
     """Write a small synthetic genome whose Pituitary expression is driven by the density of a
     planted k-mer in a planted region around the TSS."""
     setup_logging(verbose)
-    with error_boundary():
-        for path in write_test_data(outdir, seed):
-            log.info("wrote %s", path)
-        log.info("planted signal: %s in %d..%d relative to the TSS", PLANTED_KMER, *PLANTED_REGION)
+    for path in write_test_data(outdir, seed):
+        log.info("wrote %s", path)
+    log.info("planted signal: %s in %d..%d relative to the TSS", PLANTED_KMER, *PLANTED_REGION)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from seq2expr.cli import error_boundary, setup_logging, verbose_option
+from seq2expr.cli import command, setup_logging, verbose_option
 from seq2expr.dnabert2.tiny import TinySize, write_tiny_model
 from seq2expr.genome import iter_fasta
 
@@ -16,7 +16,7 @@ log = logging.getLogger("make_tiny_dnabert2")
 DEFAULT = TinySize()
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@command()
 @click.option(
     "--sequences",
     required=True,
@@ -51,20 +51,19 @@ def main(
     """Train a BPE tokenizer with DNABERT-2's special tokens on SEQUENCES and write it with random
     weights at a tiny configuration, in the published DNABERT-2 layout (deterministic)."""
     setup_logging(verbose)
-    with error_boundary():
-        if hidden_size % heads:
-            raise click.BadParameter(f"--hidden-size {hidden_size} is not a multiple of --heads {heads}")
-        size = TinySize(
-            vocab_size=vocab_size,
-            hidden_size=hidden_size,
-            num_hidden_layers=layers,
-            num_attention_heads=heads,
-            intermediate_size=intermediate_size,
-        )
-        records = [record.sequence.decode("ascii") for record in iter_fasta(sequences)]
-        log.info("training the tokenizer on %d records (%d bp)", len(records), sum(map(len, records)))
-        for path in write_tiny_model(records, outdir, seed=seed, size=size):
-            log.info("wrote %s", path)
+    if hidden_size % heads:
+        raise click.BadParameter(f"--hidden-size {hidden_size} is not a multiple of --heads {heads}")
+    size = TinySize(
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate_size,
+    )
+    records = [record.sequence.decode("ascii") for record in iter_fasta(sequences)]
+    log.info("training the tokenizer on %d records (%d bp)", len(records), sum(map(len, records)))
+    for path in write_tiny_model(records, outdir, seed=seed, size=size):
+        log.info("wrote %s", path)
 
 
 if __name__ == "__main__":

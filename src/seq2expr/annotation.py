@@ -12,9 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seq2expr.errors import InputError
-from seq2expr.tables import open_text
+from seq2expr.inputs import iter_lines
 
 _ATTRIBUTE = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_.]*)\s+"?([^";]*)"?\s*;?')
+#: `key=value` attributes or the version pragma: what a GFF3 has where a GTF has `key "value";`.
+_GFF3_ATTRIBUTE = re.compile(r"(^|;)\s*[A-Za-z_][A-Za-z0-9_.]*=")
+GFF3_HINT = (
+    'this looks like GFF3 (key=value attributes); expected a GTF (key "value"; attributes) — '
+    "use the GTF release of the annotation or convert it (e.g. gffread -T)"
+)
 BIOTYPE_KEYS = ("gene_type", "gene_biotype")
 
 
@@ -58,6 +64,8 @@ def _parse_gene(fields: list[str], path: Path, line: int) -> Gene:
     attributes = parse_attributes(attribute_text)
     gene_id = attributes.get("gene_id")
     if not gene_id:
+        if _GFF3_ATTRIBUTE.search(attribute_text):
+            raise InputError(GFF3_HINT, path, line)
         raise InputError("gene line without a gene_id attribute", path, line)
     biotype = next((attributes[key] for key in BIOTYPE_KEYS if key in attributes), None)
     if biotype is None:
@@ -70,15 +78,16 @@ def _parse_gene(fields: list[str], path: Path, line: int) -> Gene:
 def read_genes(path: Path) -> list[Gene]:
     """Every `gene` line of the GTF, in file order; any malformed line is an error naming it."""
     genes: list[Gene] = []
-    with open_text(path) as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if line.startswith("#") or not line.strip():
-                continue
-            fields = line.rstrip("\r\n").split("\t")
-            if len(fields) != 9:
-                raise InputError(f"{len(fields)} tab-separated columns; a GTF line has 9", path, line_number)
-            if fields[2] == "gene":
-                genes.append(_parse_gene(fields, path, line_number))
+    for line_number, line in iter_lines(path):
+        if line.startswith("##gff-version"):
+            raise InputError(GFF3_HINT, path, line_number)
+        if line.startswith("#") or not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 9:
+            raise InputError(f"{len(fields)} tab-separated columns; a GTF line has 9", path, line_number)
+        if fields[2] == "gene":
+            genes.append(_parse_gene(fields, path, line_number))
     if not genes:
         raise InputError("no 'gene' lines; expected a GENCODE or Ensembl GTF with gene records", path)
     return genes

@@ -1,24 +1,30 @@
 """Plumbing shared by every `bin/` command: logging, progress bars and the error boundary.
 
-Each command is a click command whose body runs inside `error_boundary()`, so that an
-`InputError` becomes one line on stderr and a non-zero exit status (1), never a traceback.
+Every command is declared with `@command()`: it answers `-h` and `--help`, reports a usage error
+on one line, and runs its body inside `error_boundary()`, which no exception type escapes. Bad
+input (`InputError`, a missing file) becomes one `Error: …` line naming the file and what was
+expected; anything unforeseen becomes one line naming the exception, with its traceback logged
+only under `--verbose`. Exit status 1 (2 for usage errors), never a traceback.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 from tqdm import tqdm
 
+from seq2expr.dataset import DEXTER_SEED
 from seq2expr.errors import InputError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -39,15 +45,63 @@ def progress(items: Iterable[T], desc: str, total: int | None = None, unit: str 
     yield from tqdm(items, desc=desc, total=total, unit=unit, disable=not sys.stderr.isatty(), leave=False)
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 @contextmanager
 def error_boundary() -> Iterator[None]:
-    """Turn bad input into a one-line `Error: …` and a non-zero exit."""
+    """Turn any failure into a one-line `Error: …` and a non-zero exit; no exception type escapes."""
     try:
         yield
+    except click.UsageError as error:
+        error.ctx = None  # click then prints only `Error: …`, not the usage block
+        raise
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
     except InputError as error:
-        raise click.ClickException(str(error)) from None
-    except FileNotFoundError as error:
-        raise click.ClickException(f"{error.filename}: no such file") from None
+        raise click.ClickException(_one_line(str(error))) from None
+    except OSError as error:
+        if error.filename is None:
+            raise _unexpected(error) from None
+        reason = "no such file" if isinstance(error, FileNotFoundError) else (error.strerror or str(error)).lower()
+        raise click.ClickException(f"{error.filename}: {reason}") from None
+    except Exception as error:
+        raise _unexpected(error) from None
+
+
+def _unexpected(error: BaseException) -> click.ClickException:
+    """One line for an error nobody foresaw; the traceback goes to the log only with --verbose."""
+    log.debug("traceback of the unexpected error", exc_info=error)
+    where = getattr(error, "filename", None)
+    detail = _one_line(str(error)) or "no message"
+    return click.ClickException(
+        f"unexpected {type(error).__name__}{f' on {where}' if where else ''}: {detail} "
+        "(rerun with --verbose for the traceback, and please report it)"
+    )
+
+
+class Step(click.Command):
+    """A `bin/` command: `-h/--help`, usage errors on one line, the body inside the error boundary."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["context_settings"] = {**HELP_OPTIONS, **(kwargs.get("context_settings") or {})}
+        super().__init__(*args, **kwargs)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        with error_boundary():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with error_boundary():
+            return super().invoke(ctx)
+
+
+def command(**settings: Any) -> Callable[[Callable[..., Any]], Step]:
+    """`@click.command` for a `bin/` script: every step shares `Step`'s help options and error boundary."""
+    return click.command(cls=Step, **settings)
 
 
 def comma_list(values: Iterable[str]) -> list[str]:
@@ -61,7 +115,44 @@ def ensure_outdir(outdir: Path) -> Path:
     return outdir
 
 
-verbose_option = click.option("--verbose", "-v", is_flag=True, help="Log debugging detail.")
+verbose_option = click.option(
+    "--verbose", "-v", is_flag=True, help="Log debugging detail (and the traceback of an unexpected error)."
+)
+#: One seed drives the split and every model's training, so every command has the same default.
+DEFAULT_SEED = DEXTER_SEED
+#: The share of training genes set aside as `val`, the same meaning wherever it is an option.
+DEFAULT_VAL_FRACTION = 0.1
+
+
+def seed_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--seed` with the pipeline's one default; `what` says what it seeds in this command."""
+    return click.option(
+        "--seed",
+        default=DEFAULT_SEED,
+        show_default=True,
+        type=click.IntRange(min=0),
+        help=f"Seed of {what} (one seed drives the split and the training of every model).",
+    )
+
+
+def val_fraction_option(when: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--val-fraction`: the share of training genes held out as `val`; `when` says when this command uses it."""
+    return click.option(
+        "--val-fraction",
+        default=DEFAULT_VAL_FRACTION,
+        show_default=True,
+        type=click.FloatRange(0.0, 1.0, max_open=True),
+        help=f"Share of the training genes held out as 'val' for early stopping, {when}.",
+    )
+
+
+threads_option = click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="CPU threads to use (Nextflow passes the task's cpus).",
+)
 outdir_option = click.option(
     "--outdir",
     type=click.Path(file_okay=False, path_type=Path),

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from seq2expr.errors import InputError
-from seq2expr.tables import open_text
+from seq2expr.inputs import iter_lines
 
 _VERSION = re.compile(r"\.\d+$")
 PAR_Y_SUFFIX = "_PAR_Y"
@@ -30,8 +30,7 @@ def base_gene_id(gene_id: str) -> str:
 
 
 def _read_lines(path: Path) -> list[list[str]]:
-    with open_text(path) as handle:
-        return [line.rstrip("\r\n").split("\t") for line in handle]
+    return [line.split("\t") for _, line in iter_lines(path)]
 
 
 def read_expression(path: Path) -> pd.DataFrame:

@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from seq2expr import __version__
 from seq2expr.errors import InputError
+from seq2expr.inputs import read_text
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class FetchResult:
 
 def load_registry(path: Path) -> dict[str, Reference]:
     """Read and validate the registry; every entry must say how its download is verified."""
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from seq2expr.errors import InputError
-from seq2expr.tables import open_binary
+from seq2expr.inputs import open_binary
 
 CHUNK_SIZE = 1 << 24
 #: Letters a genome FASTA may hold: nucleotides, IUPAC ambiguity codes, in either case.

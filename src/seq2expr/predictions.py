@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from seq2expr.dataset import SPLITS
+from seq2expr.errors import InputError
 from seq2expr.tables import check_allowed, numeric_column, read_table, write_tsv
 
 PREDICTION_COLUMNS = ["gene_id", "split", "observed", "predicted", "model"]
@@ -45,6 +46,8 @@ def write_predictions(table: pd.DataFrame, path: Path) -> None:
 def read_predictions(path: Path) -> pd.DataFrame:
     """Read and check one predictions file; every problem names the file and line."""
     table = read_table(path, PREDICTION_COLUMNS, ["gene_id", "split", "model"], "a predictions table")
+    if table.empty:
+        raise InputError("no predictions after the header line", path)
     check_allowed(table, "split", SPLITS, path)
     for column in ("observed", "predicted"):
         table[column] = numeric_column(table, column, path, finite=True)

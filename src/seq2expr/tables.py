@@ -7,31 +7,17 @@ and floats are written with a fixed format.
 from __future__ import annotations
 
 import gzip
-import io
+import os
 from pathlib import Path
-from typing import IO, BinaryIO, cast
 
 import numpy as np
 import pandas as pd
 
 from seq2expr.errors import InputError
+from seq2expr.inputs import open_binary as open_binary  # re-exported: where readers found it first
+from seq2expr.inputs import read_tsv
 
 FLOAT_FORMAT = "%.9g"
-
-
-def open_binary(path: Path) -> BinaryIO:
-    """Open a plain, gzip or bgzip file for binary reading, chosen by its magic bytes (bgzip is
-    multi-member gzip, which the gzip module reads)."""
-    with open(path, "rb") as handle:
-        magic = handle.read(2)
-    if magic == b"\x1f\x8b":
-        return cast(BinaryIO, gzip.open(path, "rb"))
-    return open(path, "rb")
-
-
-def open_text(path: Path) -> IO[str]:
-    """Open a plain or gzip-compressed (also bgzip) text file."""
-    return io.TextIOWrapper(open_binary(path), encoding="utf-8", newline="")
 
 
 def table_bytes(table: pd.DataFrame) -> bytes:
@@ -50,6 +36,17 @@ def write_bytes(data: bytes, path: Path) -> None:
         path.write_bytes(data)
 
 
+def honour_umask(path: Path) -> None:
+    """Give files that a library wrote owner-only (safetensors writes 0600) the mode the user's umask
+    asks for (0644 under umask 022, 0664 under 002), as every other output has: result folders on a
+    cluster are shared with a group. `path` is a file or a folder (all files below it)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    files = [path] if path.is_file() else [file for file in path.rglob("*") if file.is_file()]
+    for file in files:
+        file.chmod(0o666 & ~umask)
+
+
 def write_tsv(table: pd.DataFrame, path: Path) -> None:
     """Write a TSV (gzip-compressed when the name ends in `.gz`)."""
     write_bytes(table_bytes(table), path)
@@ -58,7 +55,7 @@ def write_tsv(table: pd.DataFrame, path: Path) -> None:
 def read_table(path: Path, columns: list[str], text_columns: list[str], what: str) -> pd.DataFrame:
     """Read a TSV of the pipeline's contracts: it must exist, not be empty, and hold `columns`."""
     try:
-        table = pd.read_csv(path, sep="\t", dtype=dict.fromkeys(text_columns, str), keep_default_na=False)
+        table = read_tsv(path, dtype=dict.fromkeys(text_columns, str), keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise InputError(f"empty file; expected {what} with columns {', '.join(columns)}", path) from None
     missing = [column for column in columns if column not in table.columns]
@@ -84,5 +81,5 @@ def numeric_column(table: pd.DataFrame, column: str, path: Path, finite: bool = 
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         kind = "a finite number" if finite else "a number"
-        raise InputError(f"{column} value {table[column].iloc[row]!r} is not {kind}", path, row + 2)
+        raise InputError(f"{column} value '{table[column].iloc[row]}' is not {kind}", path, row + 2)
     return values.astype(float)

@@ -140,6 +140,16 @@ def extract_windows(
                 result.windows.append((gene, start, end, sequence))
         elif chromosome_key(gene.chrom) not in seen_keys:
             result.drop(gene, "chromosome_missing", f"{gene.chrom} is not in the genome FASTA")
+    missing = sorted({gene.chrom for gene, reason, _ in result.ledger if reason == "chromosome_missing"})
+    if missing:
+        n_genes = sum(reason == "chromosome_missing" for _, reason, _ in result.ledger)
+        log.warning(
+            "%d chromosome(s) of the annotation are not in the genome FASTA (%s): their %d selected gene(s) are "
+            "in the ledger as chromosome_missing; check that genome and annotation are the same assembly",
+            len(missing),
+            _preview(missing),
+            n_genes,
+        )
     log.info("kept %d windows; %d genes in the ledger", len(result.windows), len(result.ledger))
     return result
 

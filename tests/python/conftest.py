@@ -3,11 +3,18 @@ development data (real pituitary windows, DNABERT-2 parity fixture) when it is p
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
+import click
 import pytest
+from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = REPO / "bin"
@@ -27,12 +34,53 @@ def run_script(script: str, *args: str | Path, check: bool = True) -> subprocess
     return result
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], message: str) -> None:
-    """The command failed with exactly one `Error: …` line holding `message`, and no traceback."""
+#: A line the commands' logging writes (`HH:MM:SS LEVEL name: message`, see seq2expr.cli.LOG_FORMAT).
+LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
+
+
+class Outcome(Protocol):
+    """What a finished command leaves: a subprocess result, or the in-process one of test_bad_inputs."""
+
+    returncode: int
+    stderr: str
+
+
+@functools.cache
+def load_command(script: str) -> click.Command:
+    """The click command of a bin/ script, imported from its file (bin/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(Path(script).stem, BIN / script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    command: click.Command = module.main
+    return command
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A command run in-process: what a user would see of it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke(script: str, *args: str | Path, **options: Any) -> Ran:
+    """Run a bin/ command in this process (no interpreter start-up: fast enough for long tables of cases).
+
+    An exception escaping the command fails the test with its traceback: the error boundary must
+    turn every one into an `Error:` line."""
+    result = CliRunner().invoke(load_command(script), [str(arg) for arg in args], catch_exceptions=False, **options)
+    return Ran(result.exit_code, result.stdout, result.stderr)
+
+
+def assert_one_line_error(result: Outcome, message: str) -> None:
+    """The command failed with exactly one `Error: …` line holding `message` and nothing else on stderr
+    but log lines: no traceback, no usage block, no `Aborted!`."""
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(error_lines) == 1 and message in error_lines[0], result.stderr
+    other = [line for line in result.stderr.splitlines() if not LOG_LINE.match(line)]
+    assert len(other) == 1 and other[0].startswith("Error: ") and message in other[0], result.stderr
 
 
 def shared_path(*parts: str) -> Path:

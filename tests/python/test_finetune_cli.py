@@ -3,7 +3,7 @@ command contract, byte-identical re-runs, a stop-and-resume through the command,
 
 from __future__ import annotations
 
-import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +15,7 @@ import pytest
 import torch
 import yaml
 from click.testing import CliRunner, Result
+from conftest import load_command
 
 from seq2expr.dataset import read_dataset, write_dataset
 from seq2expr.dnabert2.finetune import CURVES_ID, LOG_COLUMNS, encode_table, predict
@@ -24,7 +25,6 @@ from seq2expr.predictions import read_predictions
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "assets" / "test_data" / "tiny_dnabert2"
-SCRIPT = REPO / "bin" / "finetune_dnabert2.py"
 #: 259 train genes → 9 steps of 32 (2 × 16 accumulated) in one epoch; evaluations at steps 4, 8 and 9.
 QUICK = [
     "--model", str(TINY), "--epochs", "1", "--batch-size", "16", "--global-batch-size", "32",
@@ -33,15 +33,7 @@ QUICK = [
 ]  # fmt: skip
 
 
-def load_command():
-    spec = importlib.util.spec_from_file_location("finetune_dnabert2", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
-
-
-COMMAND = load_command()
+COMMAND = load_command("finetune_dnabert2.py")
 
 
 def run(*args: str | Path) -> Result:
@@ -105,8 +97,17 @@ def test_writes_the_contract_files(finished: Path, synthetic_dataset: Path):
     np.testing.assert_allclose(again, expected, rtol=1e-6, atol=1e-7)
 
 
-def test_a_rerun_is_byte_identical(finished: Path, synthetic_dataset: Path, tmp_path: Path):
-    assert run("--dataset", synthetic_dataset, *QUICK, "--outdir", tmp_path).exit_code == 0
+def test_a_rerun_is_byte_identical_and_group_readable(finished: Path, synthetic_dataset: Path, tmp_path: Path):
+    """Same options, same bytes; and every output honours the umask (shared cluster folders), the
+    weights included, which safetensors on its own writes owner-only."""
+    umask = os.umask(0o002)
+    try:
+        assert run("--dataset", synthetic_dataset, *QUICK, "--outdir", tmp_path).exit_code == 0
+    finally:
+        os.umask(umask)
+    modes = {str(path.relative_to(tmp_path)): path.stat().st_mode & 0o777 for path in tmp_path.rglob("*")}
+    assert modes["model/model.safetensors"] == 0o664
+    assert set(modes.values()) <= {0o664, 0o775}, modes
     for name in ("predictions.tsv", "training_curves_mqc.yaml", "model/model.safetensors", "model/tokenizer.json"):
         assert (tmp_path / name).read_bytes() == (finished / name).read_bytes(), name
     wall_clock = ["tokens_per_s"]

@@ -12,10 +12,36 @@ Public API (used by the fine-tuning step and the benchmarks):
 - `load_tokenizer(dir_or_hub_id)` and `check_sequences(...)`.
 """
 
-from seq2expr.dnabert2.config import Dnabert2Config
-from seq2expr.dnabert2.loading import resolve_source
-from seq2expr.dnabert2.model import Dnabert2ForMaskedLM, Dnabert2ForRegression, Dnabert2Model, alibi_slopes
-from seq2expr.dnabert2.tokenizer import check_sequences, load_tokenizer
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from seq2expr.dnabert2.config import Dnabert2Config
+    from seq2expr.dnabert2.loading import resolve_source
+    from seq2expr.dnabert2.model import Dnabert2ForMaskedLM, Dnabert2ForRegression, Dnabert2Model, alibi_slopes
+    from seq2expr.dnabert2.tokenizer import check_sequences, load_tokenizer
+
+#: Where each public name lives. Imported on first use (PEP 562), so that a command's `--help`
+#: or its option defaults (`seq2expr.dnabert2.options`) never wait seconds for torch.
+_HOMES = {
+    "Dnabert2Config": "config",
+    "resolve_source": "loading",
+    "Dnabert2ForMaskedLM": "model",
+    "Dnabert2ForRegression": "model",
+    "Dnabert2Model": "model",
+    "alibi_slopes": "model",
+    "check_sequences": "tokenizer",
+    "load_tokenizer": "tokenizer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+
 
 __all__ = [
     "Dnabert2Config",
