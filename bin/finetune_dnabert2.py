@@ -146,8 +146,16 @@ def main(
     import yaml
     from transformers import set_seed
 
+    from seq2expr.compute import COMPUTE_FILE, ComputeRecorder
     from seq2expr.dataset import read_dataset
-    from seq2expr.dnabert2.finetune import Checkpoints, finetune, resolve_device, run_fingerprint, training_curves
+    from seq2expr.dnabert2.finetune import (
+        MODEL_NAME,
+        Checkpoints,
+        finetune,
+        resolve_device,
+        run_fingerprint,
+        training_curves,
+    )
     from seq2expr.dnabert2.model import Dnabert2ForRegression
     from seq2expr.dnabert2.tokenizer import load_tokenizer
     from seq2expr.predictions import write_predictions
@@ -171,8 +179,10 @@ def main(
         stop_after_steps=stop_after_steps,
     )
     options.check()
+    compute = ComputeRecorder(MODEL_NAME)
     torch.set_num_threads(threads)
     target = resolve_device(device)
+    compute.use_device(target)
     table = read_dataset(dataset)
     tokenizer = load_tokenizer(model_name)
     set_seed(seed)  # before the model: the regression head is initialised at random
@@ -197,12 +207,14 @@ def main(
     write_predictions(result.predictions, outdir / "predictions.tsv")
     with open(outdir / "training_curves_mqc.yaml", "w", encoding="utf-8") as handle:
         yaml.safe_dump(training_curves(result.log), handle, sort_keys=False)
+    model.config.finetune_max_tokens = options.max_tokens  # predict_dnabert2.py cuts new windows the same way
     model.save_pretrained(outdir / "model", safe_serialization=True)
     tokenizer.save_pretrained(outdir / "model")
     honour_umask(outdir / "model")
     if not keep_checkpoints:
         checkpoints.remove()
-    logger.info("Wrote predictions.tsv, training_log.tsv, training_curves_mqc.yaml and model/ to %s", outdir)
+    compute.write(outdir / COMPUTE_FILE)  # the invocation that finished (a resumed run: since its resume)
+    logger.info("Wrote predictions.tsv, training_log.tsv, training_curves_mqc.yaml, model/, compute.tsv to %s", outdir)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from scipy import stats
 from sklearn.linear_model import LinearRegression
 
 from seq2expr.errors import InputError
-from seq2expr.predictions import SPLITS
+from seq2expr.predictions import NEAR_CONSTANT_SPREAD, SPLITS, is_near_constant
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ METRIC_COLUMNS = [
     "r2_sd",
     "mse_sd",
     "mae_sd",
+    "near_constant",
 ]
 COMPARISON_COLUMNS = [
     "model_a",
@@ -411,6 +412,7 @@ def split_metrics(model: ModelRuns, split: str, resamples: int, seed: int) -> di
         "r2_sd": r2_sd,
         "mse_sd": mse_sd,
         "mae_sd": mae_sd,
+        "near_constant": is_near_constant(observed, predicted.mean(axis=1)),
     }
 
 
@@ -427,7 +429,17 @@ def metrics_table(models: list[ModelRuns], resamples: int, seed: int) -> pd.Data
                     "model %s has only %d %s gene(s): its correlations there are undefined", model.name, n, split
                 )
             rows.append(split_metrics(model, split, resamples, seed))
-    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+    table = pd.DataFrame(rows, columns=METRIC_COLUMNS)
+    for model_name, splits in table[table["near_constant"]].groupby("model", sort=False)["split"]:
+        if model_name != MEAN_BASELINE:  # constant by design
+            log.warning(
+                "model %s predicts a near-constant value on %s (SD under %g of the observed SD): its correlations "
+                "there measure noise, not skill",
+                model_name,
+                ", ".join(splits),
+                NEAR_CONSTANT_SPREAD,
+            )
+    return table
 
 
 def compare_pair(left: ModelRuns, right: ModelRuns, resamples: int, seed: int) -> dict[str, object]:

@@ -6,6 +6,7 @@ split, so that a new model joins the comparison by writing this one file.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,34 @@ from seq2expr.errors import InputError
 from seq2expr.tables import check_allowed, numeric_column, read_table, write_tsv
 
 PREDICTION_COLUMNS = ["gene_id", "split", "observed", "predicted", "model"]
+NEAR_CONSTANT_SPREAD = 0.01
+"""Predictions whose SD is below this share of the observed SD are near-constant: their r, CI and test
+measure rounding noise (an untrained or collapsed regressor), however significant they look."""
+
+log = logging.getLogger(__name__)
+
+
+def is_near_constant(observed: np.ndarray, predicted: np.ndarray) -> bool:
+    """Whether the predictions barely vary compared with the observed target (see NEAR_CONSTANT_SPREAD)."""
+    return bool(np.std(predicted) <= NEAR_CONSTANT_SPREAD * np.std(observed))
+
+
+def warn_if_near_constant(table: pd.DataFrame) -> bool:
+    """One WARNING line when a model's predictions (test genes, else all) are near-constant: a model that
+    has not learnt must not pass silently into the comparison. Returns whether it warned."""
+    genes = table[table["split"] == "test"] if (table["split"] == "test").any() else table
+    observed, predicted = genes["observed"].to_numpy(dtype=float), genes["predicted"].to_numpy(dtype=float)
+    if not is_near_constant(observed, predicted):
+        return False
+    log.warning(
+        "%s predicts a near-constant value (SD %.3g against an observed SD of %.3g on %d genes): it has not "
+        "learnt; more steps, a higher --learning-rate or longer --max-tokens may help",
+        ", ".join(map(str, table["model"].unique())),
+        np.std(predicted),
+        np.std(observed),
+        len(genes),
+    )
+    return True
 
 
 def make_predictions(

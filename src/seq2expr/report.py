@@ -2,9 +2,9 @@
 
 Section titles, descriptions and order live in `assets/multiqc_config.yml` (one place); each file
 here carries only its section id, plot type and plot settings. Interactive MultiQC plots are used
-where the data are small; observed-vs-predicted falls back to a small PNG density plot when there
-are too many genes for one trace per point, and the per-split bar of r is a PNG because MultiQC bar
-plots have no error bars.
+throughout; observed-vs-predicted falls back to a small PNG density plot only when there are too
+many genes for one trace per point. Every axis that shows the target says what it is, because a
+first-time reader meets the column of silent genes at log10(0.001) = −3 without knowing why.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
+from seq2expr.dexter.model import MODEL_NAME as DEXTER
 from seq2expr.evaluate import BASELINES, CONFIDENCE
 from seq2expr.mqc import ReportFile, tsv_with_header, yaml_file
 from seq2expr.predictions import SPLITS
@@ -40,6 +41,11 @@ MODEL_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9
 BASELINE_COLOURS = {"gc_cpg_baseline": "#8C8C8C", "mean_baseline": "#BDBDBD"}
 SPLIT_COLOURS = {"train": "#9ECAE1", "val": "#4292C6", "test": "#08519C"}
 PNG_DPI = 100
+TARGET = "log10 TPM (0.001 floor)"
+"""What the target is (the dataset's default recipe); silent genes sit at the floor, −3."""
+TRAINED_ON_VAL = (DEXTER, *BASELINES)
+"""Models fitted on the train and val genes together: their val row is not held out."""
+MINUS = "\u2212"
 
 
 def model_colours(models: Sequence[str]) -> dict[str, str]:
@@ -50,12 +56,30 @@ def model_colours(models: Sequence[str]) -> dict[str, str]:
     return colours
 
 
+def _signed(value: float) -> str:
+    """Three decimals with a true minus sign, which a hyphen next to a dash would not read as."""
+    return f"{value:.3f}".replace("-", MINUS)
+
+
 def _intervals(table: pd.DataFrame, low: str, high: str) -> list[str]:
-    """Interval columns as 'low – high' text, the way papers quote them."""
+    """Interval columns as '[low, high]' text: unambiguous with negative bounds ('−0.371 – −0.006' is not)."""
     return [
-        f"{lo:.3f} – {hi:.3f}" if np.isfinite(lo) and np.isfinite(hi) else "n/a"
+        f"[{_signed(lo)}, {_signed(hi)}]" if np.isfinite(lo) and np.isfinite(hi) else "n/a"
         for lo, hi in zip(table[low], table[high], strict=True)
     ]
+
+
+def row_labels(metrics: pd.DataFrame) -> list[str]:
+    """'model · split', saying when a val split was trained on and when the predictions are near-constant."""
+    labels = []
+    for model, split, near_constant in zip(metrics["model"], metrics["split"], metrics["near_constant"], strict=True):
+        label = f"{model} · {split}"
+        if split == "val" and model in TRAINED_ON_VAL:
+            label += f" (in training for {model})"
+        if near_constant:
+            label += " ⚠ near-constant predictions"
+        labels.append(label)
+    return labels
 
 
 def _number(value: float) -> float | str:
@@ -67,7 +91,7 @@ def metrics_section(metrics: pd.DataFrame) -> ReportFile:
     """The metrics table: a row per model and split, correlations with their intervals."""
     rows = pd.DataFrame(
         {
-            "Model and split": metrics["model"] + " · " + metrics["split"],
+            "Model and split": row_labels(metrics),
             "n": metrics["n"],
             "runs": metrics["n_runs"],
             "pearson": metrics["pearson"].map(_number),
@@ -182,8 +206,8 @@ def observed_vs_predicted_section(
         "pconfig": {
             "id": f"{SCATTER_ID}_plot",
             "title": "Observed vs predicted expression (test genes)",
-            "xlab": "Observed target",
-            "ylab": "Predicted target",
+            "xlab": f"Observed target, {TARGET}",
+            "ylab": f"Predicted target, {TARGET}",
             "data_labels": labels,
             "marker_size": 5,
             "opacity": 0.6,
@@ -214,7 +238,7 @@ def _density_panels(tests: Mapping[str, pd.DataFrame], colours: Mapping[str, str
             table["observed"], table["predicted"], gridsize=40, extent=(*limits, *limits), mincnt=1, cmap="viridis"
         )
         axis.plot(limits, limits, color=colours[model], linewidth=1, linestyle="--")
-        axis.set(xlim=limits, ylim=limits, xlabel="Observed target", ylabel="Predicted target", aspect="equal")
+        axis.set(xlim=limits, ylim=limits, xlabel=f"Observed, {TARGET}", ylabel=f"Predicted, {TARGET}", aspect="equal")
         axis.set_title(f"{model}: r = {r:.3f}, n = {len(table):,}", fontsize=10)
         figure.colorbar(cells, ax=axis, label="genes", shrink=0.8)
     return _png_bytes(figure)
@@ -224,7 +248,8 @@ def distribution_section(predictions: Mapping[str, pd.DataFrame]) -> ReportFile:
     """Density of the observed target and of each model's predictions on the test genes.
 
     The study's poster showed this: a regressor can correlate well and still squeeze its
-    predictions into a narrow band around the mean.
+    predictions into a narrow band around the mean. Each density is scaled to its own peak, so
+    that one model's spike (a near-constant predictor) does not flatten every other curve.
     """
     tests = _test_genes(predictions)
     first = next(iter(tests.values()))
@@ -241,8 +266,9 @@ def distribution_section(predictions: Mapping[str, pd.DataFrame]) -> ReportFile:
         "pconfig": {
             "id": f"{DISTRIBUTION_ID}_plot",
             "title": "Distribution of observed and predicted expression (test genes)",
-            "xlab": "Target (observed or predicted)",
-            "ylab": "Density",
+            "xlab": f"Target, {TARGET} (observed or predicted)",
+            "ylab": "Density, scaled to each curve's peak",
+            "ymax": 1,
             "ymin": 0,
             "colors": colours,
             "showlegend": True,
@@ -253,35 +279,53 @@ def distribution_section(predictions: Mapping[str, pd.DataFrame]) -> ReportFile:
 
 
 def _density(sample: np.ndarray, grid: np.ndarray) -> dict[float, float]:
-    """Gaussian kernel density (Scott's bandwidth) on the grid; a spike for a constant sample."""
+    """Gaussian kernel density (Scott's bandwidth) on the grid, divided by its peak; a spike for a
+    constant sample."""
     if np.ptp(sample) == 0:
         density = np.zeros_like(grid)
-        density[int(np.argmin(np.abs(grid - sample[0])))] = 1 / (grid[1] - grid[0])
+        density[int(np.argmin(np.abs(grid - sample[0])))] = 1.0
     else:
         density = stats.gaussian_kde(sample)(grid)
+        density /= density.max()
     return {round(float(x), 4): round(float(y), 5) for x, y in zip(grid, density, strict=True)}
 
 
 def pearson_by_split_section(metrics: pd.DataFrame) -> ReportFile:
-    """Grouped bars of Pearson r per model and split with their bootstrap intervals as error bars."""
+    """Grouped bars of Pearson r per model and split (MultiQC bar graph: hover for the value).
+
+    MultiQC bars have no error bars, so each model's label carries its test interval and the table
+    above has all of them; models without r (constant predictions) are left out.
+    """
     table = metrics[np.isfinite(metrics["pearson"])]
-    models = list(dict.fromkeys(table["model"]))
     splits = [split for split in SPLITS if split in set(table["split"])]
-    width = 0.8 / max(len(splits), 1)
-    figure = Figure(figsize=(max(5.0, 1.3 * len(models) + 2), 3.6), layout="constrained")
-    axis = figure.subplots()
-    for offset, split in enumerate(splits):
-        rows = table[table["split"] == split].set_index("model").reindex(models)
-        positions = np.arange(len(models)) + (offset - (len(splits) - 1) / 2) * width
-        errors = np.vstack([rows["pearson"] - rows["pearson_ci_low"], rows["pearson_ci_high"] - rows["pearson"]])
-        axis.bar(positions, rows["pearson"], width, label=split, color=SPLIT_COLOURS[split])
-        axis.errorbar(positions, rows["pearson"], yerr=np.nan_to_num(errors), fmt="none", ecolor="black", capsize=3)
-    axis.set_xticks(np.arange(len(models)), models)
-    axis.set_ylabel(f"Pearson r ({CONFIDENCE:.0%} bootstrap CI)")
-    axis.axhline(0, color="black", linewidth=0.6)
-    axis.legend(title="split", frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
-    axis.spines[["top", "right"]].set_visible(False)
-    return ReportFile(f"{PEARSON_BY_SPLIT_ID}_mqc.png", _png_bytes(figure))
+    data: dict[str, dict[str, float]] = {}
+    for model, rows in table.groupby("model", sort=False):
+        by_split = rows.set_index("split")
+        label = str(model)
+        if "test" in by_split.index:
+            test = by_split.loc["test"]
+            ci = _intervals(test.to_frame().T, "pearson_ci_low", "pearson_ci_high")[0]
+            label += f" (test {CONFIDENCE:.0%} CI {ci})"
+        data[label] = {
+            split: round(float(by_split.loc[split, "pearson"]), 4) for split in splits if split in by_split.index
+        }
+    document = {
+        "id": PEARSON_BY_SPLIT_ID,
+        "plot_type": "bargraph",
+        "pconfig": {
+            "id": f"{PEARSON_BY_SPLIT_ID}_plot",
+            "title": "Pearson r by model and split",
+            "ylab": "Pearson r",
+            "stacking": "group",
+            "cpswitch": False,
+            "tt_decimals": 3,
+            "ymin": min(0.0, float(table["pearson"].min()) if len(table) else 0.0),
+            "ymax": 1,
+        },
+        "categories": {split: {"name": split, "color": SPLIT_COLOURS[split]} for split in splits},
+        "data": data,
+    }
+    return yaml_file(f"{PEARSON_BY_SPLIT_ID}_mqc.yaml", document)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def test_outputs_and_byte_identical_reruns(tmp_path: Path, two_models: list[Path
         "model_comparison_mqc.tsv",
         "model_metrics_mqc.tsv",
         "observed_vs_predicted_mqc.yaml",
-        "pearson_by_split_mqc.png",
+        "pearson_by_split_mqc.yaml",
         "prediction_distribution_mqc.yaml",
     ]
     for name in names:

@@ -22,10 +22,12 @@ from seq2expr.report import (
     SCATTER_ID,
     SECTION_IDS,
     MethodsInput,
+    _intervals,
     distribution_section,
     methods_section,
     observed_vs_predicted_section,
     pearson_by_split_section,
+    row_labels,
 )
 from seq2expr.synthetic import PLANTED_KMER, PLANTED_REGION, count_occurrences
 
@@ -95,25 +97,61 @@ def test_scatter_for_few_genes_png_for_many():
     assert observed_vs_predicted_section(models, max_points=59).content == image.content  # reproducible bytes
 
 
-def test_distribution_densities_integrate_to_one():
+def test_distribution_densities_are_scaled_to_their_own_peak():
+    """A constant model's spike must not flatten the other curves: every curve peaks at 1."""
     models = small_models(80)
+    models["constant"] = models["a"].assign(predicted=0.5)
     document = yaml.safe_load(distribution_section(models).content)
     assert document["id"] == DISTRIBUTION_ID and document["plot_type"] == "linegraph"
-    assert list(document["data"]) == ["observed", "a", "b"]
-    for series in document["data"].values():
+    assert list(document["data"]) == ["observed", "a", "b", "constant"]
+    areas = {}
+    for name, series in document["data"].items():
         x, y = np.array(list(series)), np.array(list(series.values()))
-        assert np.trapezoid(y, x) == pytest.approx(1, abs=0.02)
-    # The predictions (half the signal plus noise) are narrower than the truth: a higher, thinner peak.
-    assert max(document["data"]["a"].values()) > max(document["data"]["observed"].values())
+        assert y.max() == pytest.approx(1) and y.min() >= 0, name
+        areas[name] = np.trapezoid(y, x)
+    # The predictions (half the signal plus noise) are narrower than the truth: less area under the same peak.
+    assert areas["a"] < areas["observed"]
+    assert "peak" in document["pconfig"]["ylab"] and "log10 TPM" in document["pconfig"]["xlab"]
 
 
-def test_pearson_by_split_png_skips_models_without_r():
+def test_pearson_by_split_is_an_interactive_bar_graph_without_models_lacking_r():
     models = small_models(40)
     runs = group_models([(f"{name}.tsv", table.reset_index().assign(model=name)) for name, table in models.items()])
     metrics = metrics_table(runs, 100, seed=1)
     metrics.loc[len(metrics)] = {**metrics.iloc[0].to_dict(), "model": "mean_baseline", "pearson": np.nan}
     figure = pearson_by_split_section(metrics)
-    assert figure.name == "pearson_by_split_mqc.png" and figure.content.startswith(b"\x89PNG")
+    document = yaml.safe_load(figure.content)
+    assert figure.name == "pearson_by_split_mqc.yaml" and document["plot_type"] == "bargraph"
+    assert [label.split(" ")[0] for label in document["data"]] == ["a", "b"]
+    test_a = metrics.set_index(["model", "split"]).loc[("a", "test")]
+    label_a = next(iter(document["data"]))
+    assert f"[{test_a['pearson_ci_low']:.3f}, {test_a['pearson_ci_high']:.3f}]".replace("-", "\u2212") in label_a
+    assert document["data"][label_a]["test"] == pytest.approx(test_a["pearson"], abs=1e-4)
+
+
+def test_metrics_rows_mark_val_in_training_and_near_constant_models():
+    """DExTER and the baselines are fitted on val: their val row says so; a near-constant model is flagged."""
+    models = small_models(60)
+    models["DExTER"] = models.pop("a")
+    models["flat"] = models["b"].assign(predicted=models["b"]["predicted"] * 1e-6)
+    for table in models.values():
+        table.loc[table.index[:5], "split"] = "val"
+    runs = group_models([(f"{name}.tsv", table.reset_index().assign(model=name)) for name, table in models.items()])
+    metrics = metrics_table(runs, 100, seed=1)
+    labels = dict(zip(zip(metrics["model"], metrics["split"], strict=True), row_labels(metrics), strict=True))
+    assert labels[("DExTER", "val")] == "DExTER · val (in training for DExTER)"
+    assert labels[("b", "val")] == "b · val"
+    assert labels[("flat", "test")] == "flat · test ⚠ near-constant predictions"
+    assert metrics.set_index(["model", "split"])["near_constant"].groupby("model").all().to_dict() == {
+        "DExTER": False,
+        "b": False,
+        "flat": True,
+    }
+
+
+def test_intervals_print_as_brackets_with_true_minus_signs():
+    table = pd.DataFrame({"low": [-0.371, 0.1, np.nan], "high": [-0.006, 0.25, 0.3]})
+    assert _intervals(table, "low", "high") == ["[\u22120.371, \u22120.006]", "[0.100, 0.250]", "n/a"]
 
 
 def test_methods_text_names_inputs_seed_and_versions():

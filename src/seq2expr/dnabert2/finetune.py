@@ -501,20 +501,23 @@ def _significant(value: float) -> float:
     return float(f"{value:.9g}")
 
 
-def training_curves(log: pd.DataFrame) -> dict[str, Any]:
-    """MultiQC custom content: train and val loss against the optimiser step, one line graph."""
+def training_curves(log: pd.DataFrame, curves_id: str = CURVES_ID, model: str = MODEL_NAME) -> dict[str, Any]:
+    """MultiQC custom content: train and val loss against the optimiser step, one line graph.
+
+    Any model whose log has step, train_loss and val_loss columns (the CNN's too) draws its curves here.
+    """
     train = log.dropna(subset=["train_loss"])
     val = log.dropna(subset=["val_loss"])
     return {
-        "id": CURVES_ID,
-        "section_name": "DNABERT-2 training curves",
-        "description": "Mean-squared error of the DNABERT-2 regressor on the training batches (dropout on) and on "
+        "id": curves_id,
+        "section_name": f"{model} training curves",
+        "description": f"Mean-squared error of the {model} regressor on the training batches (dropout on) and on "
         "the validation genes, by optimiser step. The predictions come from the step with the lowest "
         "validation loss.",
         "plot_type": "linegraph",
         "pconfig": {
-            "id": f"{CURVES_ID}_plot",
-            "title": "DNABERT-2: training and validation loss",
+            "id": f"{curves_id}_plot",
+            "title": f"{model}: training and validation loss",
             "xlab": "optimiser step",
             "ylab": "MSE",
         },
