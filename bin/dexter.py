@@ -10,8 +10,10 @@ import click
 from threadpoolctl import threadpool_limits
 
 from seq2expr.cli import command, ensure_outdir, outdir_option, progress, setup_logging, threads_option, verbose_option
+from seq2expr.compute import COMPUTE_FILE, ComputeRecorder
 from seq2expr.dataset import read_dataset
 from seq2expr.dexter import DexterConfig, ExplorationParams, fit_dexter
+from seq2expr.dexter.model import MODEL_NAME
 from seq2expr.dexter.report import DEFAULT_TOP, variables_mqc
 from seq2expr.errors import InputError
 from seq2expr.mqc import write_report_files
@@ -96,6 +98,7 @@ def main(
 ) -> None:
     """Write dexter_variables.tsv, predictions.tsv (every gene), model.json and dexter_variables_mqc.tsv."""
     setup_logging(verbose)
+    compute = ComputeRecorder(MODEL_NAME)
     config = DexterConfig(
         tss_index=tss_index,
         bins=bins,
@@ -123,6 +126,7 @@ def main(
     write_predictions(result.predictions, outdir / "predictions.tsv")
     (outdir / "model.json").write_text(result.model.to_json(), encoding="utf-8")
     write_report_files([variables_mqc(result.variables, top)], outdir)
+    compute.write(outdir / COMPUTE_FILE)
     log.info("wrote %d variables and %d predictions to %s", len(result.variables), len(result.predictions), outdir)
 
 

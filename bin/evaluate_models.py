@@ -3,7 +3,9 @@
 
 Give every `predictions.tsv` after `--predictions` (`--predictions a.tsv b.tsv` or repeated
 flags). Files that name the same model are runs of it with different seeds and are averaged.
-With `--dataset`, the training-mean and GC/CpG baselines are added for context.
+With `--dataset`, the training-mean and GC/CpG baselines are added for context. The report leads
+with the model ladder (test r of every model, sorted; the gLM named by `--glm` against each rung);
+`--compute` files (each model step's compute.tsv) add compute.tsv and a compute table.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import click
 import pandas as pd
 
 from seq2expr.cli import command, ensure_outdir, outdir_option, seed_option, setup_logging, verbose_option
+from seq2expr.compute import compute_summary, read_compute
 from seq2expr.dataset import read_dataset
 from seq2expr.errors import InputError
 from seq2expr.evaluate import (
@@ -28,6 +31,8 @@ from seq2expr.evaluate import (
     mean_prediction,
     metrics_table,
 )
+from seq2expr.ladder import GLM, ladder_table
+from seq2expr.ladder_report import compute_section, ladder_comparison_section, ladder_section
 from seq2expr.mqc import write_report_files
 from seq2expr.predictions import read_predictions
 from seq2expr.report import (
@@ -84,6 +89,19 @@ def _versions() -> dict[str, str]:
     type=click.IntRange(min=1),
     help="Above this many test genes, observed vs predicted is a PNG density plot instead of a MultiQC scatter.",
 )
+@click.option(
+    "--compute",
+    "compute_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="compute.tsv of a model run (repeatable): device, wall time, peak memory, GPU-hours.",
+)
+@click.option(
+    "--glm",
+    default=GLM,
+    show_default=True,
+    help="Model compared with every other rung of the ladder (skipped when absent).",
+)
 @outdir_option
 @verbose_option
 def main(
@@ -93,6 +111,8 @@ def main(
     bootstrap: int,
     seed: int,
     max_scatter_points: int,
+    compute_files: tuple[Path, ...],
+    glm: str,
     outdir: Path,
     verbose: bool,
 ) -> None:
@@ -118,13 +138,19 @@ def main(
 
     metrics = metrics_table(models, bootstrap, seed)
     comparison = comparison_table(models, bootstrap, seed)
+    ladder = ladder_table(models, glm, bootstrap, seed)
+    compute = compute_summary([read_compute(path) for path in compute_files])
     splits = pd.concat([model.genes["split"] for model in models if model.name not in BASELINES])
     split_counts = splits[~splits.index.duplicated()].value_counts().to_dict()
 
     ensure_outdir(outdir)
     write_tsv(metrics, outdir / "metrics.tsv")
     write_tsv(comparison, outdir / "comparison.tsv")
+    write_tsv(ladder, outdir / "ladder.tsv")
+    if compute_files:
+        write_tsv(compute, outdir / "compute.tsv")
     sections = [
+        ladder_section(metrics),
         metrics_section(metrics),
         observed_vs_predicted_section(learned, max_scatter_points),
         distribution_section(learned),
@@ -141,6 +167,10 @@ def main(
     ]
     if not comparison.empty:
         sections.append(comparison_section(comparison))
+    if not ladder.empty:
+        sections.append(ladder_comparison_section(ladder))
+    if compute_files:
+        sections.append(compute_section(compute))
     write_report_files(sections, outdir)
     log.info("wrote metrics.tsv, comparison.tsv and %d report file(s) to %s", len(sections), outdir)
 
