@@ -9,7 +9,7 @@
 #   NXF=$(bash .ci/setup-nextflow.sh | tail -1); "$NXF" run . -profile test --outdir results
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-version=25.04.4
+version=25.04.0
 cache="${SEQ2EXPR_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/seq2expr-ci}"
 root="$cache/nextflow-$version"
 launcher="$root/bin/nextflow"

@@ -792,6 +792,7 @@ class NextflowConfig:
     plugins: list[str] = field(default_factory=list)
     includes: list[Path] = field(default_factory=list)
     param_sources: dict[str, list[Path]] = field(default_factory=dict)
+    active_profiles: list[str] = field(default_factory=list)
 
 
 def _statement_tokens(parser: Parser) -> Iterator[tuple[str, Any]]:
@@ -837,6 +838,7 @@ def read_config(main: Path, profiles: list[str] | None = None, project_dir: Path
     env: dict[str, Any] = {"params": config.params, "projectDir": str(root), "launchDir": ".", "baseDir": str(root)}
     env["System"] = Opaque("System")
     active = profiles or []
+    config.active_profiles = list(active)
 
     def apply(
         statements: list[tuple[str, Any]], scope: list[str], source: Path, selector: tuple[str, str] | None

@@ -228,7 +228,8 @@ def task_context(module: Module, config: NextflowConfig, workflow: str = "SEQ2EX
     """`task.*` as Nextflow would resolve it for this process under the configuration."""
     process = f"{workflow}:{module.name}"
     directives = process_directives(config, process, module.labels)
-    attempt_env = {"task": {"attempt": 1}, "params": config.params}
+    workflow_env = {"profile": ",".join(config.active_profiles) or "standard", "containerEngine": None}
+    attempt_env = {"task": {"attempt": 1}, "params": config.params, "workflow": workflow_env}
     cpus = resolve(directives.get("cpus", 1), attempt_env)
     limits = directives.get("resourceLimits") or {}
     if "cpus" in limits:
@@ -294,7 +295,8 @@ def prepare_task(module: Module, config: NextflowConfig, values: list[Any], work
     variables, staged = stage_inputs(module, values, workdir)
     context = task_context(module, config)
     task_env: dict[str, Any] = {key: context[key] for key in ("process", "attempt", "cpus", "accelerator")}
-    scope = {"params": config.params, **variables}
+    workflow_env = {"profile": ",".join(config.active_profiles) or "standard", "containerEngine": None}
+    scope = {"params": config.params, "workflow": workflow_env, **variables}
     task_env["ext"] = {key: resolve(value, {**scope, "task": task_env}) for key, value in context["ext_raw"].items()}
     scope["task"] = task_env
     when_ok = module.when == "task.ext.when == null || task.ext.when"

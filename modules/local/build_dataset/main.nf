@@ -6,12 +6,13 @@ process BUILD_DATASET {
 
     input:
     tuple val(meta), path(sequences), path(windows), path(expression)
+    path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
     tuple val(meta), path("dataset.tsv.gz")    , emit: dataset
     tuple val(meta), path("dataset_ledger.tsv"), emit: ledger
     tuple val(meta), path("dataset_summary_mqc.tsv"), emit: mqc
-    tuple val("${task.process}"), val('seq2expr'), eval('python -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
+    tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
 
     when:
     task.ext.when == null || task.ext.when
@@ -19,6 +20,7 @@ process BUILD_DATASET {
     script:
     def args = task.ext.args ?: ''
     """
+    export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     build_dataset.py \\
         ${args} \\
         --sequences ${sequences} \\
@@ -30,6 +32,7 @@ process BUILD_DATASET {
 
     stub:
     """
+    export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     echo | gzip > dataset.tsv.gz
     touch dataset_ledger.tsv
     touch dataset_summary_mqc.tsv

@@ -6,14 +6,15 @@ process DEXTER {
 
     input:
     tuple val(meta), path(dataset)
+    path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
     tuple val(meta), path("dexter_variables.tsv")    , emit: variables
     tuple val(meta), path("predictions.tsv")         , emit: predictions
     tuple val(meta), path("model.json")              , emit: model
     tuple val(meta), path("dexter_variables_mqc.tsv"), emit: mqc
-    tuple val("${task.process}"), val('seq2expr'), eval('python -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
-    tuple val("${task.process}"), val('scikit-learn'), eval('python -c "import sklearn; print(sklearn.__version__)"'), topic: versions, emit: versions_sklearn
+    tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
+    tuple val("${task.process}"), val('scikit-learn'), eval('python3 -c "import sklearn; print(sklearn.__version__)"'), topic: versions, emit: versions_sklearn
 
     when:
     task.ext.when == null || task.ext.when
@@ -21,6 +22,7 @@ process DEXTER {
     script:
     def args = task.ext.args ?: ''
     """
+    export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     dexter.py \\
         ${args} \\
         --dataset ${dataset} \\
@@ -31,6 +33,7 @@ process DEXTER {
 
     stub:
     """
+    export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     touch dexter_variables.tsv
     touch predictions.tsv
     touch model.json

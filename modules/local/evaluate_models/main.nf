@@ -7,13 +7,14 @@ process EVALUATE_MODELS {
     input:
     // every model's predictions.tsv (same file name: staged in numbered folders); dataset: [] for no baselines
     tuple val(meta), path(predictions, stageAs: 'predictions/?/*'), path(dataset)
+    path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
     tuple val(meta), path("metrics.tsv")   , emit: metrics
     tuple val(meta), path("comparison.tsv"), emit: comparison
     tuple val(meta), path("*_mqc.*")       , emit: mqc
-    tuple val("${task.process}"), val('seq2expr'), eval('python -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
-    tuple val("${task.process}"), val('scipy'), eval('python -c "import scipy; print(scipy.__version__)"'), topic: versions, emit: versions_scipy
+    tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
+    tuple val("${task.process}"), val('scipy'), eval('python3 -c "import scipy; print(scipy.__version__)"'), topic: versions, emit: versions_scipy
 
     when:
     task.ext.when == null || task.ext.when
@@ -22,6 +23,7 @@ process EVALUATE_MODELS {
     def args      = task.ext.args ?: ''
     def baselines = dataset ? "--dataset ${dataset}" : ''
     """
+    export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     # Writable matplotlib cache inside the task: containers may run as a user without a home folder
     export MPLCONFIGDIR="\$PWD/.cache/matplotlib"
 
@@ -34,6 +36,7 @@ process EVALUATE_MODELS {
 
     stub:
     """
+    export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     touch metrics.tsv
     touch comparison.tsv
     touch model_metrics_mqc.tsv

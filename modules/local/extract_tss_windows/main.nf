@@ -6,13 +6,14 @@ process EXTRACT_TSS_WINDOWS {
 
     input:
     tuple val(meta), path(genome), path(annotation)
+    path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
     tuple val(meta), path("tss_windows.fa")    , emit: fasta
     tuple val(meta), path("tss_windows.tsv")   , emit: windows
     tuple val(meta), path("extract_ledger.tsv"), emit: ledger
     tuple val(meta), path("tss_windows_summary_mqc.tsv"), emit: mqc
-    tuple val("${task.process}"), val('seq2expr'), eval('python -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
+    tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
 
     when:
     task.ext.when == null || task.ext.when
@@ -20,6 +21,7 @@ process EXTRACT_TSS_WINDOWS {
     script:
     def args = task.ext.args ?: ''
     """
+    export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     extract_tss_windows.py \\
         ${args} \\
         --genome ${genome} \\
@@ -29,6 +31,7 @@ process EXTRACT_TSS_WINDOWS {
 
     stub:
     """
+    export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     touch tss_windows.fa
     touch tss_windows.tsv
     touch extract_ledger.tsv

@@ -6,11 +6,12 @@ process FETCH_INPUTS {
 
     input:
     tuple val(meta), path(registry)
+    path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
     tuple val(meta), path("${meta.filename}")       , emit: file
     tuple val(meta), path("${meta.filename}.sha256"), emit: sha256
-    tuple val("${task.process}"), val('seq2expr'), eval('python -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
+    tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
 
     when:
     task.ext.when == null || task.ext.when
@@ -18,6 +19,7 @@ process FETCH_INPUTS {
     script:
     def args = task.ext.args ?: ''
     """
+    export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     fetch_inputs.py \\
         ${args} \\
         --reference ${meta.id} \\
@@ -27,6 +29,7 @@ process FETCH_INPUTS {
 
     stub:
     """
+    export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     touch ${meta.filename}
     touch ${meta.filename}.sha256
     """

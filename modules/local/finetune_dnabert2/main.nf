@@ -3,20 +3,22 @@ process FINETUNE_DNABERT2 {
     label 'process_medium'
     label 'process_gpu'
 
-    container "ghcr.io/seq2expr/seq2expr-gpu:0.1.0"
+    // CUDA image only when the task gets a GPU (ext.use_gpu, set by a gpu profile in conf/base.config)
+    container "${ task.ext.use_gpu ? 'ghcr.io/seq2expr/seq2expr-gpu:0.1.0' : 'ghcr.io/seq2expr/seq2expr-cpu:0.1.0' }"
 
     input:
     tuple val(meta), path(dataset)
     path(pretrained, stageAs: 'pretrained/*') // checkpoint folder, or [] to download model_id
     val(model_id)                             // Hugging Face hub id, used when pretrained is []
+    path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
     tuple val(meta), path("predictions.tsv")         , emit: predictions
     tuple val(meta), path("training_log.tsv")        , emit: log
     tuple val(meta), path("training_curves_mqc.yaml"), emit: mqc
     tuple val(meta), path("model")                   , emit: model
-    tuple val("${task.process}"), val('seq2expr'), eval('python -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
-    tuple val("${task.process}"), val('torch'), eval('python -c "import torch; print(torch.__version__)"'), topic: versions, emit: versions_torch
+    tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
+    tuple val("${task.process}"), val('torch'), eval('python3 -c "import torch; print(torch.__version__)"'), topic: versions, emit: versions_torch
 
     when:
     task.ext.when == null || task.ext.when
@@ -26,6 +28,7 @@ process FINETUNE_DNABERT2 {
     def device = task.accelerator ? 'cuda' : 'cpu'
     def model  = pretrained ?: model_id
     """
+    export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     # Writable caches inside the task: containers may run as a user without a home folder
     export HF_HOME="\$PWD/.cache/huggingface"
     export TRITON_CACHE_DIR="\$PWD/.cache/triton"
@@ -42,6 +45,7 @@ process FINETUNE_DNABERT2 {
 
     stub:
     """
+    export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     touch predictions.tsv
     touch training_log.tsv
     touch training_curves_mqc.yaml

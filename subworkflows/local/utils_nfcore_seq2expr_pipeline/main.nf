@@ -1,0 +1,251 @@
+//
+// Start and end of a seq2expr run: parameter validation, the checks the schema cannot make,
+// the input channels, and the completion summary.
+//
+
+include { validateParameters; paramsHelp; paramsSummaryLog; paramsSummaryMap } from 'plugin/nf-schema'
+
+/*
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+    SUBWORKFLOW TO INITIALISE PIPELINE
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+*/
+
+workflow PIPELINE_INITIALISATION {
+
+    take:
+    version         // boolean: print the version and exit
+    help            // boolean or string: print the parameter help (of one parameter) and exit
+    validate_params // boolean: validate the parameters against nextflow_schema.json
+
+    main:
+
+    if (version) {
+        log.info "${workflow.manifest.name} ${workflow.manifest.version}"
+        System.exit(0)
+    }
+    if (help || params.help_full) {
+        log.info paramsHelp(
+            [
+                command: "nextflow run ${workflow.manifest.name} -profile <docker/singularity/.../institute> --genome genome.fa.gz --annotation genes.gtf.gz --expression tpm.gct.gz --tissues Pituitary --outdir <OUTDIR>",
+                fullHelp: params.help_full,
+                showHidden: params.show_hidden
+            ],
+            help instanceof String ? help : ''
+        )
+        System.exit(0)
+    }
+
+    //
+    // Parameters: the schema checks types, ranges and choices (negative windows, unknown split
+    // or reference names, a reference of the wrong kind, missing local files); the checks below
+    // cover what it cannot. All run before any task starts.
+    //
+    log.info paramsSummaryLog(workflow)
+    if (validate_params) {
+        validateParameters()
+    }
+    def registry_file = file("${projectDir}/assets/references.json", checkIfExists: true)
+    def registry      = new groovy.json.JsonSlurper().parseText(registry_file.text).references
+    def named_references = [ 'genome', 'annotation', 'expression' ].collect { kind ->
+        def name = params.get(kind + '_reference')
+        checkInput(kind, params.get(kind), name, registry)
+        name ? [ [ id: name, kind: kind, filename: registry[name].filename ?: registry[name].url.tokenize('/')[-1] ], registry_file ] : null
+    }.findAll { reference -> reference }
+    def tissue_names = tissueNames(params.tissues)
+    checkTissueIds(tissue_names)
+    if (params.skip_dexter || params.skip_dnabert2) {
+        log.warn "--skip_dexter / --skip_dnabert2 are deprecated: list the models to run with --models (now: ${selectedModels().join(',')})."
+    }
+    if (!selectedModels()) {
+        error("No model left to evaluate: --models '${params.models}' without the skipped ones. Name at least one of ${knownModels().join(', ')}.")
+    }
+    if (params.split == 'chromosome' && !params.test_chromosomes) {
+        error("--split chromosome needs --test_chromosomes (e.g. --test_chromosomes chr8,chr9).")
+    }
+
+    //
+    // DNABERT-2: a local folder (or remote path) is staged like any input; anything else is a hub id
+    //
+    def local_model = params.dnabert2_model.contains('://') || file(params.dnabert2_model).exists()
+
+    emit:
+    references = channel.fromList(named_references)    // channel: [ val(meta: id, kind, filename), path(registry) ]
+    genome     = inputChannel(params.genome)     // channel: [ val(meta), path(fasta) ], empty when fetched
+    annotation = inputChannel(params.annotation) // channel: [ val(meta), path(gtf) ], empty when fetched
+    expression = inputChannel(params.expression) // channel: [ val(meta), path(table) ], empty when fetched
+    tissues    = channel.fromList(tissue_names).map { tissue -> [ id: tissueId(tissue), tissue: tissue, tss_index: params.upstream ] }
+    pretrained = channel.value(local_model ? file(params.dnabert2_model, type: 'dir', checkIfExists: true) : [])
+    model_id   = channel.value(local_model ? '' : params.dnabert2_model)
+}
+
+/*
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+    SUBWORKFLOW FOR PIPELINE COMPLETION
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+*/
+
+workflow PIPELINE_COMPLETION {
+
+    take:
+    outdir // path: --outdir
+
+    main:
+
+    // Inside the handlers `workflow` is not the run's metadata: keep a reference to it (its
+    // fields are filled in by the time the handlers run)
+    def run = workflow
+    run.onComplete {
+        def stats = run.stats
+        def tasks = "${stats.succeedCount} succeeded, ${stats.cachedCount} cached, ${stats.ignoredCount} ignored, ${stats.failedCount} failed"
+        if (run.success) {
+            log.info "-[${run.manifest.name}] Pipeline completed successfully in ${run.duration} (${tasks}). Reports: ${outdir}/multiqc/<tissue>/multiqc_report.html; run details: ${outdir}/pipeline_info/"
+        } else {
+            log.error "-[${run.manifest.name}] Pipeline completed with errors (${tasks}). The failed task's work folder is in the error above; its .command.log holds the step's message."
+        }
+    }
+    run.onError {
+        log.error "-[${run.manifest.name}] Pipeline failed: ${run.errorMessage ?: 'see the message above'}"
+    }
+}
+
+/*
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+    FUNCTIONS
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+*/
+
+//
+// Every model the pipeline can train, in report order
+//
+def knownModels() {
+    return [ 'dexter', 'dnabert2' ]
+}
+
+//
+// The models of this run: --models, less the deprecated --skip_* aliases
+//
+def selectedModels() {
+    def models = params.models.tokenize(',').collect { model -> model.trim() }.unique()
+    if (params.skip_dexter) {
+        models -= 'dexter'
+    }
+    if (params.skip_dnabert2) {
+        models -= 'dnabert2'
+    }
+    return models
+}
+
+//
+// Exactly one of --<kind> (path or URL) and --<kind>_reference (a registry name of that kind)
+//
+def checkInput(kind, path, reference, registry) {
+    if (path && reference) {
+        error("Give either --${kind} or --${kind}_reference, not both.")
+    }
+    def names = registry.findAll { _name, entry -> entry.kind == kind }.keySet()
+    if (!path && !reference) {
+        error("Missing input: give --${kind} <path or URL> or --${kind}_reference <name> (one of: ${names.join(', ')}).")
+    }
+    if (reference && !(reference in names)) {
+        def actual = registry[reference]?.kind
+        error("--${kind}_reference ${reference} is ${actual ? 'a reference of kind ' + actual : 'not in assets/references.json'}: give one of ${names.join(', ')}.")
+    }
+}
+
+//
+// [ meta, file ] of a path or URL parameter; empty when the input comes from FETCH_INPUTS
+//
+def inputChannel(path) {
+    if (!path) {
+        return Channel.empty()
+    }
+    def input = file(path, checkIfExists: true)
+    return Channel.of([ [ id: input.simpleName ], input ])
+}
+
+//
+// --tissues as a list of names
+//
+def tissueNames(tissues) {
+    return tissues.tokenize(',').collect { tissue -> tissue.trim() }
+}
+
+//
+// A tissue name as a file-name-safe id ('Brain - Cortex' -> 'Brain_-_Cortex')
+//
+def tissueId(tissue) {
+    return tissue.replaceAll(/[^A-Za-z0-9._-]+/, '_')
+}
+
+def checkTissueIds(tissues) {
+    if (!tissues) {
+        error("--tissues is empty: give at least one tissue of the expression table.")
+    }
+    def clashes = tissues.groupBy { tissue -> tissueId(tissue) }.findAll { _id, names -> names.size() > 1 }
+    if (clashes) {
+        error("--tissues names the same tissue twice: ${clashes.values().collect { names -> names.join(' / ') }.join('; ')}")
+    }
+}
+
+//
+// The tissue columns of a GTEx GCT (#1.2, dimensions, Name Description <tissues>) or of a TSV
+// (gene id, then tissues); names compare like build_dataset.py does: case and punctuation ignored.
+//
+def checkTissues(table, tissues) {
+    def stream = table.newInputStream()
+    if (table.name.endsWith('.gz')) {
+        stream = new java.util.zip.GZIPInputStream(stream)
+    }
+    def header = ''
+    stream.withReader { reader ->
+        header = reader.readLine() ?: ''
+        if (header.startsWith('#1.')) {
+            reader.readLine()
+            header = reader.readLine() ?: ''
+        }
+    }
+    def columns   = header.tokenize('\t')
+    def available = columns.drop(columns && columns[1] == 'Description' ? 2 : 1)
+    def unknown   = tissues.findAll { tissue -> !available.any { column -> normaliseTissue(column) == normaliseTissue(tissue) } }
+    if (unknown) {
+        error("Unknown tissue(s) ${unknown.join(', ')} in --tissues: ${table.name} has ${available.join(', ')}.")
+    }
+}
+
+def normaliseTissue(name) {
+    return name.toLowerCase().replaceAll(/[^a-z0-9]/, '')
+}
+
+//
+// Pipeline and Nextflow versions for the versions YAML
+//
+def workflowVersionsYaml() {
+    return "Workflow:\n    seq2expr: ${workflow.manifest.version}\n    Nextflow: ${workflow.nextflow.version.toString()}"
+}
+
+//
+// The parameter summary as a MultiQC custom-content section
+//
+def paramsSummaryMultiqc() {
+    def summary_params  = paramsSummaryMap(workflow, parameters_schema: "nextflow_schema.json")
+    def summary_section = ''
+    summary_params.each { group, group_params ->
+        if (group_params) {
+            summary_section += "    <p style=\"font-size:110%\"><b>${group}</b></p>\n"
+            summary_section += "    <dl class=\"dl-horizontal\">\n"
+            group_params.keySet().sort().each { param ->
+                summary_section += "        <dt>${param}</dt><dd><samp>${group_params.get(param) ?: '<span style=\"color:#999999;\">N/A</span>'}</samp></dd>\n"
+            }
+            summary_section += "    </dl>\n"
+        }
+    }
+    def yaml_file_text  = "id: 'seq2expr-summary'\n"
+    yaml_file_text     += "description: ' - this information is collected when the pipeline is started.'\n"
+    yaml_file_text     += "section_name: 'seq2expr Workflow Summary'\n"
+    yaml_file_text     += "section_href: 'https://github.com/seq2expr/seq2expr'\n"
+    yaml_file_text     += "plot_type: 'html'\n"
+    yaml_file_text     += "data: |\n"
+    yaml_file_text     += summary_section
+    return yaml_file_text
+}

@@ -1,0 +1,167 @@
+/*
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+    IMPORT MODULES / FUNCTIONS
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+*/
+
+include { FETCH_INPUTS        } from '../modules/local/fetch_inputs/main'
+include { EXTRACT_TSS_WINDOWS } from '../modules/local/extract_tss_windows/main'
+include { BUILD_DATASET       } from '../modules/local/build_dataset/main'
+include { DEXTER              } from '../modules/local/dexter/main'
+include { FINETUNE_DNABERT2   } from '../modules/local/finetune_dnabert2/main'
+include { EVALUATE_MODELS     } from '../modules/local/evaluate_models/main'
+include { MULTIQC             } from '../modules/local/multiqc/main'
+
+include { selectedModels; checkTissues; workflowVersionsYaml; paramsSummaryMultiqc } from '../subworkflows/local/utils_nfcore_seq2expr_pipeline'
+
+/*
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+    RUN MAIN WORKFLOW
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+*/
+
+workflow SEQ2EXPR {
+
+    take:
+    ch_references  // channel: [ val(meta: id, kind, filename), path(registry) ] named references to download
+    ch_genome      // channel: [ val(meta), path(fasta) ] given by path or URL (empty when fetched)
+    ch_annotation  // channel: [ val(meta), path(gtf) ]   given by path or URL (empty when fetched)
+    ch_expression  // channel: [ val(meta), path(table) ] given by path or URL (empty when fetched)
+    ch_tissues     // channel: [ val(meta: id, tissue, tss_index) ] one per tissue
+    pretrained     // value channel: DNABERT-2 checkpoint folder, or [] to download model_id
+    model_id       // value channel: DNABERT-2 hub id ('' when pretrained is a folder)
+
+    main:
+
+    // Every task runs the package of this checkout, staged into its work folder (so a container
+    // can never run other code, and -resume reruns what a code change touches)
+    def code   = file("${projectDir}/src/seq2expr", type: 'dir', checkIfExists: true)
+    def models = selectedModels()
+
+    //
+    // MODULE: download and verify the named references (none when every input is a path or URL)
+    //
+    FETCH_INPUTS (
+        ch_references,
+        code
+    )
+    def fetched = FETCH_INPUTS.out.file.branch { meta, _file ->
+        genome:     meta.kind == 'genome'
+        annotation: meta.kind == 'annotation'
+        expression: meta.kind == 'expression'
+    }
+    def genome     = ch_genome.mix(fetched.genome).first()
+    def annotation = ch_annotation.mix(fetched.annotation).first()
+    def expression = ch_expression.mix(fetched.expression).first()
+
+    //
+    // First check: every requested tissue is a column of the expression table. Reading the
+    // header takes seconds and fails the run before any model is trained.
+    //
+    def checked_expression = expression
+        .combine(ch_tissues.map { meta -> meta.tissue }.toList().map { names -> [ names ] })
+        .map { meta, table, tissues ->
+            checkTissues(table, tissues)
+            [ meta, table ]
+        }
+
+    //
+    // MODULE: TSS windows (genome-wide, shared by every tissue)
+    //
+    EXTRACT_TSS_WINDOWS (
+        genome.combine(annotation).map { meta, fasta, _meta2, gtf -> [ meta, fasta, gtf ] },
+        code
+    )
+
+    //
+    // MODULE: one dataset per tissue (meta.id = tissue), the same split for every model
+    //
+    BUILD_DATASET (
+        ch_tissues
+            .combine(EXTRACT_TSS_WINDOWS.out.fasta.map { _meta, fasta -> fasta })
+            .combine(EXTRACT_TSS_WINDOWS.out.windows.map { _meta, windows -> windows })
+            .combine(checked_expression.map { _meta, table -> table }),
+        code
+    )
+
+    //
+    // MODULES: the models, in parallel; each writes the same predictions.tsv format
+    //
+    def ch_predictions  = channel.empty()
+    def ch_tissue_files = BUILD_DATASET.out.mqc   // channel: [ val(meta), path(file) ] report content of one tissue
+    if ('dexter' in models) {
+        DEXTER (
+            BUILD_DATASET.out.dataset,
+            code
+        )
+        ch_predictions  = ch_predictions.mix(DEXTER.out.predictions)
+        ch_tissue_files = ch_tissue_files.mix(DEXTER.out.mqc)
+    }
+    if ('dnabert2' in models) {
+        FINETUNE_DNABERT2 (
+            BUILD_DATASET.out.dataset,
+            pretrained,
+            model_id,
+            code
+        )
+        ch_predictions  = ch_predictions.mix(FINETUNE_DNABERT2.out.predictions)
+        ch_tissue_files = ch_tissue_files.mix(FINETUNE_DNABERT2.out.mqc)
+    }
+
+    //
+    // MODULE: metrics and paired comparisons of every model of a tissue, on the same test genes
+    //
+    EVALUATE_MODELS (
+        ch_predictions
+            .groupTuple(size: models.size())
+            .join(BUILD_DATASET.out.dataset),
+        code
+    )
+    ch_tissue_files = ch_tissue_files.mix(EVALUATE_MODELS.out.mqc.transpose())
+
+    //
+    // Collate and save software versions (every module but MULTIQC sends them to the topic)
+    //
+    def ch_collated_versions = channel.topic('versions')
+        .unique()
+        .map { process, tool, version -> [ process.tokenize(':')[-1], "    ${tool}: ${version}" ] }
+        .groupTuple()
+        .map { process, tool_versions -> "${process}:\n${tool_versions.unique().sort().join('\n')}" }
+        .mix(channel.of(workflowVersionsYaml()))
+        .collectFile(
+            storeDir: "${params.outdir}/pipeline_info",
+            name: 'seq2expr_software_mqc_versions.yml',
+            sort: true,
+            newLine: true
+        )
+
+    //
+    // MODULE: one MultiQC report per tissue (every tissue's sections share their ids), each with
+    // the run's shared content: TSS window counts, parameter summary, software versions
+    //
+    def ch_workflow_summary = channel.value(paramsSummaryMultiqc())
+        .collectFile(name: 'workflow_summary_mqc.yaml')
+    def ch_shared_files = EXTRACT_TSS_WINDOWS.out.mqc
+        .map { _meta, table -> table }
+        .mix(ch_workflow_summary)
+        .collect()
+        .map { files -> [ files ] }
+    MULTIQC (
+        ch_tissue_files
+            .groupTuple()
+            .combine(ch_shared_files)
+            .map { meta, own, shared -> [ meta, own + shared ] },
+        file("${projectDir}/assets/multiqc_config.yml", checkIfExists: true),
+        params.multiqc_config ? file(params.multiqc_config, checkIfExists: true) : [],
+        ch_collated_versions.first()
+    )
+
+    emit:
+    multiqc_report = MULTIQC.out.report // channel: path(multiqc_report.html), one per tissue
+}
+
+/*
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+    THE END
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+*/
