@@ -14,7 +14,6 @@ import re
 import shlex
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -39,9 +38,7 @@ from nfmodule import (
     Module,
     Task,
     created_entries,
-    matches,
     missing_outputs,
-    output_patterns,
     prepare_task,
     read_module,
     run_task,
@@ -184,7 +181,6 @@ def test_module_follows_nf_core_layout(step: str) -> None:
         assert "path(code, stageAs: 'code/seq2expr')" in path.read_text()
         for block in (module.script, module.stub):
             assert '"""\n    export PYTHONPATH="\\$PWD/code' in block, "the package goes first on PYTHONPATH"
-
 
 
 @pytest.mark.parametrize("step", STEPS)
