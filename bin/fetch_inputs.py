@@ -42,20 +42,19 @@ DEFAULT_REGISTRY = Path(__file__).resolve().parents[1] / "assets" / "references.
     help="Reference registry (JSON).",
 )
 @outdir_option
-@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True, help="Retries after a failure.")
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Retries after a failure (pooch waits 1 s, 2 s, … between them).",
+)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=60.0,
     show_default=True,
     help="Seconds to wait for the server before counting a failure.",
-)
-@click.option(
-    "--backoff",
-    type=click.FloatRange(min=0),
-    default=2.0,
-    show_default=True,
-    help="Seconds before the first retry; doubled for each further one.",
 )
 @verbose_option
 def main(
@@ -69,12 +68,11 @@ def main(
     outdir: Path,
     retries: int,
     timeout: float,
-    backoff: float,
     verbose: bool,
 ) -> None:
     """Download a reference (genome, annotation, expression table) and verify it."""
     setup_logging(verbose)
-    policy = RetryPolicy(retries=retries, backoff=backoff, timeout=timeout)
+    policy = RetryPolicy(retries=retries, timeout=timeout)
     if list_only:
         click.echo(describe_registry(load_registry(registry)))
         return

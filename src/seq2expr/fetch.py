@@ -1,12 +1,12 @@
 """Download reference files so that a finished file is always a verified one.
 
-A download goes to `<name>.part` in the target folder and is renamed to `<name>` only after its
-checksum matches, so an interrupted or corrupted transfer can never pass for the real file.
-Server errors and dropped connections are retried with exponential backoff; a dropped transfer
-resumes with an HTTP `Range` request when the server honours it and restarts cleanly when it does
-not, or when a resumed file turns out wrong. The sha256 of every finished file is written beside
-it as `<name>.sha256` (`sha256sum -c` format), so that files without a publisher checksum are at
-least pinned from then on.
+pooch does the downloading: streaming over HTTP(S) with a progress bar, the checksum check
+(md5 or sha256), the atomic write (a temporary file in the target folder, moved to its name
+only once it matches) and the retries (pooch waits 1 s, 2 s, … between attempts). This module
+adds what pooch lacks: a permanent HTTP error (404, 403, …) fails at once instead of being
+retried; a file without a publisher checksum is pinned by the sha256 written beside it as
+`<name>.sha256` (`sha256sum -c` format) and trusted on a later run only through it; every failure
+becomes one `DownloadError` naming the URL.
 
 The registry (`assets/references.json`) names the known inputs: URL, file name and the checksum
 its publisher gives, written in the registry or read at run time from the publisher's checksum
@@ -16,30 +16,26 @@ list (GENCODE's `MD5SUMS`).
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import logging
 import os
 import re
 import sys
-import time
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
-from urllib.error import HTTPError, URLError
+from typing import Any
 from urllib.parse import unquote, urlsplit
-from urllib.request import Request, urlopen
 
-from tqdm import tqdm
+import pooch
+import requests
 
 from seq2expr import __version__
 from seq2expr.errors import InputError
 from seq2expr.inputs import read_text
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 HEX_LENGTHS = {"md5": 32, "sha256": 64}
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -49,22 +45,6 @@ USER_AGENT = f"seq2expr/{__version__} (fetch_inputs)"
 
 class DownloadError(InputError):
     """A download that cannot be completed or verified; the message names the URL and the reason."""
-
-
-class _Transient(Exception):
-    """A failure worth retrying: server error, dropped connection, timeout."""
-
-
-class _RangeNotSatisfiable(Exception):
-    """HTTP 416 to a resume: the partial file is already complete (`total` equals it) or is bad."""
-
-    def __init__(self, total: int | None) -> None:
-        super().__init__(total)
-        self.total = total
-
-
-class _Restart(Exception):
-    """The partial file cannot be continued; start again from byte 0 (not counted as a retry)."""
 
 
 @dataclass(frozen=True)
@@ -107,8 +87,9 @@ class Reference:
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """Attempts after the first one, and seconds to wait for the server before an attempt fails."""
+
     retries: int = 3
-    backoff: float = 2.0
     timeout: float = 60.0
 
 
@@ -230,76 +211,107 @@ def fetch(url: str, dest: Path, checksum: Checksum | None, policy: RetryPolicy |
     """Download `url` to `dest`; `dest` appears only complete and (when a checksum is given) verified."""
     policy = policy or RetryPolicy()
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-
     present = _verified_existing(dest, checksum)
     if present is not None:
         log.info("%s is already present and matches; not downloading again", dest)
         _write_sidecar(dest, present)
         return FetchResult(dest, present, checksum, downloaded=False)
-
-    if checksum is None and part.exists():
-        # Nothing could tell a stale partial file from another run apart from a good one.
-        log.info("Discarding %s: without a checksum a partial file from an earlier run cannot be trusted", part)
-        part.unlink()
-
-    restarted = False
-    while True:
-        resumed = _download(url, part, policy)
-        digests = file_digests(part, {"sha256"} | ({checksum.algorithm} if checksum else set()))
-        if checksum is None or digests[checksum.algorithm] == checksum.value:
-            break
-        part.unlink()
-        if resumed and not restarted:
-            log.warning("%s: checksum mismatch on a resumed download; downloading again from the start", url)
-            restarted = True
-            continue
-        raise DownloadError(
-            f"{checksum.algorithm} mismatch: expected {checksum.value}, got {digests[checksum.algorithm]}"
-            " (the download was discarded)",
-            url,
-        )
-
-    os.replace(part, dest)
-    _write_sidecar(dest, digests["sha256"])
+    dest.unlink(missing_ok=True)  # unverifiable or wrong: pooch must not keep it
+    _download(url, dest, checksum, policy)
+    sha256 = file_sha256(dest)
+    _write_sidecar(dest, sha256)
     if checksum is None:
         log.warning(
             "%s was not verified against a publisher checksum; its sha256 %s is recorded in %s",
             dest,
-            digests["sha256"],
+            sha256,
             _sidecar(dest),
         )
     else:
         log.info("%s verified (%s %s)", dest, checksum.algorithm, checksum.value)
-    return FetchResult(dest, digests["sha256"], checksum, downloaded=True)
+    return FetchResult(dest, sha256, checksum, downloaded=True)
 
 
 def fetch_bytes(url: str, policy: RetryPolicy | None = None) -> bytes:
     """A small file (a checksum list) into memory, with the same retries as a download."""
     policy = policy or RetryPolicy()
-
-    def attempt() -> bytes:
-        with _open(url, {}, policy.timeout) as response:
-            expected = _content_length(response)
-            try:
-                body = response.read()
-            except (OSError, http.client.HTTPException) as error:
-                raise _Transient(f"connection dropped: {error}") from None
-        if expected is not None and len(body) < expected:
-            raise _Transient(f"connection closed after {len(body)} of {expected} bytes")
-        return body
-
-    return _with_retries(attempt, policy, url)
+    with tempfile.TemporaryDirectory() as folder:
+        dest = Path(folder) / (PurePosixPath(urlsplit(url).path).name or "download")
+        _download(url, dest, None, policy)
+        return dest.read_bytes()
 
 
-def file_digests(path: Path, algorithms: set[str]) -> dict[str, str]:
-    """Hex digests of a file, all algorithms in one read."""
-    hashers = {name: hashlib.new(name) for name in sorted(algorithms)}
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in large blocks."""
+    digest = hashlib.sha256()
     with path.open("rb") as handle:
         while block := handle.read(CHUNK_SIZE):
-            for hasher in hashers.values():
-                hasher.update(block)
-    return {name: hasher.hexdigest() for name, hasher in hashers.items()}
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _Downloader(pooch.HTTPDownloader):
+    """pooch's HTTP downloader, except that a permanent HTTP error is final rather than retried."""
+
+    def __call__(self, url: str, output_file: Any, pooch_object: Any, check_only: bool | None = False) -> Any:
+        try:
+            return super().__call__(url, output_file, pooch_object, check_only)
+        except requests.exceptions.HTTPError as error:
+            response = error.response
+            if response is not None and response.status_code not in RETRYABLE_STATUS:
+                raise DownloadError(f"HTTP {response.status_code} {response.reason}", url) from None
+            raise
+
+
+def _download(url: str, dest: Path, checksum: Checksum | None, policy: RetryPolicy) -> None:
+    """One file through pooch (retries, checksum, atomic move), its failures as one DownloadError."""
+    _route_pooch_logging()
+    known_hash = None if checksum is None else f"{checksum.algorithm}:{checksum.value}"
+    store = pooch.create(
+        path=dest.parent,
+        base_url="",
+        registry={dest.name: known_hash},
+        urls={dest.name: url},
+        retry_if_failed=policy.retries,
+    )
+    downloader = _Downloader(
+        progressbar=sys.stderr.isatty(),
+        timeout=policy.timeout,
+        chunk_size=CHUNK_SIZE,
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+    )
+    attempts = policy.retries + 1
+    try:
+        store.fetch(dest.name, downloader=downloader)
+    except ValueError as error:  # pooch: the downloaded file's hash does not match
+        assert checksum is not None
+        got = re.search(r"but got ([0-9a-f]+)", str(error))
+        raise DownloadError(
+            f"{checksum.algorithm} mismatch: expected {checksum.value}, got {got.group(1) if got else 'another'}"
+            f" in each of {attempts} attempt(s) (the downloads were discarded)",
+            url,
+        ) from None
+    except requests.exceptions.RequestException as error:
+        raise DownloadError(f"giving up after {attempts} attempt(s): {_reason(error)}", url) from None
+
+
+def _reason(error: requests.exceptions.RequestException) -> str:
+    """What went wrong with the last attempt, in a few words."""
+    if isinstance(error, requests.exceptions.HTTPError) and error.response is not None:
+        return f"HTTP {error.response.status_code} {error.response.reason}"
+    if isinstance(error, requests.exceptions.Timeout):
+        return "the server did not answer in time"
+    if isinstance(error, requests.exceptions.ChunkedEncodingError):
+        return f"connection closed before the end of the file ({error})"
+    return f"cannot connect ({error})"
+
+
+def _route_pooch_logging() -> None:
+    """pooch prints to stderr through a handler of its own; send its records through ours instead."""
+    logger = pooch.get_logger()
+    logger.handlers.clear()
+    logger.parent = logging.getLogger(__name__)
+    logger.propagate = True
 
 
 def _sidecar(dest: Path) -> Path:
@@ -320,148 +332,15 @@ def _verified_existing(dest: Path, checksum: Checksum | None) -> str | None:
     """The sha256 of `dest` when it can be kept: it matches the checksum, or (without one) its sidecar."""
     if not dest.is_file():
         return None
+    sha256 = file_sha256(dest)
     if checksum is not None:
-        digests = file_digests(dest, {"sha256", checksum.algorithm})
-        if digests[checksum.algorithm] == checksum.value:
-            return digests["sha256"]
+        digest = sha256 if checksum.algorithm == "sha256" else pooch.file_hash(str(dest), alg=checksum.algorithm)
+        if digest == checksum.value:
+            return sha256
         log.warning("%s exists but does not match the expected %s; downloading again", dest, checksum.algorithm)
         return None
     sidecar = _sidecar(dest)
     if not sidecar.is_file():
         return None
     recorded = sidecar.read_text(encoding="utf-8").split(maxsplit=1)[:1]
-    sha256 = file_digests(dest, {"sha256"})["sha256"]
     return sha256 if recorded == [sha256] else None
-
-
-@dataclass
-class _State:
-    """What the attempts of one download have learnt: whether bytes were resumed, the server's validator."""
-
-    resumed: bool = False
-    validator: str | None = None
-
-
-def _download(url: str, part: Path, policy: RetryPolicy) -> bool:
-    """Bring `part` to the complete body of `url`; return whether the result was stitched by a resume."""
-    state = _State()
-    name = part.name.removesuffix(".part")
-
-    def attempt() -> None:
-        while True:
-            try:
-                _attempt(url, part, state, policy.timeout, name)
-                return
-            except _Restart as why:
-                log.info("%s: %s; restarting from the beginning", url, why)
-                part.unlink(missing_ok=True)
-                state.resumed = False
-
-    _with_retries(attempt, policy, url)
-    return state.resumed
-
-
-def _attempt(url: str, part: Path, state: _State, timeout: float, name: str) -> None:
-    offset = part.stat().st_size if part.exists() else 0
-    headers = {}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-        if state.validator:
-            headers["If-Range"] = state.validator
-    try:
-        response = _open(url, headers, timeout)
-    except _RangeNotSatisfiable as refusal:
-        if refusal.total == offset:
-            state.resumed = True  # the partial file from before already holds the whole body
-            return
-        raise _Restart(f"the server cannot continue a {offset}-byte partial file") from None
-    with response:
-        if offset and response.status == 206:
-            start = _start_from_content_range(response.headers.get("Content-Range"))
-            if start != offset:
-                raise _Restart(f"the server resumed at byte {start}, not {offset}")
-            mode = "ab"
-            state.resumed = True
-            log.info("%s: resuming at byte %d", url, offset)
-        else:
-            if offset:
-                log.info("%s: the server does not resume downloads; restarting from the beginning", url)
-            mode, offset = "wb", 0
-            state.resumed = False
-        etag = response.headers.get("ETag")
-        state.validator = etag if etag and not etag.startswith("W/") else response.headers.get("Last-Modified")
-        expected = _content_length(response)
-        total = None if expected is None else offset + expected
-        received = 0
-        bar = tqdm(
-            total=total,
-            initial=offset,
-            desc=name,
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1024,
-            disable=not sys.stderr.isatty(),
-            leave=False,
-        )
-        with bar, part.open(mode) as out:
-            while True:
-                try:
-                    chunk = response.read(CHUNK_SIZE)
-                except (OSError, http.client.HTTPException) as error:
-                    raise _Transient(f"connection dropped after {offset + received} bytes: {error}") from None
-                if not chunk:
-                    break
-                out.write(chunk)
-                received += len(chunk)
-                bar.update(len(chunk))
-    if expected is not None and received < expected:
-        raise _Transient(f"connection closed after {offset + received} of {total} bytes")
-
-
-def _open(url: str, headers: Mapping[str, str], timeout: float) -> http.client.HTTPResponse:
-    """Open `url`; server errors and network failures become `_Transient`, other HTTP errors final."""
-    request = Request(url, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **headers})
-    try:
-        response: http.client.HTTPResponse = urlopen(request, timeout=timeout)
-        return response
-    except HTTPError as error:
-        error.close()
-        if error.code in RETRYABLE_STATUS:
-            raise _Transient(f"HTTP {error.code} {error.reason}") from None
-        if error.code == 416 and "Range" in headers:
-            raise _RangeNotSatisfiable(_total_from_content_range(error.headers.get("Content-Range"))) from None
-        raise DownloadError(f"HTTP {error.code} {error.reason}", url) from None
-    except (URLError, OSError, http.client.HTTPException) as error:
-        reason = error.reason if isinstance(error, URLError) else error
-        raise _Transient(f"cannot connect: {reason}") from None
-
-
-def _with_retries(action: Callable[[], T], policy: RetryPolicy, url: str) -> T:
-    failures = 0
-    while True:
-        try:
-            return action()
-        except _Transient as error:
-            failures += 1
-            if failures > policy.retries:
-                raise DownloadError(f"giving up after {failures} attempt(s): {error}", url) from None
-            delay = policy.backoff * 2 ** (failures - 1)
-            log.warning(
-                "%s: %s; retrying in %.1f s (attempt %d of %d)", url, error, delay, failures + 1, policy.retries + 1
-            )
-            time.sleep(delay)
-
-
-def _content_length(response: http.client.HTTPResponse) -> int | None:
-    value = response.headers.get("Content-Length")
-    return int(value) if value is not None and value.strip().isdigit() else None
-
-
-def _start_from_content_range(value: str | None) -> int | None:
-    match = re.match(r"\s*bytes\s+(\d+)-\d+/(?:\d+|\*)", value or "")
-    return int(match.group(1)) if match else None
-
-
-def _total_from_content_range(value: str | None) -> int | None:
-    match = re.match(r"\s*bytes\s+(?:\*|\d+-\d+)/(\d+)", value or "")
-    return int(match.group(1)) if match else None
