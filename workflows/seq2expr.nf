@@ -52,18 +52,18 @@ workflow SEQ2EXPR {
     }
     def genome     = ch_genome.mix(fetched.genome).first()
     def annotation = ch_annotation.mix(fetched.annotation).first()
-    def expression = ch_expression.mix(fetched.expression).first()
 
     //
-    // First check: every requested tissue is a column of the expression table. Reading the
-    // header takes seconds and fails the run before any model is trained.
+    // Every requested tissue must be a column of the expression table: PIPELINE_INITIALISATION
+    // checks a table given by path; a downloaded one is checked here, before any model runs.
     //
-    def checked_expression = expression
+    def checked_download = fetched.expression
         .combine(ch_tissues.map { meta -> meta.tissue }.toList().map { names -> [ names ] })
         .map { meta, table, tissues ->
             checkTissues(table, tissues)
             [ meta, table ]
         }
+    def expression = ch_expression.mix(checked_download).first()
 
     //
     // MODULE: TSS windows (genome-wide, shared by every tissue)
@@ -80,7 +80,7 @@ workflow SEQ2EXPR {
         ch_tissues
             .combine(EXTRACT_TSS_WINDOWS.out.fasta.map { _meta, fasta -> fasta })
             .combine(EXTRACT_TSS_WINDOWS.out.windows.map { _meta, windows -> windows })
-            .combine(checked_expression.map { _meta, table -> table }),
+            .combine(expression.map { _meta, table -> table }),
         code
     )
 

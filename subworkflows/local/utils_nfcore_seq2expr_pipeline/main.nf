@@ -54,6 +54,10 @@ workflow PIPELINE_INITIALISATION {
     }.findAll { reference -> reference }
     def tissue_names = tissueNames(params.tissues)
     checkTissueIds(tissue_names)
+    if (params.expression) {
+        // a fetched table is checked by the workflow once downloaded
+        checkTissues(file(params.expression, checkIfExists: true), tissue_names)
+    }
     if (params.skip_dexter || params.skip_dnabert2) {
         log.warn "--skip_dexter / --skip_dnabert2 are deprecated: list the models to run with --models (now: ${selectedModels().join(',')})."
     }
