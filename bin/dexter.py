@@ -56,13 +56,25 @@ def _cut_points(text: str | None) -> tuple[int, ...]:
 )
 @click.option("--bin-edges", help="Explicit bin cut points relative to the TSS, comma-separated (overrides --bins).")
 @click.option(
-    "--correlation-increase", default=0.01, show_default=True, type=float, help="Minimal absolute gain in |rho|."
+    "--correlation-increase",
+    default=0.01,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Minimal absolute gain in |rho|.",
 )
 @click.option(
-    "--correlation-increase-ratio", default=0.10, show_default=True, type=float, help="Minimal relative gain in |rho|."
+    "--correlation-increase-ratio",
+    default=0.10,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="Minimal relative gain in |rho|.",
 )
 @click.option(
-    "--correlation-min", default=0.0, show_default=True, type=float, help="Do not expand domains below this |rho|."
+    "--correlation-min",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Do not expand domains below this |rho|.",
 )
 @click.option(
     "--kmer-max-length", default=0, show_default=True, type=click.IntRange(min=0), help="Longest k-mer (0 = no limit)."

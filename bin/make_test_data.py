@@ -22,7 +22,13 @@ log = logging.getLogger("make_test_data")
     show_default=True,
     help="Folder to write genome.fa.gz, annotation.gtf.gz and expression.gct.gz into.",
 )
-@click.option("--seed", default=1, show_default=True, type=int, help="Seed of the generator.")
+@click.option(
+    "--seed",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Seed of the generator (1 regenerates the bundled files byte for byte; not the pipeline's --seed).",
+)
 @verbose_option
 def main(outdir: Path, seed: int, verbose: bool) -> None:
     """Write a small synthetic genome whose Pituitary expression is driven by the density of a

@@ -30,7 +30,13 @@ DEFAULT = TinySize()
     show_default=True,
     help="Model folder to write (config.json, model.safetensors, tokenizer.json, tokenizer_config.json).",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the random weights.")
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Seed of the random weights (0 regenerates the bundled model; not the pipeline's --seed).",
+)
 @click.option("--vocab-size", default=DEFAULT.vocab_size, show_default=True, type=click.IntRange(min=16))
 @click.option("--hidden-size", default=DEFAULT.hidden_size, show_default=True, type=click.IntRange(min=1))
 @click.option("--layers", default=DEFAULT.num_hidden_layers, show_default=True, type=click.IntRange(min=1))

@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import TEST_DATA, assert_one_line_error, invoke
+from click.testing import CliRunner
+from conftest import TEST_DATA, Ran, assert_one_line_error, invoke
+
+from seq2expr.cli import command, setup_logging, verbose_option
 
 TINY = TEST_DATA / "tiny_dnabert2"
 
@@ -511,3 +514,41 @@ def test_registry_json_is_read_through_the_input_opener(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(json.dumps(registry).encode()))
     result = invoke("fetch_inputs.py", "--list", "--registry", path)
     assert result.returncode == 0 and result.stdout.startswith("x\tx.gz\tnone"), result.stderr
+
+
+# --- the error boundary itself ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (KeyError("chrUn"), "unexpected KeyError: 'chrUn' (rerun with --verbose for the traceback"),
+        (EOFError("Compressed file ended"), "unexpected EOFError: Compressed file ended"),  # click: "Aborted!"
+        (PermissionError(13, "Permission denied", "/data/genome.fa"), "/data/genome.fa: permission denied"),
+        (MemoryError(), "unexpected MemoryError: no message"),
+        (ValueError("two\nlines"), "unexpected ValueError: two lines"),
+    ],
+)
+def test_no_exception_type_escapes_the_boundary(error: Exception, message: str) -> None:
+    """Whatever a command's body raises is one `Error:` line; the traceback only comes with --verbose."""
+
+    @command()
+    @verbose_option
+    def broken(verbose: bool) -> None:
+        setup_logging(verbose)
+        raise error
+
+    quiet = CliRunner().invoke(broken, [], catch_exceptions=False)
+    assert_one_line_error(Ran(quiet.exit_code, quiet.stdout, quiet.stderr), message)
+    assert "Aborted!" not in quiet.stderr
+    if message.startswith("unexpected"):
+        loud = CliRunner().invoke(broken, ["--verbose"], catch_exceptions=False)
+        assert loud.exit_code == 1 and "Traceback" in loud.stderr and message in loud.stderr
+
+
+def test_usage_errors_are_one_line_and_every_command_has_short_help() -> None:
+    for script in ("extract_tss_windows.py", "build_dataset.py", "dexter.py", "dexter_predict.py",
+                   "finetune_dnabert2.py", "evaluate_models.py", "fetch_inputs.py", "make_test_data.py",
+                   "make_tiny_dnabert2.py", "train_cnn.py", "probe_dnabert2.py", "predict_dnabert2.py"):  # fmt: skip
+        assert invoke(script, "-h").returncode == 0, script
+        assert_one_line_error(invoke(script, "--no-such-option"), "No such option '--no-such-option'")
