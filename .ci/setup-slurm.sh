@@ -74,10 +74,11 @@ for conf in slurm.conf cgroup.conf; do
 done
 
 # --- daemons ---------------------------------------------------------------------------------
-alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# alive PIDFILE NAME: the pid file names a running NAME (not a stale pid reused by another program)
+alive() { [[ -f $1 && "$(cat "/proc/$(cat "$1")/comm" 2>/dev/null)" == "$2" ]]; }
 stop() {  # stop one daemon of ours by its pid file
     local pidfile=$1 pid i
-    alive "$pidfile" || return 0
+    alive "$pidfile" "$2" || return 0
     pid="$(cat "$pidfile")"
     kill "$pid"
     for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
@@ -105,14 +106,16 @@ fi
 
 if ((changed)); then
     log "configuration written to /etc/slurm (node $host: ${hw% } RealMemory=$mem_mb, $cgroup_plugin)"
-    stop "$state/slurmd.pid"
-    stop "$state/slurmctld.pid"
+    stop "$state/slurmd.pid" slurmd
+    stop "$state/slurmctld.pid" slurmctld
 fi
-if ! alive "$state/slurmctld.pid"; then
+fresh_ctld=0
+if ! alive "$state/slurmctld.pid" slurmctld; then
     log "starting slurmctld"
     slurmctld
+    fresh_ctld=1
 fi
-if ! alive "$state/slurmd.pid"; then
+if ! alive "$state/slurmd.pid" slurmd; then
     log "starting slurmd"
     slurmd
 fi
@@ -135,5 +138,11 @@ while :; do
     fi
     sleep 1
 done
+# Jobs still queued from before slurmctld (re)started belong to runs that ended with their
+# session or machine: cancel them so they do not take the node from the next run.
+if ((fresh_ctld)) && [[ -n "$(squeue -h -o %i)" ]]; then
+    log "cancelling jobs left from an earlier start: $(squeue -h -o %i | tr '\n' ' ')"
+    scancel --full $(squeue -h -o %i) || true
+fi
 sinfo
 echo "slurm ready"
