@@ -177,10 +177,16 @@ workflow {
         file("${projectDir}/assets/test_data/genome.fa.gz", checkIfExists: true),
         file("${projectDir}/assets/test_data/annotation.gtf.gz", checkIfExists: true),
     ])
-    EXTRACT_TSS_WINDOWS(inputs)
+    EXTRACT_TSS_WINDOWS(inputs__CODE__)
     EXTRACT_TSS_WINDOWS.out.versions_seq2expr.view { process, tool, version -> "STALE_CHECK_VERSION ${version}" }
 }
 """
+
+
+def stale_workflow(module: str) -> str:
+    """The one-module workflow; the package goes in as the module's `code` input when it has one."""
+    code = ', file("${projectDir}/src/seq2expr", checkIfExists: true)' if re.search(r"path\(\s*code\b", module) else ""
+    return STALE_WORKFLOW.replace("__CODE__", code)
 
 
 def nextflow_or_skip() -> str:
@@ -223,7 +229,8 @@ def test_a_task_runs_the_launching_checkouts_code_not_the_images(tmp_path: Path)
     text = re.sub(r'^__version__ = "[^"]+"', f'__version__ = "0.0.0+stale.{token}"', text, flags=re.M)
     text += f'\nimport sys as _sys\n_sys.stderr.write("STALE_CHECK_MARKER {token} " + __file__ + "\\n")\n'
     init.write_text(text)
-    (checkout / "stale_check.nf").write_text(STALE_WORKFLOW)
+    module = (checkout / "modules" / "local" / "extract_tss_windows" / "main.nf").read_text()
+    (checkout / "stale_check.nf").write_text(stale_workflow(module))
 
     work = tmp_path / "work"
     result = subprocess.run(
