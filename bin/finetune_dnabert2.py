@@ -15,9 +15,12 @@ from pathlib import Path
 import click
 
 from seq2expr.cli import (
+    adamw_options,
     command,
+    device_option,
     ensure_outdir,
     outdir_option,
+    patience_option,
     seed_option,
     setup_logging,
     threads_option,
@@ -56,18 +59,7 @@ def file_sha256(path: Path) -> str:
 @click.option(
     "--eval-batch-size", type=AT_LEAST_1, default=DEFAULTS.eval_batch_size, help="Sequences per prediction pass."
 )
-@click.option(
-    "--learning-rate",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULTS.learning_rate,
-    help="Peak AdamW learning rate.",
-)
-@click.option(
-    "--weight-decay",
-    type=click.FloatRange(min=0),
-    default=DEFAULTS.weight_decay,
-    help="AdamW decay (not on biases/LayerNorm).",
-)
+@adamw_options(DEFAULTS.learning_rate, DEFAULTS.weight_decay)
 @click.option(
     "--warmup-steps", type=NOT_NEGATIVE, default=DEFAULTS.warmup_steps, help="Linear warm-up, then linear decay to 0."
 )
@@ -86,18 +78,13 @@ def file_sha256(path: Path) -> str:
 @click.option(
     "--logging-steps", type=AT_LEAST_1, default=DEFAULTS.logging_steps, help="Log the training loss every N steps."
 )
-@click.option(
-    "--patience",
-    type=NOT_NEGATIVE,
-    default=DEFAULTS.patience,
-    help="Stop after N evaluations without a better val MSE (0: never).",
-)
+@patience_option(DEFAULTS.patience, "evaluations")
 @val_fraction_option("used only when the dataset has no val split")
 @seed_option("the head, dropout, batch order and carved val")
 @click.option(
     "--gradient-checkpointing", is_flag=True, help="Recompute activations in the backward pass (less memory)."
 )
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", help="Where to train.")
+@device_option("train")
 @threads_option
 @click.option(
     "--checkpoint-dir",
@@ -158,7 +145,7 @@ def main(
     )
     from seq2expr.dnabert2.model import Dnabert2ForRegression
     from seq2expr.dnabert2.tokenizer import load_tokenizer
-    from seq2expr.predictions import write_predictions
+    from seq2expr.predictions import warn_if_near_constant, write_predictions
     from seq2expr.tables import honour_umask, write_tsv
 
     options = FinetuneOptions(
@@ -204,6 +191,7 @@ def main(
     if result.predictions is None:
         logger.info("Not finished: training_log.tsv written; predictions and model/ come when the run ends")
         return
+    warn_if_near_constant(result.predictions)
     write_predictions(result.predictions, outdir / "predictions.tsv")
     with open(outdir / "training_curves_mqc.yaml", "w", encoding="utf-8") as handle:
         yaml.safe_dump(training_curves(result.log), handle, sort_keys=False)

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import click
 
-from seq2expr.cli import command, ensure_outdir, outdir_option, setup_logging, threads_option, verbose_option
+from seq2expr.cli import (
+    command,
+    device_option,
+    ensure_outdir,
+    outdir_option,
+    setup_logging,
+    threads_option,
+    verbose_option,
+)
 
 logger = logging.getLogger("predict_dnabert2")
 PREDICT_COLUMNS = ["gene_id", "predicted", "model"]
@@ -42,7 +50,7 @@ PREDICT_COLUMNS = ["gene_id", "predicted", "model"]
     help="Tokens per window, [CLS]/[SEP] included [default: the fine-tuning's, from config.json, else 1000].",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, help="Windows per forward pass.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", help="Where to predict.")
+@device_option("predict")
 @threads_option
 @outdir_option
 @verbose_option

@@ -18,6 +18,7 @@ import click
 from seq2expr.cli import (
     comma_list,
     command,
+    device_option,
     ensure_outdir,
     outdir_option,
     setup_logging,
@@ -63,7 +64,7 @@ def _alphas(text: str) -> list[float]:
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, help="Windows per forward pass.")
 @click.option("--alphas", default=DEFAULT_ALPHAS, help="Ridge penalties to choose from by leave-one-out CV.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", help="Where to embed.")
+@device_option("embed")
 @threads_option
 @outdir_option
 @verbose_option

@@ -15,9 +15,12 @@ from pathlib import Path
 import click
 
 from seq2expr.cli import (
+    adamw_options,
     command,
+    device_option,
     ensure_outdir,
     outdir_option,
+    patience_option,
     seed_option,
     setup_logging,
     threads_option,
@@ -45,19 +48,8 @@ ARCHITECTURE = CnnConfig()
 @click.option(
     "--eval-batch-size", type=click.IntRange(min=1), default=DEFAULTS.eval_batch_size, help="Windows per prediction."
 )
-@click.option(
-    "--learning-rate",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULTS.learning_rate,
-    help="AdamW learning rate.",
-)
-@click.option("--weight-decay", type=click.FloatRange(min=0), default=DEFAULTS.weight_decay, help="AdamW weight decay.")
-@click.option(
-    "--patience",
-    type=click.IntRange(min=0),
-    default=DEFAULTS.patience,
-    help="Stop after N epochs without a better val MSE (0: never).",
-)
+@adamw_options(DEFAULTS.learning_rate, DEFAULTS.weight_decay)
+@patience_option(DEFAULTS.patience, "epochs")
 @val_fraction_option("used only when the dataset has no val split")
 @click.option(
     "--filters", type=click.IntRange(min=1), default=ARCHITECTURE.filters, help="Filters per convolution layer."
@@ -78,7 +70,7 @@ ARCHITECTURE = CnnConfig()
     "--dropout", type=click.FloatRange(0, 1, max_open=True), default=ARCHITECTURE.dropout, help="Dropout of the head."
 )
 @seed_option("the weights, the batch order and the carved val")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", help="Where to train.")
+@device_option("train")
 @threads_option
 @outdir_option
 @verbose_option

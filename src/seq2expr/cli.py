@@ -146,6 +146,49 @@ def val_fraction_option(when: str) -> Callable[[Callable[..., Any]], Callable[..
     )
 
 
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def device_option(what: str) -> Decorator:
+    """`--device` of the PyTorch steps; `what` says what runs there (train, embed, predict)."""
+    return click.option(
+        "--device",
+        type=click.Choice(["auto", "cpu", "cuda"]),
+        default="auto",
+        help=f"Where to {what} (auto: the GPU when PyTorch sees one).",
+    )
+
+
+def adamw_options(learning_rate: float, weight_decay: float) -> Decorator:
+    """`--learning-rate` and `--weight-decay` of the AdamW optimiser, the same words in every trainer."""
+
+    def add(function: Callable[..., Any]) -> Callable[..., Any]:
+        function = click.option(
+            "--weight-decay",
+            type=click.FloatRange(min=0),
+            default=weight_decay,
+            help="AdamW weight decay (not on biases and LayerNorm weights).",
+        )(function)
+        return click.option(
+            "--learning-rate",
+            type=click.FloatRange(min=0, min_open=True),
+            default=learning_rate,
+            help="Peak AdamW learning rate.",
+        )(function)
+
+    return add
+
+
+def patience_option(default: int, per: str) -> Decorator:
+    """`--patience`: early stopping after this many evaluations (`per`) without a better val MSE."""
+    return click.option(
+        "--patience",
+        type=click.IntRange(min=0),
+        default=default,
+        help=f"Stop after N {per} without a better val MSE (0: never).",
+    )
+
+
 threads_option = click.option(
     "--threads",
     default=1,

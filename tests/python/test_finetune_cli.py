@@ -64,6 +64,7 @@ def finished(synthetic_dataset: Path, tmp_path_factory: pytest.TempPathFactory) 
 def test_writes_the_contract_files(finished: Path, synthetic_dataset: Path):
     dataset = read_dataset(synthetic_dataset)
     assert sorted(p.name for p in finished.iterdir()) == [
+        "compute.tsv",
         "model",
         "predictions.tsv",
         "training_curves_mqc.yaml",

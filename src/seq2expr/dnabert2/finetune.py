@@ -520,6 +520,7 @@ def training_curves(log: pd.DataFrame, curves_id: str = CURVES_ID, model: str = 
             "title": f"{model}: training and validation loss",
             "xlab": "optimiser step",
             "ylab": "MSE",
+            "showlegend": True,  # which line is validation
         },
         "data": {
             "train loss": {int(s): _significant(v) for s, v in zip(train["step"], train["train_loss"], strict=True)},
