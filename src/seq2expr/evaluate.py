@@ -75,6 +75,7 @@ COMPARISON_COLUMNS = [
     "williams_t",
     "p_value",
     "p_value_holm",
+    "near_constant",
 ]
 
 
@@ -484,6 +485,9 @@ def compare_pair(left: ModelRuns, right: ModelRuns, resamples: int, seed: int) -
         "williams_t": t,
         "p_value": p,
         "p_value_holm": float("nan"),
+        "near_constant": any(
+            is_near_constant(observed, model.predicted.mean(axis=1)) for model in (a, b)
+        ),  # the test then compares noise
     }
 
 

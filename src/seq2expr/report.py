@@ -139,7 +139,12 @@ def comparison_section(comparison: pd.DataFrame) -> ReportFile:
     """The paired comparison table: a row per pair of models on their shared test genes."""
     rows = pd.DataFrame(
         {
-            "Comparison": "A " + comparison["model_a"] + " vs B " + comparison["model_b"],
+            "Comparison": [
+                f"A {a} vs B {b}" + (" ⚠ near-constant predictions" if flat else "")
+                for a, b, flat in zip(
+                    comparison["model_a"], comparison["model_b"], comparison["near_constant"], strict=True
+                )
+            ],
             "n": comparison["n"],
             "pearson_a": comparison["pearson_a"],
             "pearson_b": comparison["pearson_b"],

@@ -14,7 +14,7 @@ import yaml
 from conftest import REPO, TEST_UPSTREAM, run_script
 
 from seq2expr.dataset import read_dataset
-from seq2expr.evaluate import group_models, mean_prediction, metrics_table
+from seq2expr.evaluate import comparison_table, group_models, mean_prediction, metrics_table
 from seq2expr.predictions import make_predictions, write_predictions
 from seq2expr.report import (
     DISTRIBUTION_ID,
@@ -23,6 +23,7 @@ from seq2expr.report import (
     SECTION_IDS,
     MethodsInput,
     _intervals,
+    comparison_section,
     distribution_section,
     methods_section,
     observed_vs_predicted_section,
@@ -142,6 +143,10 @@ def test_metrics_rows_mark_val_in_training_and_near_constant_models():
     assert labels[("DExTER", "val")] == "DExTER · val (in training for DExTER)"
     assert labels[("b", "val")] == "b · val"
     assert labels[("flat", "test")] == "flat · test ⚠ near-constant predictions"
+    comparison = comparison_table(runs, 100, seed=1)
+    flagged = dict(zip(comparison["model_a"] + "/" + comparison["model_b"], comparison["near_constant"], strict=True))
+    assert flagged == {"DExTER/b": False, "DExTER/flat": True, "b/flat": True}
+    assert "A b vs B flat ⚠ near-constant predictions" in comparison_section(comparison).content.decode()
     assert metrics.set_index(["model", "split"])["near_constant"].groupby("model").all().to_dict() == {
         "DExTER": False,
         "b": False,
