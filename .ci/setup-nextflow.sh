@@ -41,10 +41,12 @@ mkdir -p "$build"
 cp -r "$here/nf-schema-standin/pom.xml" "$here/nf-schema-standin/src" "$build/"
 mvn -q -B -f "$build/pom.xml" package >&2
 plugin="$root/plugins/nf-schema-2.5.1"
-mkdir -p "$plugin/META-INF" "$plugin/lib"
+mkdir -p "$plugin/lib"
 cp -r "$build/target/classes" "$plugin/classes"
 cp "$build/target/lib/"*.jar "$plugin/lib/"
-cp "$here/nf-schema-standin/MANIFEST.MF" "$plugin/META-INF/MANIFEST.MF"
+# Nextflow checks for an installed plugin's manifest at classes/META-INF/MANIFEST.MF
+mkdir -p "$plugin/classes/META-INF"
+cp "$here/nf-schema-standin/MANIFEST.MF" "$plugin/classes/META-INF/MANIFEST.MF"
 rm -rf "$root/build"
 
 # The JVM options of Nextflow's own launcher script (Java >= 17).

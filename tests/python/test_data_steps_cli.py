@@ -166,7 +166,8 @@ def test_duplicate_genes_in_the_windows_fasta_are_an_error(tmp_path: Path) -> No
 def test_gene_counts_reach_the_multiqc_report(test_windows: Path, synthetic_dataset: Path, tmp_path: Path) -> None:
     """Nothing is dropped silently: the kept and set-aside counts are report sections (real MultiQC run)."""
     config = TEST_DATA.parent / "multiqc_config.yml"
-    command = [sys.executable, "-m", "multiqc", "--config", str(config), "--outdir", str(tmp_path), "--force"]
+    command = [sys.executable, "-m", "multiqc", "--config", str(config), "--cl-config", "export_plots: false"]
+    command += ["--outdir", str(tmp_path), "--force"]
     subprocess.run([*command, str(test_windows), str(synthetic_dataset.parent)], check=True, capture_output=True)
     (data,) = tmp_path.glob("*multiqc_report_data")
     windows = pd.read_csv(data / "multiqc_tss_windows_summary_table.txt", sep="\t")

@@ -244,7 +244,7 @@ def paramsSummaryMultiqc() {
             summary_section += "    </dl>\n"
         }
     }
-    def yaml_file_text  = "id: 'seq2expr-summary'\n"
+    def yaml_file_text  = "id: 'seq2expr-seq2expr-summary'\n"
     yaml_file_text     += "description: ' - this information is collected when the pipeline is started.'\n"
     yaml_file_text     += "section_name: 'seq2expr Workflow Summary'\n"
     yaml_file_text     += "section_href: 'https://github.com/seq2expr/seq2expr'\n"
