@@ -881,6 +881,10 @@ def read_config(main: Path, profiles: list[str] | None = None, project_dir: Path
                     )  # fmt: skip
             elif kind == "call":
                 path, node = payload
+                if path == ["includeConfig"] and node[0] == "ternary":
+                    # nf-core's institutional profiles: fetched from nf-core/configs by a running,
+                    # online Nextflow (-profile <institution>); nothing the contract tests read
+                    continue
                 value = evaluate(node, env)
                 if path == ["includeConfig"]:
                     included = (source.parent / value).resolve()
