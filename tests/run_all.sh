@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every check of the project: lint, formatting, types, the pytest suite (unit, CLI, contract and
-# end-to-end tests), then the Nextflow tests where nextflow and nf-test are installed.
+# end-to-end tests), then the pipeline under a real Nextflow (.ci/nextflow_checks.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== ruff" && ruff check . && ruff format --check .
