@@ -200,14 +200,19 @@ def nextflow_or_skip() -> str:
 
 
 def copy_checkout(dest: Path) -> None:
-    """The checkout's files as git sees them (tracked and untracked, not ignored), without work/ etc."""
+    """The checkout's files as git sees them (tracked and untracked, not ignored); outside a git
+    work tree, the folder less Nextflow's and Python's own output."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=REPO,
         capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, listed):
+        check=False,
+    )
+    if listed.returncode != 0:
+        ignore = shutil.ignore_patterns(".git", ".nextflow*", "work", "results", "__pycache__", ".*_cache")
+        shutil.copytree(REPO, dest, ignore=ignore)
+        return
+    for name in filter(None, listed.stdout.split(b"\0")):
         source = REPO / name.decode()
         if source.is_file():
             (dest / name.decode()).parent.mkdir(parents=True, exist_ok=True)
