@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+import seq2expr
 from seq2expr.cli import command, ensure_outdir, outdir_option, seed_option, setup_logging, verbose_option
 from seq2expr.compute import compute_summary, read_compute
 from seq2expr.dataset import read_dataset
@@ -49,7 +50,7 @@ from seq2expr.tables import write_tsv
 
 log = logging.getLogger("evaluate_models")
 
-SOFTWARE = ("seq2expr", "numpy", "scipy", "pandas", "scikit-learn")
+SOFTWARE = ("numpy", "scipy", "pandas", "scikit-learn")
 
 
 def _sha256(path: Path) -> str:
@@ -57,7 +58,9 @@ def _sha256(path: Path) -> str:
 
 
 def _versions() -> dict[str, str]:
-    versions = {}
+    # The package's own version from the code that runs (a task runs the staged checkout, which
+    # is not an installed distribution)
+    versions = {"seq2expr": seq2expr.__version__}
     for name in SOFTWARE:
         try:
             versions[name] = version(name)

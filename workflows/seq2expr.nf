@@ -113,7 +113,7 @@ workflow SEQ2EXPR {
     //
     EVALUATE_MODELS (
         ch_predictions
-            .groupTuple(size: models.size())
+            .groupTuple(size: models.size(), sort: { a, b -> a.toString() <=> b.toString() }) // stable order for -resume
             .join(BUILD_DATASET.out.dataset),
         code
     )
@@ -148,7 +148,7 @@ workflow SEQ2EXPR {
         .map { files -> [ files ] }
     MULTIQC (
         ch_tissue_files
-            .groupTuple()
+            .groupTuple(sort: { a, b -> a.name <=> b.name }) // task completion order would defeat -resume
             .combine(ch_shared_files)
             .map { meta, own, shared -> [ meta, own + shared ] },
         file("${projectDir}/assets/multiqc_config.yml", checkIfExists: true),

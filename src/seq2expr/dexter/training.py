@@ -12,7 +12,6 @@ import logging
 import platform
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from importlib.metadata import version as package_version
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import scipy
 import sklearn
 from scipy.stats import pearsonr
 
+import seq2expr
 from seq2expr.dexter.counting import BinCounts, encode_sequences
 from seq2expr.dexter.exploration import Exploration, ExplorationParams, Step, Variable
 from seq2expr.dexter.model import CV_FOLDS, MODEL_NAME, FittedModel, Region, fit_lasso, region_frequencies, sort_by_name
@@ -115,7 +115,7 @@ def test_metrics(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float
 
 def versions() -> dict[str, str]:
     return {
-        "seq2expr": package_version("seq2expr"),
+        "seq2expr": seq2expr.__version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scipy": scipy.__version__,

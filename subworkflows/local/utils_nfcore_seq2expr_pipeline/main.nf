@@ -234,7 +234,10 @@ def workflowVersionsYaml() {
 def paramsSummaryMultiqc() {
     def summary_params  = paramsSummaryMap(workflow, parameters_schema: "nextflow_schema.json")
     def summary_section = ''
-    summary_params.each { group, group_params ->
+    summary_params.each { group, all_params ->
+        // The run name and report time stamp change with every run: left out, so that -resume
+        // finds MULTIQC's inputs unchanged
+        def group_params = all_params.findAll { param, _value -> !(param in [ 'runName', 'trace_report_suffix' ]) }
         if (group_params) {
             summary_section += "    <p style=\"font-size:110%\"><b>${group}</b></p>\n"
             summary_section += "    <dl class=\"dl-horizontal\">\n"
