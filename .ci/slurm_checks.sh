@@ -5,9 +5,11 @@
 #      is a job id that SLURM's job log shows COMPLETED);
 #   2. the retry demonstration (.ci/slurm/retry.config), resumed from run 1: SLURM OOM-kills
 #      attempt 1 of DEXTER (exit 137/140/143, job state OUT_OF_MEMORY/TIMEOUT/FAILED), Nextflow
-#      retries it once with more memory, attempt 2 completes, and the run exits 0.
+#      retries it once with more memory, attempt 2 completes, and the run exits 0;
+#   3. only with SLURM_CHECKS_TIME=1 (4 more minutes): the same with SLURM's time limit
+#      (.ci/slurm/retry_time.config: FINETUNE_DNABERT2 gets 1 minute on attempt 1, exit 140).
 # NXF: a nextflow launcher; OUTBASE: a folder for the outdirs, work dir, logs and traces.
-# Both runs use .ci/slurm/ci.config (polling every 2 s instead of conf/slurm.config's 30 s).
+# All runs use .ci/slurm/ci.config (polling every 2 s instead of conf/slurm.config's 30 s).
 # Prints one line per check and the wall times; exits non-zero on the first failure.
 set -euo pipefail
 if [[ $# -ne 2 ]]; then
@@ -44,14 +46,16 @@ run() {
     fi
 }
 
-# check_trace MODE TRACE: assert the trace against SLURM's job log (JobCompLoc).
+# check_trace MODE TRACE LABEL: assert the trace against SLURM's job log (JobCompLoc).
+# MODE all: every task ran as a SLURM job and COMPLETED; MODE retry: the same, except exactly
+# one task whose attempt 1 SLURM killed (exit 137/140/143) and whose attempt 2 COMPLETED.
 check_trace() {
-    python3 - "$1" "$2" "$jobcomp" <<'PY'
+    python3 - "$1" "$2" "$3" "$jobcomp" <<'PY'
 import csv
 import re
 import sys
 
-mode, trace, jobcomp = sys.argv[1:]
+mode, trace, label, jobcomp = sys.argv[1:]
 states = {}
 with open(jobcomp) as fh:
     for line in fh:
@@ -65,7 +69,7 @@ if not rows:
 killed = []
 for r in rows:
     name, jid, status, exit_, attempt = r["name"], r["native_id"], r["status"], r["exit"], r["attempt"]
-    if status == "CACHED":  # from run 1, checked there
+    if status == "CACHED" and mode == "retry":  # from run 1, checked there
         continue
     if not jid.isdigit():
         errors.append(f"{name}: native_id {jid!r} is not a SLURM job id")
@@ -80,7 +84,7 @@ for r in rows:
     errors.append(f"{name} attempt {attempt}: status {status}, exit {exit_}, SLURM job {jid} {state}")
 
 ran = [r for r in rows if r["status"] != "CACHED"]
-print(f"slurm_checks: {mode}: {len(ran)} task(s) ran as SLURM jobs "
+print(f"slurm_checks: {label}: {len(ran)} task(s) ran as SLURM jobs "
       f"({', '.join(sorted({r['process'].split(':')[-1] for r in ran}))})"
       + (f", {len(rows) - len(ran)} cached" if len(ran) < len(rows) else ""))
 if mode == "retry":
@@ -88,15 +92,15 @@ if mode == "retry":
         errors.append(f"expected exactly one task killed by SLURM on attempt 1, found {len(killed)}")
     for r, state in killed:
         again = [a for a in rows if a["name"] == r["name"] and a["attempt"] == "2" and a["status"] == "COMPLETED"]
-        print(f"slurm_checks: retry: {r['name']} attempt 1 ({r['memory']}, {r['time']}): "
+        print(f"slurm_checks: {label}: {r['name']} attempt 1 ({r['memory']}, {r['time']}): "
               f"SLURM job {r['native_id']} {state}, exit {r['exit']}")
         if not again:
             errors.append(f"{r['name']}: no completed attempt 2")
         for a in again:
-            print(f"slurm_checks: retry: {a['name']} attempt 2 ({a['memory']}, {a['time']}): "
+            print(f"slurm_checks: {label}: {a['name']} attempt 2 ({a['memory']}, {a['time']}): "
                   f"SLURM job {a['native_id']} {states.get(a['native_id'])}, exit {a['exit']}")
 for e in errors:
-    print(f"slurm_checks: FAILED: {e}", file=sys.stderr)
+    print(f"slurm_checks: FAILED: {label}: {e}", file=sys.stderr)
 sys.exit(1 if errors else 0)
 PY
 }
@@ -110,16 +114,28 @@ one_trace() {
 
 # 1. -profile test,slurm
 out1="$OUTBASE/test_slurm"
+out2="$OUTBASE/retry"
+# outputs and logs of an earlier call, whose traces and session id would be read instead
+rm -rf "$out1" "$out2" "$OUTBASE"/*.nextflow.log*
 run test_slurm "$OUTBASE/test_slurm.log" -profile test,slurm -c "$repo/.ci/slurm/ci.config" \
     --outdir "$out1" -work-dir "$work"
-check_trace all "$(one_trace "$out1")" || fail "test_slurm: trace checks"
+check_trace all "$(one_trace "$out1")" test_slurm || fail "test_slurm: trace checks"
 say "test_slurm: every task was a SLURM job and COMPLETED"
 
-# 2. retry demonstration, resumed from run 1 (by its session id: -resume takes no run name)
+# 2. retry demonstration, resumed from run 1 (named by its session id)
 session="$(sed -n 's/.*Session UUID: *//p' "$OUTBASE/test_slurm.nextflow.log" | head -1)"
 [[ -n $session ]] || fail "no session id in $OUTBASE/test_slurm.nextflow.log"
-out2="$OUTBASE/retry"
 run retry "$OUTBASE/retry.log" -resume "$session" -profile test,slurm -c "$repo/.ci/slurm/retry.config" \
     --outdir "$out2" -work-dir "$work"
-check_trace retry "$(one_trace "$out2")" || fail "retry: trace checks"
+check_trace retry "$(one_trace "$out2")" retry || fail "retry: trace checks"
 say "retry: the task SLURM killed was retried once with more memory and the run succeeded"
+
+# 3. optional (SLURM_CHECKS_TIME=1): the same with SLURM's time limit (.ci/slurm/retry_time.config)
+if [[ ${SLURM_CHECKS_TIME:-0} == 1 ]]; then
+    out3="$OUTBASE/retry_time"
+    rm -rf "$out3"
+    run retry_time "$OUTBASE/retry_time.log" -resume "$session" -profile test,slurm \
+        -c "$repo/.ci/slurm/retry_time.config" --outdir "$out3" -work-dir "$work"
+    check_trace retry "$(one_trace "$out3")" retry_time || fail "retry_time: trace checks"
+    say "retry_time: the task SLURM stopped at its time limit was retried once with more time and the run succeeded"
+fi
