@@ -55,8 +55,10 @@ def test_outputs_and_byte_identical_reruns(tmp_path: Path, two_models: list[Path
     assert names == [
         "comparison.tsv",
         "evaluation_methods_mqc.html",
+        "ladder.tsv",
         "metrics.tsv",
         "model_comparison_mqc.tsv",
+        "model_ladder_mqc.yaml",
         "model_metrics_mqc.tsv",
         "observed_vs_predicted_mqc.yaml",
         "pearson_by_split_mqc.yaml",
