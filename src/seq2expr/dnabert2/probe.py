@@ -14,6 +14,7 @@ fine-tuning's own, so the probe sees exactly the inputs the fine-tuned model see
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 MODEL_NAME = "DNABERT-2_probe"
 POOLINGS = ("mean", "cls")
+METADATA_KEY = "seq2expr"
 #: Ridge penalties tried; on standardised features of a 768-wide model the best lies well inside.
 DEFAULT_ALPHAS = tuple(float(alpha) for alpha in np.logspace(-2, 6, 17))
 
@@ -113,11 +115,13 @@ def fit_probe(
 
 
 def save_embeddings(path: Path, gene_ids: Sequence[str], embeddings: dict[str, np.ndarray], model: str) -> None:
-    """One safetensors file: a (genes, hidden) float32 tensor per pooling; gene ids and source in its metadata.
+    """One safetensors file: a (genes, hidden) float32 tensor per pooling; gene ids and source (JSON) in its metadata.
 
     safetensors (unlike `np.savez`, whose zip entries carry the time) gives byte-identical re-runs.
     """
-    metadata = {"gene_ids": "\n".join(gene_ids), "model": model, "poolings": ",".join(embeddings)}
+    # One metadata entry: safetensors keeps metadata in a hash map, so several keys come out in any order.
+    about = {"gene_ids": list(gene_ids), "model": model, "poolings": list(embeddings)}
+    metadata = {METADATA_KEY: json.dumps(about, sort_keys=True)}
     save_file({name: np.ascontiguousarray(values) for name, values in embeddings.items()}, str(path), metadata)
 
 
@@ -129,6 +133,9 @@ def load_embeddings(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
         tensors = load_file(str(path))
     except (SafetensorError, OSError) as error:
         raise InputError(f"not an embeddings file ({error})", path) from None
-    if "gene_ids" not in metadata:
-        raise InputError("no gene ids in the file's metadata; expected embeddings written by probe_dnabert2.py", path)
-    return metadata["gene_ids"].split("\n"), tensors
+    try:
+        gene_ids = json.loads(metadata[METADATA_KEY])["gene_ids"]
+    except (KeyError, ValueError, TypeError):
+        expected = "no gene ids in the file's metadata; expected embeddings written by probe_dnabert2.py"
+        raise InputError(expected, path) from None
+    return list(gene_ids), tensors

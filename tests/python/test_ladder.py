@@ -1,0 +1,165 @@
+"""The model ladder: the gLM against every rung (paired Δr and ΔMSE), the compute table, and the report
+that leads with them, rendered by a real MultiQC run."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO, assert_one_line_error, run_script
+
+from seq2expr.compute import COMPUTE_COLUMNS
+from seq2expr.evaluate import MEAN_BASELINE, group_models
+from seq2expr.ladder import LADDER_COLUMNS, ladder_table
+from seq2expr.predictions import make_predictions, write_predictions
+
+CONFIG = REPO / "assets" / "multiqc_config.yml"
+
+
+def planted(n_test: int = 120, seed: int = 2) -> list[tuple[str, pd.DataFrame]]:
+    """A strong model (the gLM here), a weaker one, and a constant one, on the same genes."""
+    rng = np.random.default_rng(seed)
+    n = n_test + 40
+    observed = rng.normal(0, 1, n)
+    genes = [f"g{i:03d}" for i in range(n)]
+    splits = ["train"] * 40 + ["test"] * n_test
+    models = {
+        "DNABERT-2": observed + rng.normal(0, 0.5, n),
+        "CNN": observed + rng.normal(0, 1.5, n),
+        "flat": np.full(n, 0.1),
+    }
+    return [(f"{name}.tsv", make_predictions(genes, splits, observed, values, name)) for name, values in models.items()]
+
+
+def test_the_glm_against_each_rung() -> None:
+    ladder = ladder_table(group_models(planted()), "DNABERT-2", 500, 1).set_index("rung")
+    assert sorted(ladder.reset_index().columns) == sorted(LADDER_COLUMNS)
+    assert set(ladder.index) == {"CNN", "flat"}
+    cnn, flat = ladder.loc["CNN"], ladder.loc["flat"]
+    assert cnn["delta_r"] == pytest.approx(cnn["pearson_glm"] - cnn["pearson_rung"])
+    assert 0 < cnn["delta_r_ci_low"] < cnn["delta_r"] < cnn["delta_r_ci_high"]
+    assert cnn["delta_mse"] > 0 and cnn["delta_mse_ci_low"] > 0 and cnn["p_value"] < 0.01
+    # a constant rung has no r: Δr is the gLM's own r, and only its MSE is compared
+    assert np.isnan(flat["pearson_rung"]) and np.isnan(flat["p_value"])
+    assert flat["delta_r"] == pytest.approx(flat["pearson_glm"])
+    assert flat["delta_r_ci_low"] > 0 and flat["delta_mse_ci_low"] > 0
+
+
+def test_no_ladder_without_the_glm() -> None:
+    assert ladder_table(group_models(planted()), "Enformer", 200, 1).empty
+
+
+def write_inputs(folder: Path) -> tuple[list[Path], list[Path]]:
+    predictions, compute = [], []
+    for name, table in planted():
+        path = folder / name
+        write_predictions(table, path)
+        predictions.append(path)
+        model = table["model"].iloc[0]
+        on_gpu = model == "DNABERT-2"
+        row = [
+            model,
+            "cuda" if on_gpu else "cpu",
+            "H100" if on_gpu else "x86_64",
+            8,
+            1800.0,
+            3.5,
+            20.0 if on_gpu else 0.0,
+            0.5 if on_gpu else 0.0,
+        ]
+        compute_path = folder / f"{model}_compute.tsv"
+        pd.DataFrame([row], columns=COMPUTE_COLUMNS).to_csv(compute_path, sep="\t", index=False)
+        compute.append(compute_path)
+    return predictions, compute
+
+
+@pytest.mark.slow  # a real MultiQC run, ~20 s
+def test_the_report_leads_with_the_ladder(tmp_path: Path) -> None:
+    predictions, compute = write_inputs(tmp_path)
+    out = tmp_path / "eval"
+    run_script(
+        "evaluate_models.py",
+        "--predictions", *predictions,
+        *[item for path in compute for item in ("--compute", path)],
+        "--bootstrap", "200",
+        "--outdir", out,
+    )  # fmt: skip
+    ladder = pd.read_csv(out / "ladder.tsv", sep="\t")
+    assert sorted(ladder["rung"]) == ["CNN", "flat"]
+    summary = pd.read_csv(out / "compute.tsv", sep="\t").set_index("model")
+    assert summary.loc["DNABERT-2", "gpu_hours"] == 0.5 and summary.loc["CNN", "device"] == "cpu"
+
+    report = tmp_path / "report"
+    report.mkdir()
+    for name in (
+        "model_ladder_mqc.yaml",
+        "model_ladder_comparison_mqc.tsv",
+        "model_compute_mqc.tsv",
+        "model_metrics_mqc.tsv",
+    ):
+        shutil.copy(out / name, report)
+    command = [
+        sys.executable,
+        "-m",
+        "multiqc",
+        str(report),
+        "--config",
+        str(CONFIG),
+        "-o",
+        str(report / "out"),
+        "--no-ansi",
+    ]
+    subprocess.run(command, check=True, capture_output=True)
+    (data,) = (report / "out").glob("*multiqc_report_data")
+    plotted = pd.read_csv(data / "multiqc_model_ladder_plot.txt", sep="\t", index_col=0)
+    r = plotted.loc["test Pearson r"].dropna()
+    assert list(r.index) == ["CNN", "DNABERT-2"]  # lowest first; the constant model has no r
+    assert r.is_monotonic_increasing
+    assert (plotted.loc["CI low"] <= r).all() and (r <= plotted.loc["CI high"]).all()
+    html = next((report / "out").glob("*multiqc_report.html")).read_text()
+    sections = [
+        html.index(f'id="{section}"') for section in ("model_ladder", "model_ladder_comparison", "model_metrics")
+    ]
+    assert sections == sorted(sections), "the ladder and its comparison come first"
+    assert 'id="model_compute"' in html and "H100" in html
+
+
+def test_a_bad_compute_file_is_one_line(tmp_path: Path) -> None:
+    predictions, _ = write_inputs(tmp_path)
+    bad = tmp_path / "bad_compute.tsv"
+    bad.write_text("\t".join(COMPUTE_COLUMNS) + "\nCNN\tcpu\tx\t1\t-5\t1\t0\t0\n")
+    result = run_script(
+        "evaluate_models.py", "--predictions", *predictions, "--compute", bad, "--outdir", tmp_path / "o", check=False
+    )
+    assert_one_line_error(result, "line 2: wall_seconds must not be negative")
+
+
+def test_the_mean_baseline_is_a_rung_when_the_dataset_is_given(synthetic_dataset: Path, tmp_path: Path) -> None:
+    from seq2expr.dataset import read_dataset
+
+    dataset = read_dataset(synthetic_dataset)
+    rng = np.random.default_rng(4)
+    path = tmp_path / "glm.tsv"
+    noisy = dataset["target"].to_numpy() + rng.normal(0, 0.5, len(dataset))
+    write_predictions(
+        make_predictions(dataset["gene_id"], dataset["split"], dataset["target"], noisy, "DNABERT-2"), path
+    )
+    run_script(
+        "evaluate_models.py",
+        "--predictions",
+        path,
+        "--dataset",
+        synthetic_dataset,
+        "--bootstrap",
+        "200",
+        "--outdir",
+        tmp_path / "o",
+    )
+    ladder = pd.read_csv(tmp_path / "o" / "ladder.tsv", sep="\t").set_index("rung")
+    assert {MEAN_BASELINE, "gc_cpg_baseline"} <= set(ladder.index)
+    assert ladder.loc[MEAN_BASELINE, "delta_mse_ci_low"] > 0
