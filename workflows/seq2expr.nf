@@ -9,10 +9,12 @@ include { EXTRACT_TSS_WINDOWS } from '../modules/local/extract_tss_windows/main'
 include { BUILD_DATASET       } from '../modules/local/build_dataset/main'
 include { DEXTER              } from '../modules/local/dexter/main'
 include { FINETUNE_DNABERT2   } from '../modules/local/finetune_dnabert2/main'
+include { TRAIN_CNN           } from '../modules/local/train_cnn/main'
+include { PROBE_DNABERT2      } from '../modules/local/probe_dnabert2/main'
 include { EVALUATE_MODELS     } from '../modules/local/evaluate_models/main'
 include { MULTIQC             } from '../modules/local/multiqc/main'
 
-include { selectedModels; checkTissues; workflowVersionsYaml; paramsSummaryMultiqc } from '../subworkflows/local/utils_nfcore_seq2expr_pipeline'
+include { selectedModels; tissueMeta; checkTissues; workflowVersionsYaml; paramsSummaryMultiqc } from '../subworkflows/local/utils_nfcore_seq2expr_pipeline'
 
 /*
 ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
@@ -85,9 +87,15 @@ workflow SEQ2EXPR {
     )
 
     //
-    // MODULES: the models, in parallel; each writes the same predictions.tsv format
+    // MODULES: the models, in parallel; each writes the same predictions.tsv format and a
+    // compute.tsv. Models whose training is random run once per seed (--replicates): meta.seed
+    // is --seed, --seed + 1, ...; the split stays the one of --seed.
     //
+    def ch_datasets = BUILD_DATASET.out.dataset.combine(
+        channel.fromList((0..<params.replicates).collect { replicate -> params.seed + replicate })
+    ).map { meta, dataset, seed -> [ meta + [ seed: seed ], dataset ] }
     def ch_predictions  = channel.empty()
+    def ch_compute      = channel.empty()
     def ch_tissue_files = BUILD_DATASET.out.mqc   // channel: [ val(meta), path(file) ] report content of one tissue
     if ('dexter' in models) {
         DEXTER (
@@ -95,25 +103,54 @@ workflow SEQ2EXPR {
             code
         )
         ch_predictions  = ch_predictions.mix(DEXTER.out.predictions)
+        ch_compute      = ch_compute.mix(DEXTER.out.compute)
         ch_tissue_files = ch_tissue_files.mix(DEXTER.out.mqc)
     }
     if ('dnabert2' in models) {
         FINETUNE_DNABERT2 (
-            BUILD_DATASET.out.dataset,
+            ch_datasets,
             pretrained,
             model_id,
             code
         )
         ch_predictions  = ch_predictions.mix(FINETUNE_DNABERT2.out.predictions)
+        ch_compute      = ch_compute.mix(FINETUNE_DNABERT2.out.compute)
         ch_tissue_files = ch_tissue_files.mix(FINETUNE_DNABERT2.out.mqc)
+    }
+    if ('cnn' in models) {
+        TRAIN_CNN (
+            ch_datasets,
+            code
+        )
+        ch_predictions  = ch_predictions.mix(TRAIN_CNN.out.predictions)
+        ch_compute      = ch_compute.mix(TRAIN_CNN.out.compute)
+        ch_tissue_files = ch_tissue_files.mix(TRAIN_CNN.out.mqc)
+    }
+    if ('dnabert2_probe' in models) {
+        PROBE_DNABERT2 (
+            BUILD_DATASET.out.dataset,
+            pretrained,
+            model_id,
+            code
+        )
+        ch_predictions  = ch_predictions.mix(PROBE_DNABERT2.out.predictions)
+        ch_compute      = ch_compute.mix(PROBE_DNABERT2.out.compute)
     }
 
     //
     // MODULE: metrics and paired comparisons of every model of a tissue, on the same test genes
+    // (the runs of one model with several seeds are summarised as mean ± SD)
     //
+    def n_runs = models.sum { model -> model in [ 'dnabert2', 'cnn' ] ? params.replicates : 1 }
     EVALUATE_MODELS (
         ch_predictions
-            .groupTuple(size: models.size(), sort: { a, b -> a.toString() <=> b.toString() }) // stable order for -resume
+            .map { meta, file -> [ tissueMeta(meta), file ] }
+            .groupTuple(size: n_runs, sort: { a, b -> a.toString() <=> b.toString() }) // stable order for -resume
+            .join(
+                ch_compute
+                    .map { meta, file -> [ tissueMeta(meta), file ] }
+                    .groupTuple(size: n_runs, sort: { a, b -> a.toString() <=> b.toString() })
+            )
             .join(BUILD_DATASET.out.dataset),
         code
     )
@@ -148,6 +185,7 @@ workflow SEQ2EXPR {
         .map { files -> [ files ] }
     MULTIQC (
         ch_tissue_files
+            .map { meta, file -> [ tissueMeta(meta), file ] }
             .groupTuple(sort: { a, b -> a.name <=> b.name }) // task completion order would defeat -resume
             .combine(ch_shared_files)
             .map { meta, own, shared -> [ meta, own + shared ] },

@@ -600,6 +600,8 @@ def _call_method(target: Any, name: str, args: list[Any]) -> Any:
             return any(truthy(r) for r in results) if name == "any" else all(truthy(r) for r in results)
         if name == "size":
             return len(target)
+        if name == "flatten":
+            return [leaf for item in target for leaf in (_call_method(item, "flatten", []) if isinstance(item, list) else [item])]
         if name == "contains":
             return args[0] in target
         if name == "isEmpty":

@@ -13,6 +13,7 @@ process DEXTER {
     tuple val(meta), path("predictions.tsv")         , emit: predictions
     tuple val(meta), path("model.json")              , emit: model
     tuple val(meta), path("dexter_variables_mqc.tsv"), emit: mqc
+    tuple val(meta), path("compute.tsv")             , emit: compute
     tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
     tuple val("${task.process}"), val('scikit-learn'), eval('python3 -c "import sklearn; print(sklearn.__version__)"'), topic: versions, emit: versions_sklearn
 
@@ -38,5 +39,6 @@ process DEXTER {
     touch predictions.tsv
     touch model.json
     touch dexter_variables_mqc.tsv
+    touch compute.tsv
     """
 }

@@ -5,13 +5,16 @@ process EVALUATE_MODELS {
     container "ghcr.io/seq2expr/seq2expr-cpu:0.1.0"
 
     input:
-    // every model's predictions.tsv (same file name: staged in numbered folders); dataset: [] for no baselines
-    tuple val(meta), path(predictions, stageAs: 'predictions/?/*'), path(dataset)
+    // every model run's predictions.tsv and compute.tsv (same file names: staged in numbered
+    // folders); dataset: [] for no baselines
+    tuple val(meta), path(predictions, stageAs: 'predictions/?/*'), path(compute, stageAs: 'compute/?/*'), path(dataset)
     path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
     tuple val(meta), path("metrics.tsv")   , emit: metrics
     tuple val(meta), path("comparison.tsv"), emit: comparison
+    tuple val(meta), path("ladder.tsv")    , emit: ladder
+    tuple val(meta), path("compute.tsv")   , emit: compute, optional: true // with compute files only
     tuple val(meta), path("*_mqc.*")       , emit: mqc
     tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
     tuple val("${task.process}"), val('scipy'), eval('python3 -c "import scipy; print(scipy.__version__)"'), topic: versions, emit: versions_scipy
@@ -22,6 +25,7 @@ process EVALUATE_MODELS {
     script:
     def args      = task.ext.args ?: ''
     def baselines = dataset ? "--dataset ${dataset}" : ''
+    def computes  = [ compute ].flatten().collect { file -> "--compute ${file}" }.join(' ')
     """
     export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     # Writable matplotlib cache inside the task: containers may run as a user without a home folder
@@ -30,6 +34,7 @@ process EVALUATE_MODELS {
     evaluate_models.py \\
         ${args} \\
         --predictions ${predictions} \\
+        ${computes} \\
         ${baselines} \\
         --outdir .
     """
@@ -39,11 +44,14 @@ process EVALUATE_MODELS {
     export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     touch metrics.tsv
     touch comparison.tsv
+    touch ladder.tsv
+    touch compute.tsv
     touch model_metrics_mqc.tsv
     touch model_comparison_mqc.tsv
     touch observed_vs_predicted_mqc.yaml
     touch prediction_distribution_mqc.yaml
-    touch pearson_by_split_mqc.png
+    touch pearson_by_split_mqc.yaml
+    touch model_ladder_mqc.yaml
     touch evaluation_methods_mqc.html
     """
 }

@@ -7,7 +7,7 @@ process FINETUNE_DNABERT2 {
     container "${ task.ext.use_gpu ? 'ghcr.io/seq2expr/seq2expr-gpu:0.1.0' : 'ghcr.io/seq2expr/seq2expr-cpu:0.1.0' }"
 
     input:
-    tuple val(meta), path(dataset)
+    tuple val(meta), path(dataset)            // meta.seed: the seed of this replicate
     path(pretrained, stageAs: 'pretrained/*') // checkpoint folder, or [] to download model_id
     val(model_id)                             // Hugging Face hub id, used when pretrained is []
     path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
@@ -17,6 +17,7 @@ process FINETUNE_DNABERT2 {
     tuple val(meta), path("training_log.tsv")        , emit: log
     tuple val(meta), path("training_curves_mqc.yaml"), emit: mqc
     tuple val(meta), path("model")                   , emit: model
+    tuple val(meta), path("compute.tsv")             , emit: compute
     tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
     tuple val("${task.process}"), val('torch'), eval('python3 -c "import torch; print(torch.__version__)"'), topic: versions, emit: versions_torch
 
@@ -38,6 +39,7 @@ process FINETUNE_DNABERT2 {
         ${args} \\
         --dataset ${dataset} \\
         --model ${model} \\
+        --seed ${meta.seed} \\
         --device ${device} \\
         --threads ${task.cpus} \\
         --outdir .
@@ -52,5 +54,6 @@ process FINETUNE_DNABERT2 {
     mkdir model
     touch model/config.json
     touch model/model.safetensors
+    touch compute.tsv
     """
 }

@@ -123,7 +123,14 @@ workflow PIPELINE_COMPLETION {
 // Every model the pipeline can train, in report order
 //
 def knownModels() {
-    return [ 'dexter', 'dnabert2' ]
+    return [ 'dexter', 'dnabert2', 'cnn', 'dnabert2_probe' ]
+}
+
+//
+// A task's meta without the replicate's seed: what every model of a tissue shares
+//
+def tissueMeta(meta) {
+    return meta.subMap([ 'id', 'tissue', 'tss_index' ])
 }
 
 //
