@@ -41,7 +41,8 @@ def ladder_section(metrics: pd.DataFrame) -> ReportFile:
             "id": f"{LADDER_ID}_plot",
             "title": "Model ladder: test Pearson r, lowest to highest",
             "xlab": "model (sorted by test r)",
-            "ylab": f"Pearson r, test genes ({level} bootstrap CI)",
+            # no '%' in an axis label: MultiQC would then print the axis as percentages
+            "ylab": f"Pearson r, test genes ({level.replace('%', ' pct')} bootstrap CI)",
             "categories": True,
             "style": "lines+markers",
             "colors": {R_SERIES: "#0072B2", LOW_SERIES: "#8C8C8C", HIGH_SERIES: "#8C8C8C"},

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 import pytest
 from conftest import REPO, assert_one_line_error, run_script
 
@@ -93,6 +94,9 @@ def test_the_report_leads_with_the_ladder(tmp_path: Path) -> None:
     assert sorted(ladder["rung"]) == ["CNN", "flat"]
     summary = pd.read_csv(out / "compute.tsv", sep="\t").set_index("model")
     assert summary.loc["DNABERT-2", "gpu_hours"] == 0.5 and summary.loc["CNN", "device"] == "cpu"
+    # MultiQC turns an axis whose label holds '%' into percentages: r is not one
+    figure = yaml.safe_load((out / "model_ladder_mqc.yaml").read_text())
+    assert "%" not in figure["pconfig"]["ylab"] and "%" not in figure["pconfig"]["xlab"]
 
     report = tmp_path / "report"
     report.mkdir()
