@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 import pytest
+import yaml
 from conftest import REPO, assert_one_line_error, run_script
 
 from seq2expr.compute import COMPUTE_COLUMNS
