@@ -25,9 +25,10 @@ from seq2expr.cli import (
     threads_option,
     verbose_option,
 )
+from seq2expr.dnabert2.options import FinetuneOptions
 
 logger = logging.getLogger("probe_dnabert2")
-DEFAULT_MAX_TOKENS = 1000
+DEFAULT_MAX_TOKENS = FinetuneOptions().max_tokens  # the fine-tuning's, so both read the same tokens
 DEFAULT_ALPHAS = "1e-2,1e-1,1,10,100,1e3,1e4,1e5,1e6"
 
 
