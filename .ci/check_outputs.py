@@ -56,7 +56,8 @@ def main() -> int:
             if not any(args.outdir.glob(glob)):
                 missing.append(glob)
     if missing:
-        print(f"check_outputs: {len(missing)} documented output(s) missing under {args.outdir}: {', '.join(sorted(set(missing)))}")
+        listed = ", ".join(sorted(set(missing)))
+        print(f"check_outputs: {len(missing)} documented output(s) missing under {args.outdir}: {listed}")
         return 1
     print(f"check_outputs: all {len(promised)} documented outputs present for {', '.join(args.tissue)}")
 

@@ -3,7 +3,13 @@
 # end-to-end tests), then the pipeline under a real Nextflow (.ci/nextflow_checks.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "== ruff" && ruff check . && ruff format --check .
-echo "== mypy" && mypy
-echo "== pytest" && python -m pytest "$@"
-echo "== nextflow" && bash .ci/nextflow_checks.sh
+# One command per line: under `set -e`, a failure inside an `a && b` list would not stop the run.
+echo "== ruff"
+ruff check .
+ruff format --check .
+echo "== mypy"
+mypy
+echo "== pytest"
+python -m pytest "$@"
+echo "== nextflow"
+bash .ci/nextflow_checks.sh

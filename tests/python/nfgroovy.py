@@ -601,7 +601,11 @@ def _call_method(target: Any, name: str, args: list[Any]) -> Any:
         if name == "size":
             return len(target)
         if name == "flatten":
-            return [leaf for item in target for leaf in (_call_method(item, "flatten", []) if isinstance(item, list) else [item])]
+            return [
+                leaf
+                for item in target
+                for leaf in (_call_method(item, "flatten", []) if isinstance(item, list) else [item])
+            ]
         if name == "contains":
             return args[0] in target
         if name == "isEmpty":
