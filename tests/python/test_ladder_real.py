@@ -78,7 +78,7 @@ def test_cnn_beats_the_training_mean(real_dataset: Path, tmp_path: Path) -> None
     ladder = ladder_against_baselines(tmp_path / "predictions.tsv", real_dataset, "CNN", tmp_path / "eval")
     mean = ladder.loc[MEAN_BASELINE]
     assert mean["delta_r_ci_low"] > 0 and mean["delta_mse_ci_low"] > 0
-    assert mean["pearson_glm"] >= 0.45  # 0.538 [0.456, 0.612] when written
+    assert mean["pearson_glm"] >= 0.45  # 0.514, Δr vs the mean [0.434, 0.59] when written
 
 
 def test_frozen_probe_beats_the_training_mean(real_dataset: Path, tmp_path: Path) -> None:
