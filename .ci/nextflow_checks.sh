@@ -120,7 +120,7 @@ bad_param negative_window "* --upstream (-5)" -profile test --upstream -5
 bad_param chromosome_split "--split chromosome needs --test_chromosomes" -profile test --split chromosome
 bad_param reference_of_wrong_kind "* --genome_reference (gtex_v8_gene_median_tpm)" --genome_reference gtex_v8_gene_median_tpm \
     --annotation "$repo/assets/test_data/annotation.gtf.gz" --expression "$repo/assets/test_data/expression.gct.gz"
-bad_param no_model "No model left to evaluate" -profile test --skip_dexter --skip_dnabert2
+bad_param no_model "No model left to evaluate" -profile test --models dexter,dnabert2 --skip_dexter --skip_dnabert2
 
 # --- nf-core pipelines lint ------------------------------------------------------------------
 if bash .ci/nf-core-lint.sh "$NXF" "$out/nf-core-lint.log"; then
