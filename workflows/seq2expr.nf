@@ -143,14 +143,8 @@ workflow SEQ2EXPR {
     //
     def n_runs = models.sum { model -> model in [ 'dnabert2', 'cnn' ] ? params.replicates : 1 }
     EVALUATE_MODELS (
-        ch_predictions
-            .map { meta, file -> [ tissueMeta(meta), file ] }
-            .groupTuple(size: n_runs, sort: { a, b -> a.toString() <=> b.toString() }) // stable order for -resume
-            .join(
-                ch_compute
-                    .map { meta, file -> [ tissueMeta(meta), file ] }
-                    .groupTuple(size: n_runs, sort: { a, b -> a.toString() <=> b.toString() })
-            )
+        groupRuns(ch_predictions, n_runs)
+            .join(groupRuns(ch_compute, n_runs))
             .join(BUILD_DATASET.out.dataset),
         code
     )
@@ -196,6 +190,22 @@ workflow SEQ2EXPR {
 
     emit:
     multiqc_report = MULTIQC.out.report // channel: path(multiqc_report.html), one per tissue
+}
+
+/*
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+    FUNCTIONS
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+*/
+
+//
+// [ meta, file ] of every model run -> [ tissue meta, [ files ] ], one per tissue once its n runs
+// are in, in a fixed order (task completion order would defeat -resume)
+//
+def groupRuns(ch_runs, n_runs) {
+    return ch_runs
+        .map { meta, file -> [ tissueMeta(meta), file ] }
+        .groupTuple(size: n_runs, sort: { a, b -> a.toString() <=> b.toString() })
 }
 
 /*

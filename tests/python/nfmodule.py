@@ -224,12 +224,16 @@ class Task:
     command: str = ""
 
 
+def workflow_context(config: NextflowConfig) -> dict[str, Any]:
+    """`workflow.*` a config closure may read: the run's profiles (host run, no container engine)."""
+    return {"profile": ",".join(config.active_profiles) or "standard", "containerEngine": None}
+
+
 def task_context(module: Module, config: NextflowConfig, workflow: str = "SEQ2EXPR") -> dict[str, Any]:
     """`task.*` as Nextflow would resolve it for this process under the configuration."""
     process = f"{workflow}:{module.name}"
     directives = process_directives(config, process, module.labels)
-    workflow_env = {"profile": ",".join(config.active_profiles) or "standard", "containerEngine": None}
-    attempt_env = {"task": {"attempt": 1}, "params": config.params, "workflow": workflow_env}
+    attempt_env = {"task": {"attempt": 1}, "params": config.params, "workflow": workflow_context(config)}
     cpus = resolve(directives.get("cpus", 1), attempt_env)
     limits = directives.get("resourceLimits") or {}
     if "cpus" in limits:
@@ -295,8 +299,7 @@ def prepare_task(module: Module, config: NextflowConfig, values: list[Any], work
     variables, staged = stage_inputs(module, values, workdir)
     context = task_context(module, config)
     task_env: dict[str, Any] = {key: context[key] for key in ("process", "attempt", "cpus", "accelerator")}
-    workflow_env = {"profile": ",".join(config.active_profiles) or "standard", "containerEngine": None}
-    scope = {"params": config.params, "workflow": workflow_env, **variables}
+    scope = {"params": config.params, "workflow": workflow_context(config), **variables}
     task_env["ext"] = {key: resolve(value, {**scope, "task": task_env}) for key, value in context["ext_raw"].items()}
     scope["task"] = task_env
     when_ok = module.when == "task.ext.when == null || task.ext.when"

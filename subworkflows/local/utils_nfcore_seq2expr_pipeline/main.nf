@@ -127,10 +127,10 @@ def knownModels() {
 }
 
 //
-// A task's meta without the replicate's seed: what every model of a tissue shares
+// A task's meta without the replicate's seed the workflow adds: what every model of a tissue shares
 //
 def tissueMeta(meta) {
-    return meta.subMap([ 'id', 'tissue', 'tss_index' ])
+    return meta.findAll { key, _value -> key != 'seed' }
 }
 
 //
