@@ -68,13 +68,13 @@ for profile in test test_full test_gpu gpu docker singularity apptainer podman s
 done
 
 # --- -profile test end to end, then -resume -------------------------------------------------
-run() { # name, extra args...
-    local name=$1
-    shift
-    (cd "$out" && "$NXF" -log "$out/$name.nextflow.log" run "$repo" -work-dir "$out/work" "$@") > "$out/$name.log" 2>&1
+run() { # name, work dir, extra args...: a run launched from $out (its .nextflow history stays there), log in $out/<name>.log
+    local name=$1 work=$2
+    shift 2
+    (cd "$out" && "$NXF" -log "$out/$name.nextflow.log" run "$repo" -work-dir "$work" "$@") > "$out/$name.log" 2>&1
 }
 start=$(date +%s)
-if run host -profile test --outdir "$out/host"; then
+if run host "$out/work" -profile test --outdir "$out/host"; then
     ok "-profile test succeeded in $(seconds "$start") s"
     if python3 .ci/check_outputs.py "$out/host" --tissue Pituitary --skip references; then
         ok "outputs of -profile test where docs/output.md says"
@@ -82,7 +82,7 @@ if run host -profile test --outdir "$out/host"; then
         ko "outputs of -profile test"
     fi
     start=$(date +%s)
-    if run host_resume -profile test --outdir "$out/host" -resume \
+    if run host_resume "$out/work" -profile test --outdir "$out/host" -resume \
         && python3 .ci/check_outputs.py "$out/host" --tissue Pituitary --skip references --trace-status CACHED; then
         ok "-resume: every task cached ($(seconds "$start") s)"
     else
@@ -93,7 +93,7 @@ else
 fi
 
 # --- -stub-run -------------------------------------------------------------------------------
-if run stub -profile test -stub-run --outdir "$out/stub"; then
+if run stub "$out/work" -profile test -stub-run --outdir "$out/stub"; then
     ok "-stub-run"
 else
     ko "-stub-run: $(tail -10 "$out/stub.log")"
@@ -104,7 +104,7 @@ bad_param() { # name, expected text, args...
     local name=$1 expected=$2
     shift 2
     local log="$out/bad_$name.log" work="$out/bad_$name/work"
-    (cd "$out" && "$NXF" -log "$out/bad_$name.nextflow.log" run "$repo" -work-dir "$work" --outdir "$out/bad_$name/out" "$@") > "$log" 2>&1
+    run "bad_$name" "$work" --outdir "$out/bad_$name/out" "$@"
     local status=$?
     local tasks
     tasks=$(find "$work" -name .command.sh 2>/dev/null | wc -l)
