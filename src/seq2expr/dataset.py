@@ -2,10 +2,17 @@
 
 `dataset.tsv.gz` columns: gene_id, chrom, split (train/val/test), tpm, target, sequence.
 Every model reads it through `read_dataset`, so they all see the same genes and split.
+
+Three splits: `grouped` (the default) keeps each group of similar genes (`seq2expr.similarity`)
+on one side, so a test gene's near-copy is never trained on; `dexter` is DExTER's own draw over
+gene ids (the study's, kept byte for byte); `chromosome` holds whole chromosomes out. Every split
+writes `gene_groups.tsv`, so the evaluation can tell the test genes that are unseen from those
+with a similar gene in train or val.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +21,14 @@ import numpy as np
 import pandas as pd
 
 from seq2expr.errors import InputError
-from seq2expr.expression import PAR_Y_SUFFIX, base_gene_id
+from seq2expr.expression import PAR_Y_SUFFIX, base_gene_id, read_expression, select_tissue
+from seq2expr.genome import read_sequences
+from seq2expr.mqc import counts_table, ledger_counts, write_report_files
+from seq2expr.similarity import GroupingSpec, group_genes, summary_counts
 from seq2expr.tables import check_allowed, numeric_column, read_table, write_tsv
 from seq2expr.tss import chromosome_key
+
+log = logging.getLogger(__name__)
 
 DATASET_COLUMNS = ["gene_id", "chrom", "split", "tpm", "target", "sequence"]
 SPLITS = ("train", "val", "test")
@@ -33,7 +45,7 @@ def read_dataset(path: Path) -> pd.DataFrame:
         row = int(np.flatnonzero(duplicated.to_numpy())[0])
         raise InputError(f"gene {table['gene_id'].iloc[row]} appears more than once", path, row + 2)
     for column in ("tpm", "target"):
-        table[column] = numeric_column(table, column, path)
+        table[column] = numeric_column(table, column, path, finite=True)
     return table[DATASET_COLUMNS]
 
 
@@ -45,6 +57,12 @@ def write_dataset(table: pd.DataFrame, path: Path) -> None:
 LEDGER_COLUMNS = ["gene_id", "source", "reason", "detail"]
 DEXTER_SEED = 686185200
 UNKNOWN_CHROM = "."
+SPLIT_MODES = ("grouped", "dexter", "chromosome")
+SUMMARY_FILE = "dataset_summary_mqc.tsv"
+SUMMARY_ID = "dataset_summary"
+GROUPS_FILE = "gene_groups.tsv"
+GROUPS_SUMMARY_FILE = "gene_groups_mqc.tsv"
+GROUPS_SUMMARY_ID = "gene_groups"
 
 
 @dataclass(frozen=True)
@@ -139,6 +157,47 @@ def dexter_split(n: int, seed: int = DEXTER_SEED, val_fraction: float = 0.0) -> 
     return labels
 
 
+def grouped_split(groups: list[str], seed: int = DEXTER_SEED, val_fraction: float = 0.0) -> list[str]:
+    """Whole groups to train, val or test: floor(2n/3) genes to train + val as in `dexter_split`.
+
+    The groups (in order of first appearance) are shuffled with CPython's `random.Random(seed)`;
+    in that order each goes to test while it fits in the test share, else to train + val; val is
+    then carved from the train + val groups the same way (`val_fraction` of their genes). Most
+    groups are single genes, so the shares come out exact or within a gene or two; a group
+    larger than what is left of a share goes to the other side, never split.
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise InputError(f"--val-fraction {val_fraction} must be in [0, 1)")
+    members: dict[str, list[int]] = {}
+    for index, group in enumerate(groups):
+        members.setdefault(group, []).append(index)
+    order = list(members)
+    rng = random.Random(seed)
+    rng.shuffle(order)
+    n_test = len(groups) - (2 * len(groups)) // 3
+    labels = [""] * len(groups)
+    kept: list[str] = []
+    filled = 0
+    for group in order:
+        size = len(members[group])
+        if filled + size <= n_test:
+            filled += size
+            for index in members[group]:
+                labels[index] = "test"
+        else:
+            kept.append(group)
+    n_kept = sum(len(members[group]) for group in kept)
+    n_val = round(val_fraction * n_kept)
+    filled = 0
+    for group in kept:
+        size = len(members[group])
+        label = "val" if filled + size <= n_val else "train"
+        filled += size if label == "val" else 0
+        for index in members[group]:
+            labels[index] = label
+    return labels
+
+
 def chromosome_split(chroms: list[str], test_chromosomes: list[str], val_chromosomes: list[str]) -> list[str]:
     """Hold whole chromosomes out (`chr8` and `8` are the same chromosome)."""
     if UNKNOWN_CHROM in chroms:
@@ -173,7 +232,154 @@ def ledger_table(ledger: list[tuple[str, str, str, str]]) -> pd.DataFrame:
     return pd.DataFrame(ledger, columns=LEDGER_COLUMNS)
 
 
-def read_window_chromosomes(path: Path) -> dict[str, str]:
-    """gene_id → chrom from `tss_windows.tsv` (or any TSV with those two columns)."""
-    table = read_table(path, ["gene_id", "chrom"], ["gene_id", "chrom"], "a windows table")
-    return dict(zip(table["gene_id"], table["chrom"], strict=True))
+COORDINATE_COLUMNS = ["gene_id", "chrom", "start", "end"]
+
+
+def read_window_coordinates(path: Path) -> pd.DataFrame:
+    """gene_id, chrom, start, end (0-based half-open) of `tss_windows.tsv` (or any TSV with those columns)."""
+    table = read_table(path, COORDINATE_COLUMNS, ["gene_id", "chrom"], "a windows table")
+    if table.empty:
+        raise InputError("the windows table has no genes", path)
+    duplicated = table["gene_id"].duplicated()
+    if duplicated.any():
+        row = int(np.flatnonzero(duplicated.to_numpy())[0])
+        raise InputError(f"gene {table['gene_id'].iloc[row]} appears more than once", path, row + 2)
+    for column in ("start", "end"):
+        values = numeric_column(table, column, path, finite=True)
+        fractional = values != values.round()
+        if fractional.any():
+            row = int(np.flatnonzero(fractional.to_numpy())[0])
+            raise InputError(f"{column} value {table[column].iloc[row]!r} is not a whole number", path, row + 2)
+        table[column] = values.astype(np.int64)
+    bad = (table["start"] < 0) | (table["end"] <= table["start"])
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        where = f"{table['start'].iloc[row]}..{table['end'].iloc[row]}"
+        raise InputError(f"window {where}; expected 0 <= start < end (0-based, end exclusive)", path, row + 2)
+    return table[COORDINATE_COLUMNS]
+
+
+@dataclass(frozen=True)
+class DatasetOptions:
+    """Everything BUILD_DATASET decides besides its input files."""
+
+    tissue: str
+    split: str = field(
+        default="grouped",
+        metadata={
+            "help": "grouped: whole groups of similar genes to train/val/test (2/3 : 1/3); dexter: DExTER's own "
+            "random 2/3 train draw over gene ids; chromosome: hold out whole chromosomes."
+        },
+    )
+    seed: int = DEXTER_SEED
+    val_fraction: float = 0.1
+    test_chromosomes: tuple[str, ...] = ()
+    val_chromosomes: tuple[str, ...] = ()
+    target: TargetSpec = field(default_factory=TargetSpec)
+    grouping: GroupingSpec = field(default_factory=GroupingSpec)
+
+    def __post_init__(self) -> None:
+        if self.split not in SPLIT_MODES:
+            raise InputError(f"--split {self.split!r} is not one of {', '.join(SPLIT_MODES)}")
+
+
+@dataclass(frozen=True)
+class DatasetResult:
+    """What the dataset step wrote: the dataset, its ledger, the gene groups and the report's counts."""
+
+    dataset: pd.DataFrame
+    ledger: pd.DataFrame
+    groups: pd.DataFrame
+    summary: dict[str, int]
+    group_summary: dict[str, int]
+    files: list[Path]
+
+
+def window_chromosomes(coordinates: pd.DataFrame | None) -> dict[str, str]:
+    """gene_id → chrom of the windows table (empty without one)."""
+    if coordinates is None:
+        return {}
+    return dict(zip(coordinates["gene_id"], coordinates["chrom"], strict=True))
+
+
+def check_windows_cover(genes: list[str], coordinates: pd.DataFrame, sequences: Path, windows: Path) -> None:
+    """Every dataset gene has coordinates, or one error naming both files."""
+    known = set(coordinates["gene_id"])
+    missing = [gene for gene in genes if gene not in known]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f", … ({len(missing)} in all)" if len(missing) > 5 else "")
+        raise InputError(
+            f"{len(missing)} gene(s) of {sequences} have no row in {windows}: {shown}; "
+            "expected the tss_windows.tsv written with this FASTA"
+        )
+
+
+def draw_split(table: pd.DataFrame, groups: pd.DataFrame, options: DatasetOptions) -> list[str]:
+    """The split labels of the matched genes (in their order)."""
+    if options.split == "dexter":
+        return dexter_split(len(table), options.seed, options.val_fraction)
+    if options.split == "chromosome":
+        return chromosome_split(table["chrom"].tolist(), list(options.test_chromosomes), list(options.val_chromosomes))
+    return grouped_split(groups["group"].tolist(), options.seed, options.val_fraction)
+
+
+def run(
+    sequences: Path, expression: Path, windows: Path | None, outdir: Path, options: DatasetOptions
+) -> DatasetResult:
+    """The BUILD_DATASET step: dataset.tsv.gz (expression-file order), dataset_ledger.tsv (every gene
+    left out, and why), gene_groups.tsv (similar genes, see `seq2expr.similarity`) and the report's
+    dataset_summary_mqc.tsv and gene_groups_mqc.tsv in `outdir`.
+
+    `windows` (tss_windows.tsv) gives each gene's chromosome and coordinates: the grouped and the
+    chromosome split need it; without it (a dexter split of a bare FASTA) the groups rest on
+    homology alone, and the log says so.
+    """
+    if windows is None and options.split != "dexter":
+        raise InputError(
+            f"--split {options.split} needs the windows' coordinates (chromosome, start, end): "
+            "pass --windows tss_windows.tsv"
+        )
+    table = read_expression(expression)
+    column = select_tissue(table, options.tissue, expression)
+    cased = read_sequences(sequences, keep_case=True)
+    coordinates = read_window_coordinates(windows) if windows is not None else None
+    upper = {gene: sequence.upper() for gene, sequence in cased.items()}
+    matched = match_genes(upper, window_chromosomes(coordinates), table, column, expression)
+    if matched.table.empty:
+        raise InputError(f"no gene of {sequences} has a {column} value in {expression}")
+    genes = matched.table["gene_id"].tolist()
+    if windows is not None and coordinates is not None:
+        check_windows_cover(genes, coordinates, sequences, windows)
+    else:
+        log.warning("no --windows: gene groups from homology alone (overlapping windows not searched)")
+    groups = group_genes(genes, cased, coordinates, options.grouping)
+    dataset = assemble(matched, draw_split(matched.table, groups, options), options.target)
+    outdir.mkdir(parents=True, exist_ok=True)
+    files = [outdir / name for name in ("dataset.tsv.gz", "dataset_ledger.tsv", GROUPS_FILE)]
+    write_dataset(dataset, files[0])
+    ledger = ledger_table(matched.ledger)
+    write_tsv(ledger, files[1])
+    write_tsv(groups, files[2])
+    splits = {name: int((dataset["split"] == name).sum()) for name in SPLITS}
+    reasons = ledger_counts(ledger)
+    summary = {"genes": len(dataset), **splits, **reasons}
+    group_summary = summary_counts(groups)
+    write_report_files(
+        [
+            counts_table(SUMMARY_FILE, SUMMARY_ID, column, summary),
+            counts_table(GROUPS_SUMMARY_FILE, GROUPS_SUMMARY_ID, column, group_summary),
+        ],
+        outdir,
+    )
+    files += [outdir / SUMMARY_FILE, outdir / GROUPS_SUMMARY_FILE]
+    log.info("tissue %s: %d genes; %s", column, len(dataset), ", ".join(f"{n} {s}" for s, n in splits.items()))
+    for reason, count in reasons.items():
+        log.info("ledger: %d %s", count, reason)
+    log.info(
+        "gene groups: %d groups; %d genes in %d multi-gene groups (largest %d)",
+        group_summary["groups"],
+        group_summary["genes_in_multi_gene_groups"],
+        group_summary["multi_gene_groups"],
+        group_summary["largest_group"],
+    )
+    return DatasetResult(dataset, ledger, groups, summary, group_summary, files)

@@ -20,9 +20,11 @@ CHUNK_SIZE = 1 << 24
 FASTA_LETTERS = b"ACGTNRYKMSWBDHVUacgtnrykmswbdhvu"
 _LINE_ENDS = b"\r\n"
 _ALLOWED = FASTA_LETTERS + _LINE_ENDS
-_COMPLEMENT = bytes.maketrans(b"ACGTN", b"TGCAN")
+_COMPLEMENT = bytes.maketrans(b"ACGTNacgtn", b"TGCANtgcan")
 #: Upper-case, and every letter that is not A/C/G/T becomes N (soft-masking and IUPAC codes).
 _TO_ACGTN = bytes.maketrans(FASTA_LETTERS, b"ACGTN" + b"N" * 11 + b"ACGTN" + b"N" * 11)
+#: The same, keeping the case: soft-masked repeats stay lower case (acgtn), for the similarity search.
+_TO_ACGTN_CASED = bytes.maketrans(FASTA_LETTERS, b"ACGTN" + b"N" * 11 + b"acgtn" + b"n" * 11)
 
 
 @dataclass(frozen=True)
@@ -130,14 +132,21 @@ def to_acgtn(sequence: bytes) -> bytes:
     return sequence.translate(_TO_ACGTN)
 
 
+def to_acgtn_cased(sequence: bytes) -> bytes:
+    """Like `to_acgtn` but keeping the genome's soft-masking: lower case stays lower case (acgtn)."""
+    return sequence.translate(_TO_ACGTN_CASED)
+
+
 def reverse_complement(sequence: bytes) -> bytes:
-    """Reverse complement of an ACGTN sequence."""
+    """Reverse complement of an ACGTN sequence (either case; the case of each base is kept)."""
     return sequence.translate(_COMPLEMENT)[::-1]
 
 
-def read_sequences(path: Path) -> dict[str, str]:
-    """A small FASTA (e.g. TSS windows) as name -> upper-case ACGTN string, in file order."""
-    return {record.name: to_acgtn(record.sequence).decode("ascii") for record in iter_fasta(path)}
+def read_sequences(path: Path, keep_case: bool = False) -> dict[str, str]:
+    """A small FASTA (e.g. TSS windows) as name -> ACGTN string, in file order: upper case (what the
+    models see), or with its soft-masking kept (`keep_case`, what the similarity search needs)."""
+    convert = to_acgtn_cased if keep_case else to_acgtn
+    return {record.name: convert(record.sequence).decode("ascii") for record in iter_fasta(path)}
 
 
 def write_fasta(records: Iterator[tuple[str, str]] | list[tuple[str, str]], path: Path) -> None:

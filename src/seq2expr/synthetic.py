@@ -16,6 +16,9 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from seq2expr.genome import reverse_complement
 from seq2expr.tables import write_bytes
 
@@ -194,3 +197,114 @@ def write_test_data(outdir: Path, seed: int = 1) -> list[Path]:
     for path, data in files.items():
         write_bytes(data, path)
     return list(files)
+
+
+@dataclass(frozen=True)
+class SimilaritySet:
+    """Windows with planted similar genes: what the grouping must find, and a repeat it must not follow."""
+
+    sequences: dict[str, str]  # gene id → window (gene orientation; the repeat in lower case)
+    coordinates: pd.DataFrame  # gene_id, chrom, strand, start, end (0-based half-open)
+    planted: list[set[str]]  # the genes that belong together (paralogs, reverse-complement copies, overlaps)
+    repeat_carriers: list[str]  # genes holding a soft-masked copy of the shared repeat
+
+
+_BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
+_RC = bytes.maketrans(b"ACGTacgt", b"TGCAtgca")
+
+
+def _random_bases(rng: np.random.Generator, length: int) -> bytes:
+    return _BASES[rng.integers(0, 4, size=length)].tobytes()
+
+
+def mutate(rng: np.random.Generator, sequence: bytes, divergence: float) -> bytes:
+    """A copy with `divergence` of its bases changed: 90 % substitutions, 10 % 1-bp indels; same length."""
+    array = bytearray(sequence)
+    n_changes = round(divergence * len(array))
+    for position in sorted(rng.choice(len(array), size=n_changes, replace=False).tolist(), reverse=True):
+        kind = rng.random()
+        if kind < 0.9:
+            choices = [base for base in b"ACGT" if base != array[position]]
+            array[position] = choices[int(rng.integers(0, 3))]
+        elif kind < 0.95:
+            del array[position]
+            array.append(int(_BASES[rng.integers(0, 4)]))
+        else:
+            array.insert(position, int(_BASES[rng.integers(0, 4)]))
+            array.pop()
+    return bytes(array)
+
+
+def similarity_set(
+    n_genes: int,
+    length: int,
+    n_paralogs: int,
+    n_overlaps: int,
+    n_repeat_carriers: int,
+    seed: int = 1,
+    divergence: tuple[float, float] = (0.01, 0.05),
+    repeat_length: int = 600,
+) -> SimilaritySet:
+    """`n_genes` random windows of `length` bp where
+
+    - `n_paralogs` genes are mutated copies (a `divergence` range of changes) of another gene's
+      window or of most of it, half of them reverse-complemented, a few joining a family of three;
+    - `n_overlaps` genes have windows that intersect another gene's on the genome (either strand,
+      100 bp to 3/4 of the window), their sequence cut from the same genomic bases;
+    - `n_repeat_carriers` genes carry a soft-masked (lower-case) copy, 1 % diverged, of one
+      `repeat_length` bp repeat: longer than a homology link needs, so only its masking keeps it
+      from chaining them all.
+    Genes sit on three chromosomes, two window lengths apart, so no other window overlaps.
+    """
+    if n_paralogs + n_overlaps > n_genes // 2:
+        raise ValueError("at most half of the genes can be planted copies")
+    rng = np.random.default_rng(seed)
+    ids = [f"GENE{index:06d}" for index in range(n_genes)]
+    forward = [_random_bases(rng, length) for _ in range(n_genes)]  # genomic + strand bases of each window
+    strands = ["+" if rng.random() < 0.5 else "-" for _ in range(n_genes)]
+    chroms = [f"chr{1 + index % 3}" for index in range(n_genes)]
+    starts = [(index // 3) * 2 * length + 1_000 for index in range(n_genes)]
+    order = rng.permutation(n_genes).tolist()
+    copies, rest = order[: n_paralogs + n_overlaps], order[n_paralogs + n_overlaps :]
+    sources = rest[: len(copies)]
+    groups: dict[int, set[int]] = {}
+    for number, (copy, source) in enumerate(zip(copies, sources, strict=True)):
+        if number < n_paralogs:
+            if number % 10 == 9 and number > 0:
+                source = copies[number - 1]  # a family of three: a copy of a copy's source group
+            low, high = divergence
+            template = forward[source] if strands[source] == "+" else forward[source].translate(_RC)[::-1]
+            shared = length if number % 3 else int(rng.integers(length // 2, length))
+            copied = mutate(rng, template[:shared], float(rng.uniform(low, high)))
+            window = copied + _random_bases(rng, length - shared)
+            if number % 2:
+                window = window.translate(_RC)[::-1]  # a reverse-complement copy
+            forward[copy] = window if strands[copy] == "+" else window.translate(_RC)[::-1]
+        else:
+            offset = int(rng.integers(length // 4, length - 100))
+            chroms[copy], starts[copy] = chroms[source], starts[source] + offset
+            forward[copy] = forward[source][offset:] + _random_bases(rng, offset)
+        root = next((key for key, members in groups.items() if source in members), source)
+        groups.setdefault(root, {root}).add(copy)
+    repeat = _random_bases(rng, repeat_length)
+    carriers = rest[len(copies) : len(copies) + n_repeat_carriers]
+    for carrier in carriers:
+        position = int(rng.integers(0, length - repeat_length))
+        insert = mutate(rng, repeat, 0.01).lower()
+        window = forward[carrier]
+        forward[carrier] = window[:position] + insert + window[position + repeat_length :]
+    sequences = {
+        ids[index]: (seq if strands[index] == "+" else seq.translate(_RC)[::-1]).decode("ascii")
+        for index, seq in enumerate(forward)
+    }
+    coordinates = pd.DataFrame(
+        {
+            "gene_id": ids,
+            "chrom": chroms,
+            "strand": strands,
+            "start": starts,
+            "end": [start + length for start in starts],
+        }
+    )
+    planted = [{ids[index] for index in members} for members in groups.values()]
+    return SimilaritySet(sequences, coordinates, planted, [ids[index] for index in carriers])

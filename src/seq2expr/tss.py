@@ -3,7 +3,8 @@
 The genome is streamed one chromosome at a time (see `genome.iter_fasta`); each chromosome's
 genes are cut out as it passes, so memory holds one chromosome plus the windows. Windows are
 read 5'→3' in the gene's orientation (minus-strand windows reverse-complemented), so the TSS is
-always at index `upstream`.
+always at index `upstream`. The genome's soft-masking is kept (repeats in lower case): the
+similarity search needs it, and the dataset upper-cases the windows for the models.
 """
 
 from __future__ import annotations
@@ -12,17 +13,23 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
-from seq2expr.annotation import Gene
+from seq2expr.annotation import Gene, read_genes
 from seq2expr.errors import InputError
-from seq2expr.genome import FastaRecord, reverse_complement, to_acgtn
+from seq2expr.genome import FastaRecord, iter_fasta, reverse_complement, to_acgtn_cased, write_fasta
+from seq2expr.mqc import counts_table, ledger_counts, write_report_files
+from seq2expr.tables import write_tsv
 
 log = logging.getLogger(__name__)
 
 WINDOW_COLUMNS = ["gene_id", "gene_name", "chrom", "strand", "tss", "start", "end"]
 LEDGER_COLUMNS = ["gene_id", "gene_name", "chrom", "reason", "detail"]
+SUMMARY_FILE = "tss_windows_summary_mqc.tsv"
+SUMMARY_ID = "tss_windows_summary"
+DEFAULT_BIOTYPES = ("protein_coding",)
 
 
 def chromosome_key(name: str) -> str:
@@ -35,9 +42,12 @@ def chromosome_key(name: str) -> str:
 class WindowSpec:
     """The window around each TSS and the N tolerance."""
 
-    upstream: int = 2000
-    downstream: int = 2000
-    max_n_fraction: float = 0.1
+    upstream: int = field(default=2000, metadata={"help": "Bases before the TSS."})
+    downstream: int = field(default=2000, metadata={"help": "Bases after the TSS."})
+    max_n_fraction: float = field(
+        default=0.1,
+        metadata={"help": "Windows with a larger fraction of N (or other non-ACGT letters) go to the ledger."},
+    )
 
     def __post_init__(self) -> None:
         if self.upstream < 0 or self.downstream < 0:
@@ -70,11 +80,12 @@ def window_bounds(gene: Gene, spec: WindowSpec) -> tuple[int, int]:
 
 
 def cut_window(chromosome: bytes, gene: Gene, spec: WindowSpec) -> tuple[int, int, str] | None:
-    """The window's bounds and ACGTN sequence in the gene's orientation; None when off the end."""
+    """The window's bounds and ACGTN sequence (soft-masking kept) in the gene's orientation; None when
+    off the end."""
     start, end = window_bounds(gene, spec)
     if start < 0 or end > len(chromosome):
         return None
-    sequence = to_acgtn(chromosome[start:end])
+    sequence = to_acgtn_cased(chromosome[start:end])
     if gene.strand == "-":
         sequence = reverse_complement(sequence)
     return start, end, sequence.decode("ascii")
@@ -133,7 +144,7 @@ def extract_windows(
     for gene in selected:
         if gene.gene_id in cut:
             start, end, sequence = cut[gene.gene_id]
-            n_fraction = sequence.count("N") / spec.length
+            n_fraction = sequence.upper().count("N") / spec.length
             if n_fraction > spec.max_n_fraction:
                 result.drop(gene, "too_many_n", f"{n_fraction:.3f} of the window is N (max {spec.max_n_fraction})")
             else:
@@ -175,3 +186,39 @@ def ledger_table(result: Extraction) -> pd.DataFrame:
         for gene, reason, detail in sorted(result.ledger, key=lambda row: row[0].line)
     ]
     return pd.DataFrame(rows, columns=LEDGER_COLUMNS)
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    """What the extraction step wrote: the windows table, the ledger and the report's counts."""
+
+    windows: pd.DataFrame
+    ledger: pd.DataFrame
+    summary: dict[str, int]
+    files: list[Path]
+
+
+def run(
+    genome: Path, annotation: Path, outdir: Path, spec: WindowSpec, biotypes: Iterable[str] = DEFAULT_BIOTYPES
+) -> ExtractResult:
+    """The EXTRACT_TSS_WINDOWS step: tss_windows.fa (header = gene id; soft-masking kept; TSS at index
+    `upstream`, minus-strand windows reverse-complemented), tss_windows.tsv, extract_ledger.tsv and
+    tss_windows_summary_mqc.tsv in `outdir`."""
+    wanted = list(biotypes)
+    genes = read_genes(annotation)
+    log.info("%s: %d gene lines; keeping biotype(s) %s", annotation, len(genes), ", ".join(wanted))
+    result = extract_windows(iter_fasta(genome), genes, spec, wanted)
+    outdir.mkdir(parents=True, exist_ok=True)
+    files = [outdir / name for name in ("tss_windows.fa", "tss_windows.tsv", "extract_ledger.tsv", SUMMARY_FILE)]
+    write_fasta([(gene.gene_id, sequence) for gene, _, _, sequence in result.windows], files[0])
+    windows = windows_table(result)
+    write_tsv(windows, files[1])
+    ledger = ledger_table(result)
+    write_tsv(ledger, files[2])
+    reasons = ledger_counts(ledger)
+    summary = {"gtf_genes": len(genes), "windows": len(result.windows), **reasons}
+    write_report_files([counts_table(SUMMARY_FILE, SUMMARY_ID, f"{spec.length} bp windows", summary)], outdir)
+    log.info("windows: %d of %d genes (%d bp each)", len(result.windows), len(genes), spec.length)
+    for reason, count in reasons.items():
+        log.info("ledger: %d %s", count, reason)
+    return ExtractResult(windows, ledger, summary, files)

@@ -147,6 +147,7 @@ def test_build_dataset_bad_input_gives_one_line_error(
         "--sequences", tmp_path / "w.fa",
         "--expression", tmp_path / "expression.txt",
         "--tissue", tissue,
+        "--split", "dexter",
         "--outdir", tmp_path / "out",
         check=False,
     )  # fmt: skip
@@ -158,7 +159,7 @@ def test_duplicate_genes_in_the_windows_fasta_are_an_error(tmp_path: Path) -> No
     gz(tmp_path / "e.tsv.gz", "gene\tPituitary\nG1.1\t1\n")
     result = run_script(
         "build_dataset.py", "--sequences", tmp_path / "w.fa", "--expression", tmp_path / "e.tsv.gz",
-        "--tissue", "Pituitary", "--outdir", tmp_path / "out", check=False,
+        "--tissue", "Pituitary", "--split", "dexter", "--outdir", tmp_path / "out", check=False,
     )  # fmt: skip
     assert_one_line_error(result, "w.fa, line 3: sequence name 'G1.1' appears more than once")
 
@@ -179,6 +180,8 @@ def test_gene_counts_reach_the_multiqc_report(test_windows: Path, synthetic_data
     assert int(dataset["train"].iloc[0] + dataset["val"].iloc[0] + dataset["test"].iloc[0]) == int(
         dataset["genes"].iloc[0]
     )
+    groups = pd.read_csv(data / "multiqc_gene_groups_table.txt", sep="\t")
+    assert int(groups["genes"].iloc[0]) == int(dataset["genes"].iloc[0])
     (report,) = tmp_path.glob("*multiqc_report.html")
     html = report.read_text()
     assert "TSS windows" in html and "Dataset" in html

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from seq2expr.errors import InputError
-from seq2expr.genome import _parse, iter_fasta, read_sequences, reverse_complement, to_acgtn
+from seq2expr.genome import _parse, iter_fasta, read_sequences, reverse_complement, to_acgtn, to_acgtn_cased
 
 FASTA = b">chr1 assembled chromosome\nACGTacgt\nNNRY\n\n>chr2\nGGGG\nCC"
 
@@ -70,3 +70,12 @@ def test_read_sequences_returns_acgtn_strings(tmp_path: Path) -> None:
     path = tmp_path / "w.fa"
     path.write_bytes(b">g1\nacgtR\n>g2\nTTTT\n")
     assert read_sequences(path) == {"g1": "ACGTN", "g2": "TTTT"}
+
+
+def test_soft_masking_can_be_kept_and_survives_the_reverse_complement(tmp_path: Path) -> None:
+    assert to_acgtn_cased(b"acgtNRYkmACGT") == b"acgtNNNnnACGT"
+    assert reverse_complement(b"AAcg") == b"cgTT"
+    path = tmp_path / "w.fa"
+    path.write_text(">g1\nACgtr\n")
+    assert read_sequences(path, keep_case=True) == {"g1": "ACgtn"}
+    assert read_sequences(path) == {"g1": "ACGTN"}

@@ -35,13 +35,18 @@ def test_minus_strand_window_is_reverse_complemented_around_the_gene_end() -> No
     ((_, start, end, sequence),) = result.windows
     # TSS = gene end = 1-based 18 = 0-based 17; genome 15..20 (2 down-genome, 3 up) = TTTTTa.
     assert (start, end) == (15, 21)
-    assert sequence == "TAAAAA"
+    assert sequence == "tAAAAA"  # the soft-masked base stays lower case on the other strand
     assert sequence[3] == "A"  # complement of the T at the TSS
 
 
-def test_soft_masked_and_iupac_letters_become_upper_case_and_n() -> None:
-    result = extract([gene("G1", 24, 24, "+")], {"chr1": CHR1 + b"RRR"}, WindowSpec(2, 2, 1.0))
-    assert result.windows[0][3] == "CGTNN"
+def test_soft_masking_is_kept_and_iupac_letters_become_n() -> None:
+    result = extract([gene("G1", 24, 24, "+")], {"chr1": CHR1 + b"RRRyy"}, WindowSpec(2, 6, 1.0))
+    assert result.windows[0][3] == "cgtNNNNnn"
+
+
+def test_lower_case_n_counts_towards_the_n_fraction() -> None:
+    result = extract([gene("G1", 3, 3, "+")], {"chr1": b"ACnnnGT"}, WindowSpec(2, 2, 0.5))
+    assert result.windows == [] and result.ledger[0][1] == "too_many_n"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,260 @@
+"""Genes whose windows are similar enough that a model could memorise one to predict the other.
+
+A random split over gene ids puts bidirectional promoters, alternative TSSs and paralogs on both
+sides of it; models that can memorise sequence (the CNN, the gLM) then score on what they saw. So
+genes are linked when their windows
+
+- **overlap** on the genome: same chromosome, intersecting intervals, either strand; or
+- are **homologous** on either strand: a minimap2 alignment (through its Python binding `mappy`,
+  preset `asm20`, every chain kept) with at least `min_matches` matching bases at an identity of
+  at least `min_identity`, soft-masked (lower-case) repeats hidden as N so that they seed nothing;
+
+and the connected components of these links are the gene groups. `gene_groups.tsv` holds one row
+per gene: `gene_id, group, reason, partner, identity`. `group` is the id of the group's first
+gene (dataset order); `reason` says which links the gene has (`singleton`, `overlap`, `homology`,
+`overlap+homology`); `partner` is its closest linked gene and `identity` the share of the shorter
+window that the two share (overlap length, or the alignment's matching bases).
+
+The thresholds come from the real development set (1,323 genes, 2,048 bp windows, asm20, every
+chain): the alignments between different genes fall into (i) 237–283 bp at 95–100 % identity, all
+one unmasked Alu in six promoters (these windows' masking misses some Alus) that would chain them
+into one group, and (ii) 399 bp and longer, identity 0.74–1.0: overlapping windows, and paralogs
+such as CFHR1/CFHR2 (1,995 matches, 98.9 %). `min_matches` = 350 sits in the gap, above a
+full-length Alu (~300 bp), so even an unmasked Alu does not link genes; `min_identity` = 0.7 is
+below every alignment of (ii), i.e. the alignment's own sensitivity decides.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mappy
+import numpy as np
+import pandas as pd
+
+from seq2expr.errors import InputError
+from seq2expr.tables import check_allowed, read_table
+
+log = logging.getLogger(__name__)
+
+GROUP_COLUMNS = ["gene_id", "group", "reason", "partner", "identity"]
+REASONS = ("singleton", "overlap", "homology", "overlap+homology")
+#: minimap2's MM_F_ALL_CHAINS: report every chain, not only those within 80 % of the best (the self hit).
+_ALL_CHAINS = 0x800000
+_PRESET = "asm20"
+#: Hits kept per query: room for a large paralog family.
+_BEST_N = 200
+_MASK = bytes.maketrans(b"acgtn", b"NNNNN")
+
+
+@dataclass(frozen=True)
+class GroupingSpec:
+    """What links two genes; the defaults and the evidence for them are in the module docstring."""
+
+    min_matches: int = field(
+        default=350, metadata={"help": "Matching bases an alignment needs to link two genes (above an Alu)."}
+    )
+    min_identity: float = field(
+        default=0.7, metadata={"help": "Identity (matches / alignment length) an alignment needs to link two genes."}
+    )
+    threads: int = field(default=2, metadata={"help": "Threads for the all-against-all alignment."})
+
+    def __post_init__(self) -> None:
+        if self.min_matches < 1:
+            raise InputError(f"--min-matches {self.min_matches} must be >= 1")
+        if not 0.0 < self.min_identity <= 1.0:
+            raise InputError(f"--min-identity {self.min_identity} must be in (0, 1]")
+        if self.threads < 1:
+            raise InputError(f"--threads {self.threads} must be >= 1")
+
+
+@dataclass(frozen=True)
+class Link:
+    """Two genes and what they share: `kind` overlap or homology, `shared` bases, `score` in [0, 1]."""
+
+    gene_a: str
+    gene_b: str
+    kind: str
+    shared: int
+    score: float
+
+
+def mask_repeats(sequence: str) -> str:
+    """Soft-masked (lower-case) bases as N: minimap2 builds no seed over an N."""
+    return sequence.encode("ascii").translate(_MASK).decode("ascii")
+
+
+def overlap_links(coordinates: pd.DataFrame, lengths: Mapping[str, int]) -> list[Link]:
+    """Pairs of windows that intersect on the same chromosome (0-based half-open `start`, `end`)."""
+    links = []
+    for _, block in coordinates.sort_values(["chrom", "start", "end", "gene_id"]).groupby("chrom", sort=True):
+        genes = block["gene_id"].tolist()
+        starts = block["start"].to_numpy()
+        ends = block["end"].to_numpy()
+        for i in range(len(genes)):
+            j = i + 1
+            while j < len(genes) and starts[j] < ends[i]:
+                shared = int(min(ends[i], ends[j]) - starts[j])
+                shorter = min(lengths[genes[i]], lengths[genes[j]])
+                links.append(Link(genes[i], genes[j], "overlap", shared, min(1.0, shared / shorter)))
+                j += 1
+    return links
+
+
+def homology_links(sequences: Mapping[str, str], spec: GroupingSpec) -> list[Link]:
+    """Best alignment of every pair of windows that passes the thresholds, either strand."""
+    masked = {gene: mask_repeats(sequence) for gene, sequence in sequences.items()}
+    if len(masked) < 2:
+        return []
+    with tempfile.TemporaryDirectory(prefix="seq2expr_similarity_") as folder:
+        index_fasta = Path(folder) / "windows.fa"
+        with open(index_fasta, "w", encoding="ascii") as handle:
+            handle.writelines(f">{gene}\n{sequence}\n" for gene, sequence in masked.items())
+        aligner = mappy.Aligner(
+            str(index_fasta), preset=_PRESET, n_threads=spec.threads, best_n=_BEST_N, extra_flags=_ALL_CHAINS
+        )
+    if not aligner:
+        raise RuntimeError("minimap2 could not build its index of the windows")
+
+    def align(item: tuple[str, str]) -> list[tuple[str, str, int, int]]:
+        gene, sequence = item
+        buffer = mappy.ThreadBuffer()
+        return [
+            (gene, hit.ctg, hit.mlen, hit.blen)
+            for hit in aligner.map(sequence, buf=buffer)
+            if hit.ctg != gene and hit.mlen >= spec.min_matches and hit.mlen >= spec.min_identity * hit.blen
+        ]
+
+    best: dict[tuple[str, str], int] = {}
+    with ThreadPoolExecutor(max_workers=spec.threads) as pool:
+        for hits in pool.map(align, masked.items(), chunksize=64):
+            for query, target, matches, _ in hits:
+                pair = (query, target) if query < target else (target, query)
+                best[pair] = max(best.get(pair, 0), matches)
+    return [
+        Link(a, b, "homology", matches, min(1.0, matches / min(len(sequences[a]), len(sequences[b]))))
+        for (a, b), matches in sorted(best.items())
+    ]
+
+
+def group_genes(
+    genes: list[str], sequences: Mapping[str, str], coordinates: pd.DataFrame | None, spec: GroupingSpec
+) -> pd.DataFrame:
+    """`gene_groups.tsv` for `genes` (in their order): every gene exactly once.
+
+    `coordinates` (gene_id, chrom, start, end) may be None: then only homology is searched.
+    """
+    lengths = {gene: len(sequences[gene]) for gene in genes}
+    links = homology_links({gene: sequences[gene] for gene in genes}, spec)
+    if coordinates is not None:
+        present = coordinates[coordinates["gene_id"].isin(lengths)]
+        overlaps = overlap_links(present, lengths)
+        overlapping = {(link.gene_a, link.gene_b) for link in overlaps}
+        overlapping |= {(b, a) for a, b in overlapping}
+        # An alignment between overlapping windows is the overlap itself, not homology.
+        links = overlaps + [link for link in links if (link.gene_a, link.gene_b) not in overlapping]
+    return groups_table(genes, links)
+
+
+def groups_table(genes: list[str], links: Iterable[Link]) -> pd.DataFrame:
+    """Connected components of the links; each gene's reason and closest partner."""
+    order = {gene: rank for rank, gene in enumerate(genes)}
+    parent = list(range(len(genes)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    kinds: dict[str, set[str]] = {gene: set() for gene in genes}
+    closest: dict[str, tuple[float, int, str]] = {}
+    for link in links:
+        a, b = order[link.gene_a], order[link.gene_b]
+        ra, rb = root(a), root(b)
+        parent[max(ra, rb)] = min(ra, rb)  # the root is the group's first gene
+        for gene, partner in ((link.gene_a, link.gene_b), (link.gene_b, link.gene_a)):
+            kinds[gene].add(link.kind)
+            candidate = (-link.score, order[partner], partner)
+            if gene not in closest or candidate < closest[gene]:
+                closest[gene] = candidate
+    rows = []
+    for index, gene in enumerate(genes):
+        found = kinds[gene]
+        reason = "+".join(kind for kind in ("overlap", "homology") if kind in found) or "singleton"
+        score, _, partner = closest.get(gene, (np.nan, 0, ""))
+        rows.append((gene, genes[root(index)], reason, partner, round(-score, 4) if partner else np.nan))
+    return pd.DataFrame(rows, columns=GROUP_COLUMNS)
+
+
+def summary_counts(groups: pd.DataFrame) -> dict[str, int]:
+    """The figures of the report: groups, genes in multi-gene groups by reason, the largest group."""
+    sizes = groups["group"].value_counts()
+    multi = groups[groups["reason"] != "singleton"]
+    counts = {"genes": len(groups), "groups": len(sizes), "multi_gene_groups": int((sizes > 1).sum())}
+    counts["genes_in_multi_gene_groups"] = len(multi)
+    for reason in REASONS[1:]:
+        counts[f"genes_{reason}"] = int((multi["reason"] == reason).sum())
+    counts["largest_group"] = int(sizes.max()) if len(sizes) else 0
+    return counts
+
+
+def unseen_test_genes(groups: pd.DataFrame, splits: pd.Series) -> pd.Series:
+    """Per gene: True for a test gene whose group holds no train or val gene (`splits` by gene id)."""
+    split = groups["gene_id"].map(splits)
+    seen_groups = set(groups.loc[split.isin(["train", "val"]), "group"])
+    return (split == "test") & ~groups["group"].isin(seen_groups)
+
+
+def read_gene_groups(path: Path) -> pd.DataFrame:
+    """Read `gene_groups.tsv`, checking every rule of its contract; a problem names file and line."""
+    table = read_table(
+        path, GROUP_COLUMNS, ["gene_id", "group", "reason", "partner", "identity"], "a gene groups table"
+    )
+    if table.empty:
+        raise InputError("the gene groups table has no genes", path)
+    check_allowed(table, "reason", REASONS, path)
+    for column in ("gene_id", "group"):
+        empty = table[column].str.strip() == ""
+        if empty.any():
+            raise InputError(f"empty {column}", path, int(np.flatnonzero(empty.to_numpy())[0]) + 2)
+    duplicated = table["gene_id"].duplicated()
+    if duplicated.any():
+        row = int(np.flatnonzero(duplicated.to_numpy())[0])
+        raise InputError(f"gene {table['gene_id'].iloc[row]} appears more than once", path, row + 2)
+    identity = pd.to_numeric(table["identity"], errors="coerce")
+    bad = (identity.isna() & (table["identity"] != "")) | ~((identity >= 0) & (identity <= 1) | identity.isna())
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"identity {table['identity'].iloc[row]!r} is not a number in [0, 1]", path, row + 2)
+    singleton = table["reason"] == "singleton"
+    inconsistent = singleton != (table["partner"] == "")
+    if inconsistent.any():
+        row = int(np.flatnonzero(inconsistent.to_numpy())[0])
+        raise InputError("a singleton has no partner and a linked gene has one", path, row + 2)
+    sizes = table["group"].map(table["group"].value_counts())
+    lonely = ~singleton & (sizes < 2)
+    if lonely.any():
+        row = int(np.flatnonzero(lonely.to_numpy())[0])
+        raise InputError(f"gene {table['gene_id'].iloc[row]} is linked but alone in its group", path, row + 2)
+    table["identity"] = identity.astype(float)
+    return table[GROUP_COLUMNS]
+
+
+def check_groups_cover(groups: pd.DataFrame, gene_ids: Iterable[str], groups_path: Path, other_path: Path) -> None:
+    """Every gene of the other file has a group, or one error naming both files."""
+    missing = sorted(set(gene_ids) - set(groups["gene_id"]))
+    if missing:
+        shown = ", ".join(missing[:5]) + (f", … ({len(missing)} in all)" if len(missing) > 5 else "")
+        raise InputError(f"{len(missing)} gene(s) of {other_path} have no row in {groups_path}: {shown}")
+
+
+def default_threads() -> int:
+    """The CPUs this process may use (a scheduler's cgroup or affinity limit included)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
