@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The pipeline under a real Nextflow (assembled by .ci/setup-nextflow.sh), each check for real:
 #   hadolint; nextflow lint; nextflow config for every documented profile combination;
-#   -profile test end to end (outputs where docs/output.md says), then -resume (every task
-#   cached); -stub-run; bad parameters stopped before any task; nf-core pipelines lint;
+#   -profile test end to end (outputs where docs/output.md says; every option a task passed is
+#   one its script's --help lists), then -resume (every task cached); two tissues with
+#   --replicates 2 (each reaches its evaluation and report, with the metrics of both seeds);
+#   the edit-and-resume checks of .ci/resume_checks.sh; -stub-run; --help; bad parameters
+#   stopped before any task and good ones accepted (validation only: -preview); nf-core pipelines lint;
 #   -profile test,slurm on a real one-node SLURM with a scheduler-killed task retried
 #   (.ci/slurm_checks.sh); -profile test,docker in real containers (.ci/docker_checks.sh).
 # nf-test cannot be installed on these machines (its releases and the nft-utils plugin are not
@@ -35,6 +38,7 @@ if ! NXF="$(bash .ci/setup-nextflow.sh | tail -1)" || [[ ! -x "$NXF" ]]; then
 fi
 export PATH="$(dirname "$NXF"):$PATH"
 export NXF_ANSI_LOG=false
+seed=$("$NXF" config -flat . 2>/dev/null | sed -n "s/^params.seed = //p")
 echo "nextflow_checks: $("$NXF" -version 2>&1 | grep -o 'version [0-9.]*' | head -1)"
 
 # --- lint ----------------------------------------------------------------------------------
@@ -58,12 +62,16 @@ EOF
 then ok "nextflow lint"; else ko "nextflow lint"; fi
 
 # --- config of every documented profile combination ----------------------------------------
-for profile in test test_full test_gpu gpu docker singularity apptainer podman slurm awsbatch \
-               test,slurm test,docker test_full,singularity,slurm gpu,slurm; do
-    if "$NXF" config -profile "$profile" . > "$out/config_${profile//,/_}.txt" 2> "$out/config_${profile//,/_}.log"; then
+# The container routes (conda, mamba, wave, arm64) and test_full,gpu,singularity,slurm are resolved
+# here only: conda channels and Wave cannot be reached from CI.
+for profile in test test_full test_gpu gpu docker singularity apptainer podman slurm seq2expr_awsbatch \
+               conda mamba wave wave,singularity arm64 \
+               test,slurm test,docker test_full,singularity,slurm test_full,gpu,singularity,slurm gpu,slurm; do
+    log="$out/config_${profile//,/_}.log"
+    if "$NXF" config -profile "$profile" . > "$out/config_${profile//,/_}.txt" 2> "$log"; then
         ok "nextflow config -profile $profile"
     else
-        ko "nextflow config -profile $profile: $(tail -3 "$out/config_${profile//,/_}.log")"
+        ko "nextflow config -profile $profile: $(tail -3 "$log")"
     fi
 done
 
@@ -92,6 +100,87 @@ else
     ko "-profile test: $(tail -20 "$out/host.log")"
 fi
 
+# --- every option a task passed is one its script's --help lists ----------------------------
+options_passed() { # work dir: the .command.sh of every task that ran a bin/ script or multiqc
+    python3 - "$1" "$repo/bin" <<'EOF'
+import re, shlex, subprocess, sys
+from pathlib import Path
+work, bin_dir = Path(sys.argv[1]), Path(sys.argv[2])
+helps, problems, checked = {}, [], 0
+for script in sorted(work.glob("*/*/.command.sh")):
+    text = re.sub(r"\\\n", " ", script.read_text())
+    for line in text.splitlines():
+        words = shlex.split(line, comments=True)
+        if not words or not ((bin_dir / words[0]).exists() or words[0] == "multiqc"):
+            continue
+        program = words[0]
+        if program not in helps:
+            command = [sys.executable, str(bin_dir / program)] if program != "multiqc" else ["multiqc"]
+            result = subprocess.run([*command, "--help"], capture_output=True, text=True, check=True)
+            helps[program] = set(re.findall(r"(?<![\w-])--[a-z0-9][a-z0-9-]*", result.stdout))
+        passed = {word.split("=")[0] for word in words[1:] if word.startswith("--")}
+        checked += 1
+        if passed - helps[program]:
+            problems.append(f"{script.parent.name}: {program} {sorted(passed - helps[program])}")
+if not checked or problems:
+    sys.exit(f"no bin/ command in {work}" if not checked else "options not in --help: " + "; ".join(problems))
+print(f"{checked} commands of {len(helps)} programs")
+EOF
+}
+if summary=$(options_passed "$out/work" 2>&1); then
+    ok "every option a task passed is in its script's --help ($summary)"
+else
+    ko "options passed: $summary"
+fi
+
+# --- two tissues, two replicates: every run reaches its evaluation and its report --------------
+# In the host run's work dir with -resume: its tasks of Pituitary and the first seed are reused;
+# what is new runs (Liver, the second seed, the evaluations and reports).
+start=$(date +%s)
+if run tissues "$out/work" -profile test --tissues 'Pituitary,Liver' --replicates 2 --outdir "$out/tissues" -resume \
+    && python3 - "$out/tissues" "$seed" Pituitary Liver <<'EOF'
+import csv, sys
+from pathlib import Path
+outdir, seed, tissues = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+problems = []
+for tissue in tissues:
+    if not (outdir / "multiqc" / tissue / "multiqc_report.html").is_file():
+        problems.append(f"multiqc/{tissue}/multiqc_report.html missing")
+    for model in ("dnabert2", "cnn"):
+        for replicate in (seed, seed + 1):
+            if not (outdir / tissue / model / f"seed_{replicate}" / "predictions.tsv").is_file():
+                problems.append(f"{tissue}/{model}/seed_{replicate}/predictions.tsv missing")
+    metrics = outdir / tissue / "evaluation" / "metrics.tsv"
+    rows = list(csv.DictReader(metrics.open(), delimiter="\t")) if metrics.is_file() else []
+    replicated = {row["model"] for row in rows if row.get("n_runs") == "2"}
+    if len(replicated) < 2:
+        problems.append(f"{tissue}/evaluation/metrics.tsv: models with the metrics of both seeds: {sorted(replicated) or 'none'}")
+if problems:
+    sys.exit("tissues: " + "; ".join(problems))
+print(f"tissues: {', '.join(tissues)}: reports, both seeds' predictions, metrics over 2 runs")
+EOF
+then
+    ok "--tissues Pituitary,Liver --replicates 2: both tissues evaluated and reported, both seeds in the metrics ($(seconds "$start") s)"
+else
+    ko "--tissues Pituitary,Liver --replicates 2: $(tail -5 "$out/tissues.log")"
+fi
+
+# --- -resume after a code change (.ci/resume_checks.sh) --------------------------------------------
+# Its contract: `resume_checks: ok|FAILED` lines, last line `resume checks: N passed, N failed`.
+if [[ -f .ci/resume_checks.sh ]]; then
+    bash .ci/resume_checks.sh "$NXF" "$out/resume" > "$out/resume_checks.log" 2>&1
+    status=$?
+    grep -E '^resume_checks: (ok|FAILED)' "$out/resume_checks.log"
+    counts=$(tail -1 "$out/resume_checks.log")
+    if [[ "$counts" =~ ^resume\ checks:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        passed=$((passed + BASH_REMATCH[1]))
+        failed=$((failed + BASH_REMATCH[2]))
+        if [[ $status -ne 0 && ${BASH_REMATCH[2]} -eq 0 ]]; then ko "resume_checks.sh exited $status with no failed check"; fi
+    else
+        ko "resume_checks.sh (exit $status) did not end with its counts: $(tail -3 "$out/resume_checks.log")"
+    fi
+fi
+
 # --- -stub-run -------------------------------------------------------------------------------
 if run stub "$out/work" -profile test -stub-run --outdir "$out/stub"; then
     ok "-stub-run"
@@ -99,28 +188,63 @@ else
     ko "-stub-run: $(tail -10 "$out/stub.log")"
 fi
 
+# --- --help: the parameters, exit 0, nothing written -----------------------------------------------
+if run help "$out/help/work" --help && grep -q -- "--tissues" "$out/help.log" && [[ ! -e "$out/null" ]]; then
+    ok "--help lists the parameters and writes no ./null/pipeline_info"
+else
+    ko "--help: $(tail -5 "$out/help.log"; ls -d "$out/null" 2>/dev/null)"
+fi
+
 # --- bad parameters: a non-zero exit with one clear message, before any task ------------------
+# The caller gives each run's --outdir (one check runs without it); no run may write ./null.
 bad_param() { # name, expected text, args...
     local name=$1 expected=$2
     shift 2
     local log="$out/bad_$name.log" work="$out/bad_$name/work"
-    run "bad_$name" "$work" --outdir "$out/bad_$name/out" "$@"
+    run "bad_$name" "$work" "$@"
     local status=$?
     local tasks
     tasks=$(find "$work" -name .command.sh 2>/dev/null | wc -l)
-    if [[ $status -ne 0 && $tasks -eq 0 ]] && grep -q -- "$expected" "$log"; then
-        ok "bad parameter ($name): exit $status, no task, says: $(grep -m1 -- "$expected" "$log" | sed 's/^ERROR ~ //')"
+    if [[ $status -ne 0 && $tasks -eq 0 && ! -e "$out/null" ]] && grep -q -F -- "$expected" "$log"; then
+        ok "bad parameter ($name): exit $status, no task, says: $(grep -m1 -F -- "$expected" "$log" | sed 's/^ERROR ~ //')"
     else
-        ko "bad parameter ($name): exit $status, $tasks task(s) started, expected '$expected' in: $(grep -v '^\s*$' "$log" | tail -5)"
+        ko "bad parameter ($name): exit $status, $tasks task(s) started$([[ -e "$out/null" ]] && echo ', ./null written'), expected '$expected' in: $(grep -v '^\s*$' "$log" | tail -5)"
     fi
 }
-bad_param unknown_tissue "Unknown tissue(s) Nope in --tissues" -profile test --tissues Nope
-bad_param missing_genome "does not exist" -profile test --genome "$out/no_such_genome.fa.gz"
-bad_param negative_window "* --upstream (-5)" -profile test --upstream -5
-bad_param chromosome_split "--split chromosome needs --test_chromosomes" -profile test --split chromosome
+# A parameter that must be accepted: validation and every check before the first task, no task
+# (-preview runs the script without its processes).
+good_param() { # name, args...
+    local name=$1
+    shift
+    local log="$out/good_$name.log"
+    run "good_$name" "$out/good_$name/work" --outdir "$out/good_$name/out" -preview "$@"
+    local status=$?
+    if [[ $status -eq 0 ]] && ! grep -q "ERROR" "$log"; then
+        ok "accepted ($name): $*"
+    else
+        ko "not accepted ($name): exit $status: $(grep -v '^\s*$' "$log" | tail -5)"
+    fi
+}
+bad_out="$out/bad/out"
+bad_param no_outdir "* Missing required parameter(s): outdir" -profile test
+bad_param mistyped_parameter "* --tissue: Liver" -profile test --tissue Liver --outdir "$bad_out"
+bad_param core_option_with_two_hyphens "You used a core Nextflow option with two hyphens: '--resume'" -profile test --resume --outdir "$bad_out"
+bad_param unknown_tissue "Unknown tissue(s) Nope in --tissues" -profile test --tissues Nope --outdir "$bad_out"
+bad_param missing_genome "does not exist" -profile test --genome "$out/no_such_genome.fa.gz" --outdir "$bad_out"
+bad_param negative_window "* --upstream (-5)" -profile test --upstream -5 --outdir "$bad_out"
+bad_param chromosome_split "--split chromosome needs --test_chromosomes" -profile test --split chromosome --outdir "$bad_out"
 bad_param reference_of_wrong_kind "* --genome_reference (gtex_v8_gene_median_tpm)" --genome_reference gtex_v8_gene_median_tpm \
-    --annotation "$repo/assets/test_data/annotation.gtf.gz" --expression "$repo/assets/test_data/expression.gct.gz"
-bad_param no_model "No model left to evaluate" -profile test --models dexter,dnabert2 --skip_dexter --skip_dnabert2
+    --annotation "$repo/assets/test_data/annotation.gtf.gz" --expression "$repo/assets/test_data/expression.gct.gz" --outdir "$bad_out"
+bad_param no_model "No model left to evaluate" -profile test --models dexter,dnabert2 --skip_dexter --skip_dnabert2 --outdir "$bad_out"
+bad_param cpu_finetune "Add the gpu profile" -profile test --dnabert2_model zhihan1996/DNABERT-2-117M --outdir "$bad_out"
+good_param integer_chromosome -profile test --split chromosome --test_chromosomes 8 --val_chromosomes 9
+good_param cpu_finetune_allowed -profile test --dnabert2_model zhihan1996/DNABERT-2-117M --allow_cpu_finetune
+# The expression table is recognised by its bytes, not its name: gzip named .tsv, and bzip2
+cp "$repo/assets/test_data/expression.gct.gz" "$out/expression_gzip.tsv"
+good_param gzip_table_named_tsv -profile test --expression "$out/expression_gzip.tsv" --tissues 'Liver,Brain - Cortex'
+gzip -dc "$repo/assets/test_data/expression.gct.gz" | bzip2 > "$out/expression.gct.bz2"
+bad_param unknown_tissue_bzip2 "Unknown tissue(s) Nope in --tissues: expression.gct.bz2 has" -profile test \
+    --expression "$out/expression.gct.bz2" --tissues Nope --outdir "$bad_out"
 
 # --- nf-core pipelines lint ------------------------------------------------------------------
 if bash .ci/nf-core-lint.sh "$NXF" "$out/nf-core-lint.log"; then

@@ -30,27 +30,31 @@ for tool in java mvn; do
     fi
 done
 
+# Built beside the install and swapped in at the end, so that runs of the old one are not broken
+# while the new one is assembled.
+next="$root.next.$$"
+trap 'rm -rf "$next"' EXIT
+rm -rf "$next"
+mkdir -p "$next/bin"
 echo "setup-nextflow: resolving io.nextflow:nextflow:$version from Maven Central" >&2
-rm -rf "$root"
-mkdir -p "$root/bin"
-mvn -q -B -f "$here/nextflow/pom.xml" dependency:copy-dependencies -DoutputDirectory="$root/lib" >&2
+mvn -q -B -f "$here/nextflow/pom.xml" dependency:copy-dependencies -DoutputDirectory="$next/lib" >&2
 
 echo "setup-nextflow: building the nf-schema stand-in plugin" >&2
-build="$root/build/nf-schema-standin"
+build="$next/build/nf-schema-standin"
 mkdir -p "$build"
 cp -r "$here/nf-schema-standin/pom.xml" "$here/nf-schema-standin/src" "$build/"
 mvn -q -B -f "$build/pom.xml" package >&2
-plugin="$root/plugins/nf-schema-2.5.1"
+plugin="$next/plugins/nf-schema-2.5.1"
 mkdir -p "$plugin/lib"
 cp -r "$build/target/classes" "$plugin/classes"
 cp "$build/target/lib/"*.jar "$plugin/lib/"
 # Nextflow checks for an installed plugin's manifest at classes/META-INF/MANIFEST.MF
 mkdir -p "$plugin/classes/META-INF"
 cp "$here/nf-schema-standin/MANIFEST.MF" "$plugin/classes/META-INF/MANIFEST.MF"
-rm -rf "$root/build"
+rm -rf "$next/build"
 
 # The JVM options of Nextflow's own launcher script (Java >= 17).
-cat > "$launcher" <<EOF
+cat > "$next/bin/nextflow" <<EOF
 #!/usr/bin/env bash
 # Nextflow $version assembled by .ci/setup-nextflow.sh (CI only), with the nf-schema stand-in.
 export NXF_PLUGINS_DIR="$root/plugins"
@@ -66,7 +70,11 @@ done
 exec "\${JAVA_HOME:+\$JAVA_HOME/bin/}java" -Dfile.encoding=UTF-8 -XX:+TieredCompilation -XX:TieredStopAtLevel=1 \\
     \${NXF_OPTS:-} "\${opens[@]}" -cp "$root/lib/*" nextflow.cli.Launcher "\$@"
 EOF
-chmod +x "$launcher"
+chmod +x "$next/bin/nextflow"
+echo "$stamp" > "$next/.stamp"
+rm -rf "$root.old"
+[[ -d "$root" ]] && mv "$root" "$root.old"
+mv "$next" "$root"
+rm -rf "$root.old"
 "$launcher" -version >&2
-echo "$stamp" > "$root/.stamp"
 echo "$launcher"

@@ -38,13 +38,16 @@ workflow PIPELINE_INITIALISATION {
 
     //
     // Parameters: the schema checks types, ranges and choices (negative windows, unknown split
-    // or reference names, a reference of the wrong kind, missing local files); the checks below
-    // cover what it cannot. All run before any task starts.
+    // or reference names, a reference of the wrong kind, missing local files, a missing
+    // --outdir) and refuses a parameter it does not know (validation.logging.unrecognisedParams
+    // = 'error' in nextflow.config: a mistyped name never runs the default); the checks below
+    // cover what it cannot. All run before any task starts, and before the summary, so that a
+    // refused run ends on its reason.
     //
-    log.info paramsSummaryLog(workflow)
     if (validate_params) {
         validateParameters()
     }
+    log.info paramsSummaryLog(workflow)
     def registry_file = file("${projectDir}/assets/references.json", checkIfExists: true)
     def registry      = new groovy.json.JsonSlurper().parseText(registry_file.text).references
     def named_references = [ 'genome', 'annotation', 'expression' ].collect { kind ->
@@ -67,6 +70,7 @@ workflow PIPELINE_INITIALISATION {
     if (params.split == 'chromosome' && !params.test_chromosomes) {
         error("--split chromosome needs --test_chromosomes (e.g. --test_chromosomes chr8,chr9).")
     }
+    checkFinetuneDevice(selectedModels())
 
     //
     // DNABERT-2: a local folder (or remote path) is staged like any input; anything else is a hub id
@@ -96,14 +100,16 @@ workflow PIPELINE_COMPLETION {
 
     main:
 
-    // Inside the handlers `workflow` is not the run's metadata: keep a reference to it (its
-    // fields are filled in by the time the handlers run)
+    // Inside the handlers `workflow` is not the run's metadata, nor `params` the run's: keep a
+    // reference to the first (its fields are filled in by the time the handlers run) and read
+    // the second here
     def run = workflow
+    def reports = tissueNames(params.tissues).collect { tissue -> "${outdir}/multiqc/${tissueId(tissue)}/multiqc_report.html" }
     run.onComplete {
         def stats = run.stats
         def tasks = "${stats.succeedCount} succeeded, ${stats.cachedCount} cached, ${stats.ignoredCount} ignored, ${stats.failedCount} failed"
         if (run.success) {
-            log.info "-[${run.manifest.name}] Pipeline completed successfully in ${run.duration} (${tasks}). Reports: ${outdir}/multiqc/<tissue>/multiqc_report.html; run details: ${outdir}/pipeline_info/"
+            log.info "-[${run.manifest.name}] Pipeline completed successfully in ${run.duration} (${tasks}). Reports: ${reports.join(', ')}; run details: ${outdir}/pipeline_info/"
         } else {
             log.error "-[${run.manifest.name}] Pipeline completed with errors (${tasks}). The failed task's work folder is in the error above; its .command.log holds the step's message."
         }
@@ -145,6 +151,30 @@ def selectedModels() {
         models -= 'dnabert2'
     }
     return models
+}
+
+//
+// Fine-tuning DNABERT-2-117M on a CPU takes days and is killed at the time limit, so a run that
+// would do it stops before any task, unless --allow_cpu_finetune says it is meant. It is allowed
+// under a gpu profile (the same rule as conf/base.config's process_gpu: a profile name with
+// 'gpu'), or when the checkpoint is a small local one (its config.json has hidden_size below 256,
+// as the test profile's tiny model: DNABERT-2-117M has 768). A hub id or a remote folder counts
+// as the full-size model.
+//
+def checkFinetuneDevice(models) {
+    if (!('dnabert2' in models) || params.allow_cpu_finetune || workflow.profile.contains('gpu') || smallCheckpoint(params.dnabert2_model)) {
+        return
+    }
+    error("--models has dnabert2 but -profile '${workflow.profile}' has no gpu: FINETUNE_DNABERT2 would fine-tune ${params.dnabert2_model} on the CPU (days for the 117M model, killed at the time limit). Add the gpu profile (e.g. -profile test_full,gpu,singularity,slurm), or give --allow_cpu_finetune to run it on the CPU anyway.")
+}
+
+def smallCheckpoint(model) {
+    def config = model.contains('://') ? null : file(model).resolve('config.json')
+    if (!config || !config.exists()) {
+        return false
+    }
+    def hidden = new groovy.json.JsonSlurper().parseText(config.text).hidden_size
+    return hidden instanceof Number && hidden < 256
 }
 
 //
@@ -202,25 +232,65 @@ def checkTissueIds(tissues) {
 //
 // The tissue columns of a GTEx GCT (#1.2, dimensions, Name Description <tissues>) or of a TSV
 // (gene id, then tissues); names compare like build_dataset.py does: case and punctuation ignored.
+// The table is recognised by its first bytes, as the Python reader does, not by its name: gzip
+// (and bgzip) is read here; bzip2 and xz, which Java cannot read, through the head node's python3
+// when it has one, else by BUILD_DATASET (the first step to read the table, before any model).
 //
 def checkTissues(table, tissues) {
-    def stream = table.newInputStream()
-    if (table.name.endsWith('.gz')) {
-        stream = new java.util.zip.GZIPInputStream(stream)
+    def lines = tableHead(table)
+    if (lines == null) {
+        log.info "The tissues of ${table.name} (bzip2/xz) are checked by BUILD_DATASET: no python3 here to read it."
+        return
     }
-    def header = ''
-    stream.withReader { reader ->
-        header = reader.readLine() ?: ''
-        if (header.startsWith('#1.')) {
-            reader.readLine()
-            header = reader.readLine() ?: ''
-        }
+    def header = lines ? lines[0].replaceFirst('^\uFEFF', '') : ''
+    if (header.startsWith('#1.')) {
+        header = lines.size() > 2 ? lines[2] : ''
     }
     def columns   = header.tokenize('\t')
     def available = columns.drop(columns && columns[1] == 'Description' ? 2 : 1)
     def unknown   = tissues.findAll { tissue -> !available.any { column -> normaliseTissue(column) == normaliseTissue(tissue) } }
     if (unknown) {
         error("Unknown tissue(s) ${unknown.join(', ')} in --tissues: ${table.name} has ${available.join(', ')}.")
+    }
+}
+
+//
+// The first three lines of a plain, gzip, bzip2 or xz table (decided by its magic bytes); null
+// when it is bzip2/xz and no local python3 can read it
+//
+def tableHead(table) {
+    def magic = new byte[6]
+    def count = table.withInputStream { stream -> stream.read(magic) }
+    def starts = { List<Integer> bytes -> count >= bytes.size() && (0..<bytes.size()).every { i -> (magic[i] & 0xff) == bytes[i] } }
+    if (starts([ 0x42, 0x5a, 0x68 ]) || starts([ 0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00 ])) {
+        return pythonHead(table)
+    }
+    def lines = []
+    def stream = table.newInputStream()
+    if (starts([ 0x1f, 0x8b ])) {
+        stream = new java.util.zip.GZIPInputStream(stream)
+    }
+    stream.withReader('UTF-8') { reader ->
+        def line
+        while (lines.size() < 3 && (line = reader.readLine()) != null) {
+            lines << line
+        }
+    }
+    return lines
+}
+
+def pythonHead(table) {
+    if (table.toUri().scheme != 'file') {
+        return null
+    }
+    def code = 'import bz2, itertools, lzma, sys; path = sys.argv[1]; opener = bz2.open if open(path, "rb").read(3) == b"BZh" else lzma.open; sys.stdout.writelines(itertools.islice(opener(path, "rt", encoding="utf-8"), 3))'
+    try {
+        def process = [ 'python3', '-c', code, table.toString() ].execute()
+        def text = process.inputStream.getText('UTF-8')
+        process.waitFor()
+        return process.exitValue() == 0 ? text.readLines() : null
+    } catch (IOException _e) {
+        return null
     }
 }
 

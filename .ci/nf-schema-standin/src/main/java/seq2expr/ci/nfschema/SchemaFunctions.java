@@ -1,18 +1,9 @@
 package seq2expr.ci.nfschema;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.harrel.jsonschema.Dialects;
-import dev.harrel.jsonschema.Error;
-import dev.harrel.jsonschema.Validator;
-import dev.harrel.jsonschema.ValidatorFactory;
-import dev.harrel.jsonschema.providers.JacksonNode;
 import java.math.BigDecimal;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +23,6 @@ import org.slf4j.LoggerFactory;
  */
 public class SchemaFunctions extends PluginExtensionPoint {
     private static final Logger log = LoggerFactory.getLogger("nextflow.validation");
-    private static final List<String> PATH_FORMATS = List.of("file-path", "directory-path", "path");
 
     private Session session;
 
@@ -50,83 +40,8 @@ public class SchemaFunctions extends PluginExtensionPoint {
 
     @Function
     public void validateParameters(Map<String, Object> options) {
-        Schema schema = schema(options);
-        // As nf-schema does, unset (null) parameters are left out: the schema types the value a
-        // user may give, and every optional parameter defaults to null.
-        Map<String, Object> params = jsonParams(schema);
-        params.values().removeIf(value -> value == null);
-        List<String> errors = new ArrayList<>();
-
-        Validator.Result result = new ValidatorFactory()
-                .withDialect(new Dialects.Draft2020Dialect())
-                .withJsonNodeFactory(new JacksonNode.Factory())
-                .validate(schema.text, toJson(params));
-        for (Error error : result.getErrors()) {
-            String location = error.getInstanceLocation();
-            String name = location.startsWith("/") ? location.substring(1) : location;
-            if (name.isEmpty()) {
-                // allOf's own summary ("does not match the schemas at indexes ..."): the
-                // parameter-level errors below it say what is wrong.
-                continue;
-            } else {
-                errors.add("* --" + name + " (" + params.get(name) + "): " + error.getError());
-            }
-        }
-        errors.addAll(missingPaths(schema, params));
-
-        List<String> unknown = new ArrayList<>();
-        for (String name : params.keySet()) {
-            if (!schema.parameters.containsKey(name) && !isCamelCaseTwin(name, params.keySet())) {
-                unknown.add("* --" + name + ": " + params.get(name));
-            }
-        }
-        if (!unknown.isEmpty()) {
-            String message = "The following invalid input values have been detected:\n\n" + String.join("\n", unknown);
-            if (Boolean.TRUE.equals(config("failUnrecognisedParams"))) {
-                errors.addAll(unknown);
-            } else {
-                log.warn(message);
-            }
-        }
-        if (!errors.isEmpty()) {
-            // One error per line, each naming the parameter; uniq keeps one line per message.
-            List<String> lines = errors.stream().distinct().toList();
-            throw new AbortOperationException(
-                    "Validation of pipeline parameters failed!\nThe following invalid input values have been detected:\n\n"
-                            + String.join("\n", lines) + "\n");
-        }
+        new ParameterValidator(new Settings(session)).validate(schema(options), session.getParams());
         log.debug("Parameters validated against " + schemaPath(options));
-    }
-
-    /** `exists: true` on a path-formatted parameter: the local file or folder must be there. */
-    private static List<String> missingPaths(Schema schema, Map<String, Object> params) {
-        List<String> errors = new ArrayList<>();
-        schema.parameters.forEach((name, definition) -> {
-            Object value = params.get(name);
-            String format = definition.path("format").asText("");
-            if (!(value instanceof String text) || text.isEmpty() || text.contains("://")
-                    || !definition.path("exists").asBoolean(false) || !PATH_FORMATS.contains(format)) {
-                return;
-            }
-            Path path = Path.of(text);
-            if (!Files.exists(path)) {
-                errors.add("* --" + name + " (" + text + "): the file or directory '" + text + "' does not exist");
-            } else if (format.equals("file-path") && Files.isDirectory(path)) {
-                errors.add("* --" + name + " (" + text + "): '" + text + "' is a directory, not a file");
-            } else if (format.equals("directory-path") && !Files.isDirectory(path)) {
-                errors.add("* --" + name + " (" + text + "): '" + text + "' is not a directory");
-            }
-        });
-        return errors;
-    }
-
-    /** Nextflow stores `--foo-bar` both as `foo-bar` and `fooBar`; only one is the user's. */
-    private static boolean isCamelCaseTwin(String name, Collection<String> names) {
-        if (name.contains("-") || name.chars().noneMatch(Character::isUpperCase)) {
-            return false;
-        }
-        String kebab = name.replaceAll("([A-Z])", "-$1").toLowerCase();
-        return names.contains(kebab);
     }
 
     // ---------------------------------------------------------------- summary
@@ -153,7 +68,7 @@ public class SchemaFunctions extends PluginExtensionPoint {
         core.put("configFiles", String.join(", ", workflow.getConfigFiles().stream().map(Object::toString).toList()));
         summary.put("Core Nextflow options", core);
 
-        Map<String, Object> params = jsonParams(schema);
+        Map<String, Object> params = jsonParams();
         schema.groups.forEach((title, members) -> {
             Map<String, Object> changed = new LinkedHashMap<>();
             for (String name : members.keySet()) {
@@ -239,7 +154,7 @@ public class SchemaFunctions extends PluginExtensionPoint {
             }
             text.append(title).append('\n');
             shown.forEach((name, definition) -> {
-                text.append(String.format("  --%-28s [%s] %s", name, definition.path("type").asText(""),
+                text.append(String.format("  --%-28s %s %s", name, typeLabel(definition.path("type")),
                         definition.path("description").asText("")));
                 if (definition.has("default")) {
                     text.append(" (default: ").append(definition.get("default").asText()).append(')');
@@ -255,6 +170,16 @@ public class SchemaFunctions extends PluginExtensionPoint {
         return text.toString();
     }
 
+    /** `[string]`, or `[string, integer]` for a list of types, as nf-schema prints them. */
+    private static String typeLabel(JsonNode type) {
+        if (type.isArray()) {
+            List<String> names = new ArrayList<>();
+            type.forEach(name -> names.add(name.asText()));
+            return names.toString();
+        }
+        return "[" + type.asText("") + "]";
+    }
+
     // ---------------------------------------------------------------- shared
 
     private Schema schema(Map<String, Object> options) {
@@ -263,18 +188,9 @@ public class SchemaFunctions extends PluginExtensionPoint {
 
     private Path schemaPath(Map<String, Object> options) {
         Object name = options == null ? null : options.get("parameters_schema");
-        if (name == null) {
-            name = config("parametersSchema");
-        }
-        String file = name == null ? "nextflow_schema.json" : name.toString();
+        String file = name == null ? new Settings(session).parametersSchema : name.toString();
         Path path = Path.of(file);
         return path.isAbsolute() ? path : session.getBaseDir().resolve(file);
-    }
-
-    @SuppressWarnings("unchecked")
-    private Object config(String option) {
-        Object scope = session.getConfig().get("validation");
-        return scope instanceof Map ? ((Map<String, Object>) scope).get(option) : null;
     }
 
     @SuppressWarnings("unchecked")
@@ -284,32 +200,11 @@ public class SchemaFunctions extends PluginExtensionPoint {
         return value == null ? "" : value.toString();
     }
 
-    /** The run's parameters as plain JSON values; strings stay strings where the schema says so. */
-    private Map<String, Object> jsonParams(Schema schema) {
+    /** The run's parameters as plain JSON values. */
+    private Map<String, Object> jsonParams() {
         Map<String, Object> params = new TreeMap<>();
-        session.getParams().forEach((key, value) -> {
-            Object plain = plain(value);
-            if ("string".equals(schema.type(key)) && (plain instanceof Number || plain instanceof Boolean)) {
-                plain = plain.toString();
-            }
-            params.put(key, plain);
-        });
+        session.getParams().forEach((key, value) -> params.put(key, ParameterValidator.plain(value)));
         return params;
-    }
-
-    private static Object plain(Object value) {
-        if (value == null || value instanceof Boolean || value instanceof Number) {
-            return value;
-        }
-        if (value instanceof Map<?, ?> map) {
-            Map<String, Object> out = new LinkedHashMap<>();
-            map.forEach((k, v) -> out.put(String.valueOf(k), plain(v)));
-            return out;
-        }
-        if (value instanceof Collection<?> list) {
-            return list.stream().map(SchemaFunctions::plain).toList();
-        }
-        return value.toString();
     }
 
     private static boolean sameValue(Object value, Object reference) {
@@ -320,13 +215,5 @@ public class SchemaFunctions extends PluginExtensionPoint {
             return Boolean.FALSE.equals(value);
         }
         return value.toString().equals(reference.toString());
-    }
-
-    private static String toJson(Object value) {
-        try {
-            return new ObjectMapper().writeValueAsString(value);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }
