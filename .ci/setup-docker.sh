@@ -92,7 +92,8 @@ if [ -n "$ca_file" ]; then build_args+=(--secret "id=pip_cert,src=$ca_file"); fi
 
 tags=()
 for image in $IMAGES; do
-    tag=$(grep -rhoE "ghcr\.io/seq2expr/seq2expr-${image}:[A-Za-z0-9._-]+" modules/ | sort -u)
+    # the Docker tag; the Singularity/Apptainer route names the same tag with -sif (oras://)
+    tag=$(grep -rhoE "ghcr\.io/seq2expr/seq2expr-${image}:[A-Za-z0-9._-]+" modules/ | grep -v -- '-sif$' | sort -u)
     if [ "$(printf '%s\n' "$tag" | grep -c .)" -ne 1 ]; then
         log "modules/ must name exactly one seq2expr-${image} image, found: ${tag:-none}"
         exit 1
