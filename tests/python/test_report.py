@@ -1,7 +1,10 @@
-"""The MultiQC custom content: each writer's output, the configuration, and a real MultiQC run."""
+"""The evaluation's report: each section from hand-made tables (the contract of metrics.tsv,
+comparison.tsv and ladder.tsv), the MultiQC configuration, and real MultiQC runs read as a person
+would read them (verdict first, the ladder per stratum, test rows first, warnings visible)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -12,39 +15,381 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO, TEST_UPSTREAM, run_script
+from test_verdict import GENES, LADDER_RUN, contract_comparison, contract_metrics
 
 from seq2expr.dataset import read_dataset
-from seq2expr.evaluate import comparison_table, group_models, mean_prediction, metrics_table
+from seq2expr.evaluate import group_models, mean_prediction
+from seq2expr.ladder import LADDER_COLUMNS
+from seq2expr.ladder_report import LADDER_ID, ladder_comparison_section, ladder_figure, ladder_section
+from seq2expr.mqc import html_file, interval_cells, table_section
 from seq2expr.predictions import make_predictions, write_predictions
 from seq2expr.report import (
     DISTRIBUTION_ID,
     METHODS_ID,
     SCATTER_ID,
-    SECTION_IDS,
+    Methods,
     MethodsInput,
-    _intervals,
-    comparison_section,
     distribution_section,
+    evaluation_report,
     methods_section,
     observed_vs_predicted_section,
     pearson_by_split_section,
-    row_labels,
 )
+from seq2expr.report_models import CNN, is_glm, is_simple, row_labels
+from seq2expr.report_tables import METRICS_ID, STRATA_ID, comparison_section, metrics_section, strata_section
+from seq2expr.report_verdict import VERDICT_ID
 from seq2expr.synthetic import PLANTED_KMER, PLANTED_REGION, count_occurrences
 
 CONFIG = REPO / "assets" / "multiqc_config.yml"
-OTHER_STEPS_SECTIONS = ("dnabert2_training_curves", "dexter_variables")
+OTHER_STEPS_SECTIONS = (
+    "dnabert2_training_curves",
+    "cnn_training_curves",
+    "dexter_variables",
+    "tss_windows_summary",
+    "dataset_summary",
+    "gene_groups",
+)
+METHODS = Methods(
+    inputs=[MethodsInput("predictions.tsv", "predictions of DExTER", "ab" * 32, 120)],
+    split_counts={"train": 80, "val": 10, "test": 30},
+    runs={"DExTER": 1, "DNABERT-2": 3},
+    versions={"seq2expr": "0.1.0", "scipy": "1.17.1"},
+    seed=686185200,
+    resamples=1000,
+    dataset_given=False,
+)
+FULL_RUN = {
+    model: {**strata, "non_cgi": strata["unseen"], "expressed": strata["cgi"]} for model, strata in LADDER_RUN.items()
+}
+
+
+def small_models(n_test: int, names: tuple[str, ...] = ("a", "b")) -> dict[str, pd.DataFrame]:
+    """Run-averaged predictions of models that read the observed value through more and more noise."""
+    rng = np.random.default_rng(1)
+    n = n_test + 20
+    observed = rng.normal(1, 1, n)
+    splits = ["train"] * 20 + ["test"] * n_test
+    tables = [
+        (f"{name}.tsv", make_predictions([f"g{i}" for i in range(n)], splits, observed, observed * 0.5 + noise, name))
+        for noise, name in zip((rng.normal(0, 0.5 + i, n) for i in range(len(names))), names, strict=True)
+    ]
+    return {model.name: mean_prediction(model) for model in group_models(tables)}
+
+
+def ranked(models: dict[str, pd.DataFrame], order: list[str]) -> pd.DataFrame:
+    """Hand-made metrics in which `order` is the ranking by test r, whatever the names' order."""
+    return contract_metrics(
+        {name: {"all": (0.8 - 0.1 * i, 0.7 - 0.1 * i, 0.9 - 0.1 * i)} for i, name in enumerate(order)}
+    )
+
+
+def contract_ladder(metrics: pd.DataFrame, glm: str = "DNABERT-2") -> pd.DataFrame:
+    """ladder.tsv rows for `glm` against every other model in every stratum of the hand-made metrics."""
+    test = metrics[metrics["split"] == "test"].set_index(["model", "stratum"])
+    rows = []
+    for (model, stratum), row in test.iterrows():
+        if model == glm:
+            continue
+        r_glm, r_rung = test.loc[(glm, stratum), "pearson"], row["pearson"]
+        delta = r_glm - (r_rung if np.isfinite(r_rung) else 0.0)
+        rows.append(
+            {
+                "glm": glm,
+                "rung": model,
+                "stratum": stratum,
+                "n": row["n"],
+                "pearson_glm": r_glm,
+                "pearson_rung": r_rung,
+                "delta_r": delta,
+                "delta_r_ci_low": delta - 0.05,
+                "delta_r_ci_high": delta + 0.05,
+                "mse_glm": 0.5,
+                "mse_rung": 0.6,
+                "delta_mse": 0.1,
+                "delta_mse_ci_low": 0.02,
+                "delta_mse_ci_high": 0.2,
+                "p_bootstrap": 0.01,
+                "p_bootstrap_holm": 0.04,
+                "p_value": 0.01,
+                "p_value_holm": 0.04,
+                "holm_family": f"ladder:{stratum}",
+            }
+        )
+    return pd.DataFrame(rows, columns=LADDER_COLUMNS)
+
+
+def tsv_rows(content: bytes) -> pd.DataFrame:
+    """The table of a custom-content TSV (below its `#` header)."""
+    lines = [line for line in content.decode().splitlines() if not line.startswith("#")]
+    return pd.DataFrame([line.split("\t") for line in lines[1:]], columns=lines[0].split("\t"))
+
+
+def tsv_header(content: bytes) -> dict:
+    """The configuration of a custom-content TSV (its `#` lines)."""
+    return yaml.safe_load("\n".join(line[2:] for line in content.decode().splitlines() if line.startswith("# ")))
+
+
+def section_id(content: bytes, name: str) -> str:
+    """The section id a custom-content file declares (PNG: its file name, as MultiQC takes it)."""
+    if name.endswith(".png"):
+        return name.removesuffix("_mqc.png")
+    text = content.decode("utf-8")
+    if name.endswith(".html"):
+        return str(yaml.safe_load(text.split("-->")[0].removeprefix("<!--"))["id"])
+    if name.endswith(".tsv"):
+        return str(tsv_header(content)["id"])
+    return str(yaml.safe_load(text)["id"])
+
+
+# --- the tables -------------------------------------------------------------------------------
+
+
+def test_performance_table_puts_test_rows_first_and_says_what_val_was_used_for():
+    metrics = contract_metrics(FULL_RUN)
+    rows = tsv_rows(metrics_section(metrics, random_init={"CNN"}).content)
+    labels = rows["row"].tolist()
+    assert labels[:5] == [
+        "DNABERT-2 · test",
+        "DExTER · test",
+        "CNN · test ⚠ random weights",
+        "gc_cpg_baseline · test",
+        "mean_baseline · test (constant: no r)",
+    ]
+    assert labels[5:10] == [
+        "DNABERT-2 · val (early stopping)",
+        "DExTER · val (in the fit)",
+        "CNN · val (early stopping) ⚠ random weights",
+        "gc_cpg_baseline · val (in the fit)",
+        "mean_baseline · val (in the fit) (constant: no r)",
+    ]
+    assert [label.split(" · ")[1].split(" ")[0] for label in labels[10:]] == ["train"] * 5
+    assert rows["fitted_on"].tolist()[:3] == ["train", "train+val", "train"]
+    assert rows["pearson_ci"].iloc[0] == "[0.650, 0.750]" and rows["pearson_ci"].iloc[4] == "n/a"
+    # few columns shown (the others are in metrics.tsv): the table fits the page
+    header = tsv_header(metrics_section(metrics).content)
+    shown = [column for column, settings in header["headers"].items() if not settings.get("hidden")]
+    assert len(shown) <= 7, shown
+    assert header["pconfig"]["sort_rows"] is False
+
+
+def test_strata_table_and_the_comparisons_name_their_stratum_and_holm_family():
+    metrics = contract_metrics(FULL_RUN)
+    strata = tsv_rows(strata_section(metrics).content)
+    firsts = strata.groupby(strata["row"].str.split(" · ").str[0], sort=False).head(1)["row"]
+    assert firsts.tolist() == [
+        "unseen genes · DExTER",  # highest r first within each stratum
+        "CGI promoters · CNN",
+        "non-CGI promoters · DExTER",
+        "expressed genes (TPM ≥ 1) · CNN",
+    ]
+    assert strata_section(contract_metrics({"a": {"all": (0.5, 0.4, 0.6)}})) is None
+    ladder = ladder_comparison_section(contract_ladder(metrics)).content
+    description = tsv_header(ladder)["headers"]["p_bootstrap_holm"]["description"]
+    assert description.endswith("Holm-adjusted within the rows of the same stratum (families ladder:all, "
+                                "ladder:unseen, ladder:cgi, ladder:non_cgi, ladder:expressed)")  # fmt: skip
+    assert tsv_rows(ladder)["Comparison"].iloc[0] == "all genes · vs CNN"
+    comparison = contract_comparison({("DNABERT-2", "DExTER", "all"): (0.06, 0.02, 0.1), ("a", "b", "cgi"): (0, -1, 1)})
+    pairs = comparison_section(comparison).content
+    assert tsv_header(pairs)["headers"]["p_value_holm"]["description"].endswith("(family comparison:all)")
+    assert tsv_rows(pairs)["Comparison"].tolist() == ["DNABERT-2 vs DExTER"]  # the strata pairs stay in comparison.tsv
+
+
+def test_one_table_helper_and_one_interval_formatter():
+    table = pd.DataFrame({"low": [-0.371, 0.1, np.nan], "high": [-0.006, 0.25, 0.3]})
+    assert interval_cells(table, "low", "high") == ["[\u22120.371, \u22120.006]", "[0.100, 0.250]", "n/a"]
+    written = table_section("some_table", pd.DataFrame({"row": ["x"], "n": [3]}), "Row", {"n": {"title": "N"}})
+    assert written.name == "some_table_mqc.tsv"
+    assert written.content.decode().startswith(
+        "# id: some_table\n# plot_type: table\n# pconfig:\n#   id: some_table_table\n#   col1_header: Row\n"
+        "#   sort_rows: false\n# headers:\n#   n:\n#     title: N\nrow\tn\nx\t3\n"
+    )
+    assert html_file("x", "<p>y</p>").content == b"<!--\nid: x\nplot_type: html\n-->\n<p>y</p>"
+
+
+def test_model_roles_match_the_model_steps():
+    from seq2expr.cnn.training import MODEL_NAME as CNN_NAME  # imports torch: only here
+    from seq2expr.dnabert2.probe import MODEL_NAME as PROBE_NAME
+
+    assert CNN == CNN_NAME and is_simple(CNN) and is_glm(PROBE_NAME) and is_glm("probe:NT-v2")
+    assert not is_glm("DExTER") and not is_simple("DNABERT-2")
+
+
+# --- the figures ------------------------------------------------------------------------------
+
+
+def test_ladder_is_one_point_and_whisker_per_model_for_each_stratum_and_on_off():
+    metrics = contract_metrics(FULL_RUN, auroc={"DNABERT-2": (0.86, 0.82, 0.9), "DExTER": (0.84, 0.8, 0.88)})
+    figure = ladder_figure(metrics, random_init={"CNN"})
+    panels = [axis for axis in figure.axes if axis.get_visible()]
+    assert [axis.get_title().split("\n")[0] for axis in panels] == [
+        "all genes",
+        "unseen genes",
+        "CGI promoters",
+        "non-CGI promoters",
+        "expressed genes (TPM ≥ 1)",
+        "on/off: TPM ≥ 1 vs below",
+    ]
+    assert [axis.get_title().split("\n")[1] for axis in panels[:3]] == [
+        f"n = {GENES[s]}" for s in ("all", "unseen", "cgi")
+    ]
+    # models as rows, best on all genes at the top; the mean (no r) is left out; the caveat on the label
+    labels = [tick.get_text() for tick in panels[0].get_yticklabels()]
+    assert labels == ["DNABERT-2", "DExTER", "CNN\n⚠ random weights", "gc_cpg_baseline"]
+    for axis, stratum in zip(panels[:5], ("all", "unseen", "cgi", "non_cgi", "expressed"), strict=True):
+        assert not axis.get_lines() or all(
+            len(line.get_xdata()) <= 2 for line in axis.get_lines()
+        )  # no line joins models
+        points = [collection for collection in axis.containers]  # one errorbar container per model
+        assert len(points) == 4, stratum
+        x = [float(container.lines[0].get_xdata()[0]) for container in points]
+        assert x == pytest.approx(
+            [FULL_RUN[model][stratum][0] for model in ("DNABERT-2", "DExTER", "CNN", "gc_cpg_baseline")]
+        )
+    assert len(panels[5].containers) == 2  # AUROC where the table has one
+    png = ladder_section(metrics).content
+    assert png.startswith(b"\x89PNG") and len(png) < 300_000 and ladder_section(metrics).content == png
+
+
+def test_scatter_best_model_first_with_the_identity_line_or_png_for_many():
+    models = small_models(60)
+    metrics = ranked(models, ["b", "a"])  # b ranks first, though a comes first by name
+    scatter = observed_vs_predicted_section(models, metrics, max_points=100, random_init={"b"})
+    assert scatter.name == f"{SCATTER_ID}_mqc.yaml"
+    document = yaml.safe_load(scatter.content)
+    assert [label["name"] for label in document["pconfig"]["data_labels"]] == ["b", "a"]
+    assert document["pconfig"]["data_labels"][0]["ylab"] == "Predicted by b (r = 0.800 ⚠ random weights)"
+    genes = {name: point for name, point in document["data"][1].items() if not name.startswith("y = x")}
+    diagonal = [point for name, point in document["data"][1].items() if name.startswith("y = x")]
+    assert len(genes) == 60 and len(diagonal) > 10 and all(point["x"] == point["y"] for point in diagonal)
+    assert genes["g20"]["x"] == pytest.approx(models["a"].loc["g20", "observed"], abs=1e-4)
+    assert genes["g20"]["y"] == pytest.approx(models["a"].loc["g20", "predicted"], abs=1e-4)
+    image = observed_vs_predicted_section(models, metrics, max_points=59)
+    assert image.name == f"{SCATTER_ID}_mqc.png" and image.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(image.content) < 300_000  # "few and small PNGs"
+    assert observed_vs_predicted_section(models, metrics, max_points=59).content == image.content  # same bytes
+
+
+def test_distribution_densities_are_scaled_to_their_own_peak():
+    """A constant model's spike must not flatten the other curves: every curve peaks at 1."""
+    models = small_models(80)
+    models["constant"] = models["a"].assign(predicted=0.5)
+    document = yaml.safe_load(distribution_section(models, ranked(models, ["a", "b", "constant"])).content)
+    assert document["id"] == DISTRIBUTION_ID and document["plot_type"] == "linegraph"
+    assert list(document["data"]) == ["observed", "a", "b", "constant"]
+    areas = {}
+    for name, series in document["data"].items():
+        x, y = np.array(list(series)), np.array(list(series.values()))
+        assert y.max() == pytest.approx(1) and y.min() >= 0, name
+        areas[name] = float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)))
+    # The predictions (half the signal plus noise) are narrower than the truth: less area under the same peak.
+    assert areas["a"] < areas["observed"]
+    assert "peak" in document["pconfig"]["ylab"] and "log10 TPM" in document["pconfig"]["xlab"]
+
+
+def test_pearson_by_split_bars_carry_the_test_interval_and_skip_models_without_r():
+    metrics = contract_metrics({"a": {"all": (-0.2, -0.371, -0.006)}, "mean_baseline": LADDER_RUN["mean_baseline"]})
+    document = yaml.safe_load(pearson_by_split_section(metrics).content)
+    assert document["plot_type"] == "bargraph"
+    assert list(document["data"]) == ["a (test 95% CI [\u22120.371, \u22120.006])"]
+    assert document["data"]["a (test 95% CI [\u22120.371, \u22120.006])"] == {"train": 0.0, "val": -0.2, "test": -0.2}
+
+
+def test_methods_text_names_inputs_strata_seed_and_versions():
+    section = methods_section(METHODS, ["all", "unseen", "cgi"])
+    text = section.content.decode()
+    assert section.name == f"{METHODS_ID}_mqc.html"
+    for expected in ("predictions.tsv", "686185200", "1,000 resamples", "scipy 1.17.1", "test 30", "DNABERT-2: 3",
+                     "all genes, unseen genes, CGI promoters", "GC fraction above 0.55", "cluster bootstrap"):  # fmt: skip
+        assert expected in text, expected
+    assert "No dataset was given" in text
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+def report_files(max_points: int = 100) -> list:
+    metrics = contract_metrics(FULL_RUN, auroc={"DNABERT-2": (0.86, 0.82, 0.9)})
+    comparison = contract_comparison({("DNABERT-2", "DExTER", "all"): (0.06, 0.02, 0.1)})
+    models = small_models(60, ("DNABERT-2", "DExTER", "CNN"))
+    compute = pd.DataFrame({"model": ["DNABERT-2", "CNN"], "n_runs": [1, 1], "device": ["cuda", "cpu"],
+                            "device_name": ["H100", "x86_64"], "wall_seconds": [60.0, 30.0],
+                            "peak_host_memory_gib": [2.0, 1.0], "peak_gpu_memory_gib": [10.0, 0.0],
+                            "gpu_hours": [0.02, 0.0], "random_init": [True, False]})  # fmt: skip
+    return evaluation_report(metrics, comparison, contract_ladder(metrics), compute, models, METHODS, max_points)
+
+
+def test_config_lists_every_section_first_the_verdict():
+    config = yaml.safe_load(CONFIG.read_text())
+    written = [section_id(file.content, file.name) for file in report_files()]
+    assert len(written) == len(set(written)) == 11
+    for section in (*written, *OTHER_STEPS_SECTIONS):
+        entry = config["custom_data"][section]
+        assert entry["section_name"].strip()
+        description = entry["description"].strip()
+        assert description.endswith(".") and description.count(". ") == 0, f"{section}: one sentence"
+        assert section in config["report_section_order"] and section in config["custom_content"]["order"]
+    order = [config["report_section_order"][s]["order"] for s in config["custom_content"]["order"]]
+    assert order == sorted(order, reverse=True)
+    assert config["custom_content"]["order"][:3] == [VERDICT_ID, LADDER_ID, "model_ladder_comparison"]
+    assert config["title"] and config["intro_text"]
+
+
+# --- real MultiQC runs ------------------------------------------------------------------------
+
+
+def run_multiqc(source: Path, outdir: Path) -> str:
+    multiqc = shutil.which("multiqc")
+    command = [multiqc] if multiqc else [sys.executable, "-m", "multiqc"]
+    result = subprocess.run(
+        # static plot export (export_plots in the config) takes ~20 s and is not what these tests check
+        [*command, "--force", "--no-ansi", "--config", str(CONFIG), "--cl-config", "export_plots: false",
+         "--outdir", str(outdir), str(source)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (report,) = outdir.glob("*multiqc_report.html")
+    return report.read_text()
+
+
+def sections_in_order(html: str) -> list[str]:
+    return re.findall(r'<h2 class="mb-0" id="([^"]+)">', html)
+
+
+def table_rows(html: str, table_id: str) -> list[str]:
+    """The row names of a rendered MultiQC table, in the order a reader sees them (the data export sorts them)."""
+    return list(dict.fromkeys(re.findall(rf'<tr data-sample-group="([^"]+)" data-table-id="{table_id}_table"', html)))
+
+
+@pytest.mark.slow
+def test_multiqc_reads_verdict_first_ladder_per_stratum_test_rows_first(tmp_path: Path):
+    """The report as a person meets it, from hand-made tables: what leads, what is flagged, what is shown."""
+    content = tmp_path / "content"
+    content.mkdir()
+    for file in report_files():
+        (content / file.name).write_bytes(file.content)
+    html = run_multiqc(content, tmp_path / "multiqc")
+    order = sections_in_order(html)
+    assert order[:5] == [VERDICT_ID, LADDER_ID, "model_ladder_comparison", METRICS_ID, STRATA_ID]
+    verdict = html[html.index(f'id="{VERDICT_ID}"') : html.index(f'id="{LADDER_ID}"')]
+    assert "alert-warning" in verdict and "DNABERT-2 has random weights" in verdict
+    assert "<strong>DNABERT-2 ahead</strong>" in verdict
+    ladder = html[html.index(f'id="{LADDER_ID}"') : html.index('id="model_ladder_comparison"')]
+    assert ladder.count("data:image/png;base64,") == 1  # one figure, a panel per stratum (checked above)
+    rows = table_rows(html, METRICS_ID)
+    assert len(rows) == 15 and rows[0] == "DNABERT-2 · test ⚠ random weights"
+    assert [row.split(" · ")[1].split(" ")[0] for row in rows] == ["test"] * 5 + ["val"] * 5 + ["train"] * 5
+    assert "[0.650, 0.750]" in html  # the comma survives MultiQC (thousandsSep_format)
 
 
 def planted_predictions(dataset: pd.DataFrame, folder: Path) -> list[Path]:
-    """Two models of the synthetic data: one reads the planted k-mer count, one is a noisier copy of it."""
+    """Models of the synthetic data: DNABERT-2 reads the planted k-mer count, the CNN a noisier copy."""
     start, end = TEST_UPSTREAM + PLANTED_REGION[0], TEST_UPSTREAM + PLANTED_REGION[1]
     counts = dataset["sequence"].map(lambda s: count_occurrences(s[start : end + 1], PLANTED_KMER)).to_numpy(float)
     fit = (dataset["split"] != "test").to_numpy()
     slope, intercept = np.polyfit(counts[fit], dataset["target"].to_numpy()[fit], 1)
     rng = np.random.default_rng(5)
     paths = []
-    for name, noise in (("planted_kmer", 0.3), ("noisy_planted", 0.9)):
+    for name, noise in (("DNABERT-2", 0.3), ("CNN", 0.9)):
         predicted = intercept + slope * counts + rng.normal(0, noise, len(dataset))
         path = folder / f"{name}.tsv"
         write_predictions(
@@ -54,221 +399,44 @@ def planted_predictions(dataset: pd.DataFrame, folder: Path) -> list[Path]:
     return paths
 
 
-def small_models(n_test: int) -> dict[str, pd.DataFrame]:
-    rng = np.random.default_rng(1)
-    n = n_test + 20
-    observed = rng.normal(1, 1, n)
-    splits = ["train"] * 20 + ["test"] * n_test
-    tables = [
-        (f"{name}.tsv", make_predictions([f"g{i}" for i in range(n)], splits, observed, observed * 0.5 + noise, name))
-        for name, noise in (("a", rng.normal(0, 0.5, n)), ("b", rng.normal(0, 1, n)))
-    ]
-    return {model.name: mean_prediction(model) for model in group_models(tables)}
-
-
-def config_section_ids(content: bytes, name: str) -> str:
-    """The section id a custom-content file declares (PNG: its file name, as MultiQC takes it)."""
-    if name.endswith(".png"):
-        return name.removesuffix("_mqc.png")
-    text = content.decode("utf-8")
-    if name.endswith(".html"):
-        return str(yaml.safe_load(text.split("-->")[0].removeprefix("<!--"))["id"])
-    if name.endswith(".tsv"):
-        header = "\n".join(line[2:] for line in text.splitlines() if line.startswith("# "))
-        return str(yaml.safe_load(header)["id"])
-    return str(yaml.safe_load(text)["id"])
-
-
-# --- writers ----------------------------------------------------------------------------------
-
-
-def test_scatter_for_few_genes_png_for_many():
-    models = small_models(60)
-    scatter = observed_vs_predicted_section(models, max_points=100)
-    assert scatter.name == f"{SCATTER_ID}_mqc.yaml"
-    document = yaml.safe_load(scatter.content)
-    assert [label["name"] for label in document["pconfig"]["data_labels"]] == ["a", "b"]
-    assert [len(dataset) for dataset in document["data"]] == [60, 60]
-    point = document["data"][0]["g20"]
-    assert point["x"] == pytest.approx(models["a"].loc["g20", "observed"], abs=1e-4)
-    assert point["y"] == pytest.approx(models["a"].loc["g20", "predicted"], abs=1e-4)
-    image = observed_vs_predicted_section(models, max_points=59)
-    assert image.name == f"{SCATTER_ID}_mqc.png" and image.content.startswith(b"\x89PNG\r\n\x1a\n")
-    assert len(image.content) < 300_000  # "few and small PNGs"
-    assert observed_vs_predicted_section(models, max_points=59).content == image.content  # reproducible bytes
-
-
-def test_distribution_densities_are_scaled_to_their_own_peak():
-    """A constant model's spike must not flatten the other curves: every curve peaks at 1."""
-    models = small_models(80)
-    models["constant"] = models["a"].assign(predicted=0.5)
-    document = yaml.safe_load(distribution_section(models).content)
-    assert document["id"] == DISTRIBUTION_ID and document["plot_type"] == "linegraph"
-    assert list(document["data"]) == ["observed", "a", "b", "constant"]
-    areas = {}
-    for name, series in document["data"].items():
-        x, y = np.array(list(series)), np.array(list(series.values()))
-        assert y.max() == pytest.approx(1) and y.min() >= 0, name
-        areas[name] = np.trapezoid(y, x)
-    # The predictions (half the signal plus noise) are narrower than the truth: less area under the same peak.
-    assert areas["a"] < areas["observed"]
-    assert "peak" in document["pconfig"]["ylab"] and "log10 TPM" in document["pconfig"]["xlab"]
-
-
-def test_pearson_by_split_is_an_interactive_bar_graph_without_models_lacking_r():
-    models = small_models(40)
-    runs = group_models([(f"{name}.tsv", table.reset_index().assign(model=name)) for name, table in models.items()])
-    metrics = metrics_table(runs, 100, seed=1)
-    metrics.loc[len(metrics)] = {**metrics.iloc[0].to_dict(), "model": "mean_baseline", "pearson": np.nan}
-    figure = pearson_by_split_section(metrics)
-    document = yaml.safe_load(figure.content)
-    assert figure.name == "pearson_by_split_mqc.yaml" and document["plot_type"] == "bargraph"
-    assert [label.split(" ")[0] for label in document["data"]] == ["a", "b"]
-    test_a = metrics.set_index(["model", "split"]).loc[("a", "test")]
-    label_a = next(iter(document["data"]))
-    assert f"[{test_a['pearson_ci_low']:.3f}, {test_a['pearson_ci_high']:.3f}]".replace("-", "\u2212") in label_a
-    assert document["data"][label_a]["test"] == pytest.approx(test_a["pearson"], abs=1e-4)
-
-
-def test_metrics_rows_mark_val_in_training_and_near_constant_models():
-    """DExTER and the baselines are fitted on val: their val row says so; a near-constant model is flagged."""
-    models = small_models(60)
-    models["DExTER"] = models.pop("a")
-    models["flat"] = models["b"].assign(predicted=models["b"]["predicted"] * 1e-6)
-    for table in models.values():
-        table.loc[table.index[:5], "split"] = "val"
-    runs = group_models([(f"{name}.tsv", table.reset_index().assign(model=name)) for name, table in models.items()])
-    metrics = metrics_table(runs, 100, seed=1)
-    labels = dict(zip(zip(metrics["model"], metrics["split"], strict=True), row_labels(metrics), strict=True))
-    assert labels[("DExTER", "val")] == "DExTER · val (in training for DExTER)"
-    assert labels[("b", "val")] == "b · val"
-    assert labels[("flat", "test")] == "flat · test ⚠ near-constant predictions"
-    comparison = comparison_table(runs, 100, seed=1)
-    flagged = dict(zip(comparison["model_a"] + "/" + comparison["model_b"], comparison["near_constant"], strict=True))
-    assert flagged == {"DExTER/b": False, "DExTER/flat": True, "b/flat": True}
-    assert "A b vs B flat ⚠ near-constant predictions" in comparison_section(comparison).content.decode()
-    assert metrics.set_index(["model", "split"])["near_constant"].groupby("model").all().to_dict() == {
-        "DExTER": False,
-        "b": False,
-        "flat": True,
-    }
-
-
-def test_intervals_print_as_brackets_with_true_minus_signs():
-    table = pd.DataFrame({"low": [-0.371, 0.1, np.nan], "high": [-0.006, 0.25, 0.3]})
-    assert _intervals(table, "low", "high") == ["[\u22120.371, \u22120.006]", "[0.100, 0.250]", "n/a"]
-
-
-def test_methods_text_names_inputs_seed_and_versions():
-    section = methods_section(
-        [MethodsInput("predictions.tsv", "predictions of dexter", "ab" * 32, 120)],
-        {"train": 80, "val": 10, "test": 30},
-        {"dexter": 1, "dnabert2": 3},
-        {"seq2expr": "0.1.0", "scipy": "1.17.1"},
-        seed=686185200,
-        resamples=1000,
-        dataset_given=False,
-    )
-    text = section.content.decode()
-    assert section.name == f"{METHODS_ID}_mqc.html"
-    for expected in ("predictions.tsv", "686185200", "1,000 resamples", "scipy 1.17.1", "test 30", "dnabert2: 3"):
-        assert expected in text
-    assert "No dataset was given" in text
-
-
-# --- configuration ----------------------------------------------------------------------------
-
-
-def test_config_lists_every_section_with_title_description_and_order(tmp_path: Path):
-    config = yaml.safe_load(CONFIG.read_text())
-    models = small_models(30)
-    runs = group_models([(f"{n}.tsv", t.reset_index().assign(model=n)) for n, t in models.items()])
-    metrics = metrics_table(runs, 100, seed=1)
-    written = {
-        config_section_ids(section.content, section.name)
-        for section in (
-            observed_vs_predicted_section(models),
-            observed_vs_predicted_section(models, max_points=1),
-            distribution_section(models),
-            pearson_by_split_section(metrics),
-        )
-    }
-    assert written <= set(SECTION_IDS)
-    for section in (*SECTION_IDS, *OTHER_STEPS_SECTIONS):
-        entry = config["custom_data"][section]
-        assert entry["section_name"].strip()
-        description = entry["description"].strip()
-        assert description.endswith(".") and description.count(". ") == 0, f"{section}: one sentence"
-        assert section in config["report_section_order"]
-        assert section in config["custom_content"]["order"]
-    order = [config["report_section_order"][s]["order"] for s in config["custom_content"]["order"]]
-    assert order == sorted(order, reverse=True)
-    assert config["title"] and config["intro_text"]
-
-
-# --- a real MultiQC run on the command's outputs ---------------------------------------------
-
-
-def run_multiqc(source: Path, outdir: Path) -> Path:
-    multiqc = shutil.which("multiqc")
-    command = [multiqc] if multiqc else [sys.executable, "-m", "multiqc"]
-    result = subprocess.run(
-        # static plot export (export_plots in the config) takes ~20 s and is not what these tests check
-        [
-            *command,
-            "--force",
-            "--no-ansi",
-            "--config",
-            str(CONFIG),
-            "--cl-config",
-            "export_plots: false",
-            "--outdir",
-            str(outdir),
-            str(source),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    (report,) = outdir.glob("*multiqc_report.html")
-    return report
-
-
 @pytest.mark.slow
-def test_multiqc_renders_the_report(tmp_path: Path, synthetic_dataset: Path):
+def test_multiqc_renders_the_evaluation_of_the_bundled_data(tmp_path: Path, synthetic_dataset: Path):
+    """The whole path: the real command on the bundled dataset and its gene groups, then MultiQC."""
     dataset = read_dataset(synthetic_dataset)
     predictions = planted_predictions(dataset, tmp_path)
+    compute = tmp_path / "compute.tsv"
+    compute.write_text(
+        "model\tdevice\tdevice_name\tcpu_threads\twall_seconds\tpeak_host_memory_gib\tpeak_gpu_memory_gib\t"
+        "gpu_hours\trandom_init\nDNABERT-2\tcpu\tx86_64\t2\t60\t1\t0\t0\ttrue\n"
+    )
     evaluation = tmp_path / "evaluation"
     run_script(
         "evaluate_models.py",
         "--predictions", *predictions,
         "--dataset", synthetic_dataset,
+        "--groups", synthetic_dataset.parent / "gene_groups.tsv",
+        "--tss-index", str(TEST_UPSTREAM),
+        "--compute", compute,
         "--bootstrap", "200",
         "--max-scatter-points", "100",  # the synthetic test split has more genes: the PNG variant
         "--outdir", evaluation,
     )  # fmt: skip
-    assert (evaluation / f"{SCATTER_ID}_mqc.png").exists()
-    report = run_multiqc(evaluation, tmp_path / "multiqc")
-    html = report.read_text()
-    positions = [html.index(f'<h2 class="mb-0" id="{section}">') for section in SECTION_IDS]
-    assert positions == sorted(positions), "sections out of the configured order"
+    metrics = pd.read_csv(evaluation / "metrics.tsv", sep="\t")
+    assert {"unseen", "cgi", "non_cgi", "expressed"} <= set(metrics["stratum"])
+    html = run_multiqc(evaluation, tmp_path / "multiqc")
+    order = sections_in_order(html)
+    assert order[:2] == [VERDICT_ID, LADDER_ID] and order.index(METRICS_ID) < order.index(SCATTER_ID)
     config = yaml.safe_load(CONFIG.read_text())
-    for section in SECTION_IDS:
+    for section in order:
         assert config["custom_data"][section]["section_name"] in html
-    scatter_html = html[positions[2] : positions[3]]
-    assert "data:image/png;base64," in scatter_html
-    data = next(tmp_path.glob("multiqc/*_data"))
-    metrics = pd.read_csv(data / "multiqc_model_metrics_table.txt", sep="\t")
-    assert len(metrics) == 12  # 2 models + 2 baselines × 3 splits
-    comparison = pd.read_csv(data / "multiqc_model_comparison_table.txt", sep="\t")
-    assert len(comparison) == 3  # the mean baseline has no r
-    distribution = pd.read_csv(data / f"multiqc_{DISTRIBUTION_ID}_plot.txt", sep="\t", index_col=0)
-    assert set(distribution.index) == {"observed", "planted_kmer", "noisy_planted"}
-    # The planted-signal model beats the GC/CpG baseline and its noisier copy, in the numbers the report shows.
-    table = pd.read_csv(evaluation / "comparison.tsv", sep="\t").set_index(["model_a", "model_b"])
-    assert table.loc[("noisy_planted", "planted_kmer"), "delta_r_ci_high"] < 0
-    assert table.loc[("noisy_planted", "planted_kmer"), "p_value_holm"] < 0.05
+    verdict = html[html.index(f'id="{VERDICT_ID}"') : html.index(f'id="{LADDER_ID}"')]
+    assert "DNABERT-2 has random weights" in verdict and "Highest test r on all" in verdict
+    scatter = html[html.index(f'id="{SCATTER_ID}"') : html.index(f'id="{DISTRIBUTION_ID}"')]
+    assert "data:image/png;base64," in scatter
+    rows = table_rows(html, METRICS_ID)
+    assert len(rows) == 12 and all(" · test" in row for row in rows[:4])  # 2 models + 2 baselines × 3 splits
+    strata = list(dict.fromkeys(row.split(" · ")[0] for row in table_rows(html, STRATA_ID)))
+    assert strata == ["unseen genes", "CGI promoters", "non-CGI promoters", "expressed genes (TPM ≥ 1)"]
 
 
 @pytest.mark.slow
@@ -282,13 +450,22 @@ def test_multiqc_draws_the_interactive_scatter(tmp_path: Path):
         paths.append(path)
     evaluation = tmp_path / "evaluation"
     run_script("evaluate_models.py", "--predictions", *paths, "--bootstrap", "100", "--outdir", evaluation)
-    report = run_multiqc(evaluation, tmp_path / "multiqc")
-    html = report.read_text()
-    for section in SECTION_IDS:
-        assert f'<h2 class="mb-0" id="{section}">' in html
+    html = run_multiqc(evaluation, tmp_path / "multiqc")
+    assert sections_in_order(html)[0] == VERDICT_ID
     data = next(tmp_path.glob("multiqc/*_data"))
-    assert (data / f"multiqc_{SCATTER_ID}_plot.txt").exists()
+    first = pd.read_csv(data / f"multiqc_{SCATTER_ID}_plot.txt", sep="\t")
     assert (data / f"multiqc_{SCATTER_ID}_plot_1.txt").exists()  # one dataset per model
+    assert first["Sample"].str.startswith("y = x").sum() > 10  # the identity line
     assert (
         "data:image/png;base64," not in html[html.index(f'id="{SCATTER_ID}"') : html.index(f'id="{DISTRIBUTION_ID}"')]
     )
+
+
+def test_row_labels_flag_random_weights_and_constant_models():
+    metrics = contract_metrics({"flat": {"all": (0.3, 0.2, 0.4)}, "DNABERT-2": {"all": (0.5, 0.4, 0.6)}},
+                               near_constant=frozenset({"flat"}))  # fmt: skip
+    test = metrics[metrics["split"] == "test"]
+    assert row_labels(test, {"DNABERT-2"}) == [
+        "flat · test ⚠ near-constant predictions",
+        "DNABERT-2 · test ⚠ random weights",
+    ]

@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 
 from seq2expr.dexter.model import variable_name
-from seq2expr.mqc import ReportFile, tsv_with_header
+from seq2expr.mqc import ReportFile, table_section
 
 SECTION_ID = "dexter_variables"
-FILE_NAME = "dexter_variables_mqc.tsv"
 DEFAULT_TOP = 25
 
 
@@ -33,23 +32,18 @@ def variables_mqc(variables: pd.DataFrame, top: int = DEFAULT_TOP) -> ReportFile
             "coefficient": kept["coefficient"],
         }
     )
-    header = {
-        "id": SECTION_ID,
-        "plot_type": "table",
-        # Keep the file's order (largest |coefficient| first) rather than MultiQC's alphabetical one.
-        "pconfig": {"id": f"{SECTION_ID}_table", "col1_header": "variable", "sort_rows": False},
-        # MultiQC shows every number with one decimal unless told: bounds are bases, weights need three.
-        "headers": {
-            "kmer": {"title": "k-mer"},
-            "start": {
-                "title": "start",
-                "description": "Region start relative to the TSS (bp)",
-                "format": "{:,.0f}",
-                "scale": False,
-            },
-            "end": {"description": "Region end (bp, inclusive)", "format": "{:,.0f}", "scale": False},
-            "correlation": {"description": "|Spearman rho| with expression on the training genes", "format": "{:,.3f}"},
-            "coefficient": {"description": "LASSO coefficient (standardised features)", "format": "{:,.3f}"},
+    # Keep the table's order (largest |coefficient| first) rather than MultiQC's alphabetical one.
+    # MultiQC shows every number with one decimal unless told: bounds are bases, weights need three.
+    headers = {
+        "kmer": {"title": "k-mer"},
+        "start": {
+            "title": "start",
+            "description": "Region start relative to the TSS (bp)",
+            "format": "{:,.0f}",
+            "scale": False,
         },
+        "end": {"description": "Region end (bp, inclusive)", "format": "{:,.0f}", "scale": False},
+        "correlation": {"description": "|Spearman rho| with expression on the training genes", "format": "{:,.3f}"},
+        "coefficient": {"description": "LASSO coefficient (standardised features)", "format": "{:,.3f}"},
     }
-    return tsv_with_header(FILE_NAME, header, table)
+    return table_section(SECTION_ID, table, "variable", headers)

@@ -1,0 +1,208 @@
+"""The verdict: sentences written from hand-made metrics and comparison tables (the contract of
+`metrics.tsv` and `comparison.tsv`), which must say what the numbers support and nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from seq2expr.comparison import COMPARISON_COLUMNS
+from seq2expr.evaluate import METRIC_COLUMNS
+from seq2expr.report_verdict import VERDICT_ID, paired_delta, verdict_section, write_verdict
+
+Interval = tuple[float, float, float]
+"""(value, low, high)."""
+
+GENES = {"all": 441, "unseen": 57, "cgi": 220, "non_cgi": 221, "expressed": 180}
+
+
+def contract_metrics(
+    test: Mapping[str, Mapping[str, Interval]],
+    near_constant: frozenset[str] = frozenset(),
+    auroc: Mapping[str, Interval] | None = None,
+) -> pd.DataFrame:
+    """metrics.tsv rows: `test[model][stratum]` = test r with its interval; train and val rows on all genes."""
+    rows = []
+    for model, strata in test.items():
+        fitted_on, val_use = (
+            ("train", "early stopping") if model in ("CNN", "DNABERT-2") else ("train+val", "fitted on")
+        )
+        r_all = strata["all"][0]
+        cells = [("train", "all", (r_all + 0.2, r_all + 0.15, r_all + 0.25)), ("val", "all", strata["all"])]
+        cells += [("test", stratum, value) for stratum, value in strata.items()]
+        for split, stratum, (r, low, high) in cells:
+            on_off = (
+                (auroc or {}).get(model, (np.nan, np.nan, np.nan)) if split == "test" and stratum == "all" else None
+            )
+            rows.append(
+                {
+                    "model": model,
+                    "split": split,
+                    "stratum": stratum,
+                    "n": GENES[stratum] if split == "test" else 800,
+                    "n_runs": 1,
+                    "pearson": r,
+                    "pearson_ci_low": low,
+                    "pearson_ci_high": high,
+                    "pearson_fisher_low": low,
+                    "pearson_fisher_high": high,
+                    "spearman": r,
+                    "spearman_ci_low": low,
+                    "spearman_ci_high": high,
+                    "r2": r * r if np.isfinite(r) else -0.01,
+                    "mse": 1 - r * r if np.isfinite(r) else 1.0,
+                    "mae": 0.8,
+                    "pearson_sd": np.nan,
+                    "spearman_sd": np.nan,
+                    "r2_sd": np.nan,
+                    "mse_sd": np.nan,
+                    "mae_sd": np.nan,
+                    "near_constant": model in near_constant,
+                    "auroc_on_off": on_off[0] if on_off else np.nan,
+                    "auroc_ci_low": on_off[1] if on_off else np.nan,
+                    "auroc_ci_high": on_off[2] if on_off else np.nan,
+                    "fitted_on": fitted_on,
+                    "val_use": val_use if split == "val" else "",
+                }
+            )
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+
+def contract_comparison(deltas: Mapping[tuple[str, str, str], Interval]) -> pd.DataFrame:
+    """comparison.tsv rows: `deltas[(a, b, stratum)]` = r(a) − r(b) with its paired interval."""
+    rows = []
+    for (a, b, stratum), (delta, low, high) in deltas.items():
+        p = 0.001 if low > 0 or high < 0 else 0.4
+        rows.append(
+            {
+                "model_a": a,
+                "model_b": b,
+                "stratum": stratum,
+                "n": GENES[stratum],
+                "pearson_a": 0.5 + delta,
+                "pearson_b": 0.5,
+                "r_ab": 0.7,
+                "delta_r": delta,
+                "delta_r_ci_low": low,
+                "delta_r_ci_high": high,
+                "p_bootstrap": p,
+                "p_bootstrap_holm": min(1.0, 3 * p),
+                "zou_ci_low": low,
+                "zou_ci_high": high,
+                "williams_t": 2.0,
+                "p_value": p,
+                "p_value_holm": min(1.0, 3 * p),
+                "holm_family": f"comparison:{stratum}",
+                "near_constant": False,
+            }
+        )
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+LADDER_RUN = {
+    "DNABERT-2": {"all": (0.70, 0.65, 0.75), "cgi": (0.05, -0.08, 0.18), "unseen": (0.60, 0.45, 0.72)},
+    "DExTER": {"all": (0.64, 0.58, 0.70), "cgi": (0.01, -0.12, 0.14), "unseen": (0.62, 0.48, 0.73)},
+    "CNN": {"all": (0.60, 0.54, 0.66), "cgi": (0.09, -0.04, 0.22), "unseen": (0.50, 0.33, 0.64)},
+    "gc_cpg_baseline": {"all": (0.55, 0.48, 0.61), "cgi": (0.02, -0.11, 0.15), "unseen": (0.52, 0.35, 0.66)},
+    "mean_baseline": {"all": (np.nan, np.nan, np.nan), "cgi": (np.nan,) * 3, "unseen": (np.nan,) * 3},
+}
+
+
+def test_the_best_model_and_the_glm_against_the_best_simple_rung_with_intervals():
+    metrics = contract_metrics(LADDER_RUN, auroc={"DNABERT-2": (0.86, 0.82, 0.9), "DExTER": (0.84, 0.8, 0.88)})
+    comparison = contract_comparison(
+        {
+            ("DExTER", "DNABERT-2", "all"): (-0.06, -0.10, -0.02),  # stored in the other order: sign flips
+            ("CNN", "DNABERT-2", "cgi"): (0.04, -0.05, 0.13),
+            ("DExTER", "DNABERT-2", "unseen"): (0.02, -0.06, 0.10),
+        }
+    )
+    verdict = write_verdict(metrics, comparison)
+    assert verdict.caveats == ()
+    best, glm, *strata, on_off = verdict.findings
+    assert best == (
+        "Highest test r on all 441 test genes: DNABERT-2, r = 0.700 [0.650, 0.750]. Against the runner-up, "
+        "DExTER (r = 0.640 [0.580, 0.700]): Δr = +0.060 [0.020, 0.100], DNABERT-2 ahead."
+    )
+    assert glm == (
+        "DNABERT-2 r = 0.700 [0.650, 0.750] against the best simple model, DExTER r = 0.640 [0.580, 0.700]; "
+        "Δr = +0.060 [0.020, 0.100], DNABERT-2 ahead."
+    )
+    # Strata in report order; within each, the best simple model of that stratum (the CNN in CGI promoters).
+    assert strata == [
+        "Unseen genes, n = 57: DNABERT-2 0.600 [0.450, 0.720] vs DExTER 0.620 [0.480, 0.730]; "
+        "Δr = \u22120.020 [\u22120.100, 0.060], not distinguishable.",
+        "CGI promoters, n = 220: DNABERT-2 0.050 [\u22120.080, 0.180] vs CNN 0.090 [\u22120.040, 0.220]; "
+        "Δr = \u22120.040 [\u22120.130, 0.050], not distinguishable.",
+    ]
+    assert on_off == (
+        "Expressed (TPM ≥ 1) vs silent test genes, AUROC (0.5 = chance): DNABERT-2 0.860 [0.820, 0.900]; "
+        "DExTER 0.840 [0.800, 0.880]."
+    )
+
+
+def test_an_interval_that_includes_zero_is_never_called_a_win():
+    metrics = contract_metrics({key: {"all": LADDER_RUN[key]["all"]} for key in ("DNABERT-2", "DExTER")})
+    comparison = contract_comparison({("DNABERT-2", "DExTER", "all"): (0.06, -0.001, 0.12)})
+    findings = write_verdict(metrics, comparison).findings
+    assert all("not distinguishable" in sentence for sentence in findings), findings
+    assert not any("ahead" in sentence for sentence in findings)
+    behind = contract_comparison({("DNABERT-2", "DExTER", "all"): (-0.06, -0.12, -0.01)})
+    assert (
+        write_verdict(metrics, behind)
+        .findings[1]
+        .endswith("Δr = \u22120.060 [\u22120.120, \u22120.010], DExTER ahead.")
+    )
+
+
+def test_a_random_weight_model_is_flagged_and_never_called_best():
+    metrics = contract_metrics({key: {"all": LADDER_RUN[key]["all"]} for key in ("DNABERT-2", "DExTER", "CNN")})
+    comparison = contract_comparison(
+        {("DNABERT-2", "DExTER", "all"): (0.06, 0.02, 0.10), ("CNN", "DExTER", "all"): (-0.04, -0.08, 0.0)}
+    )
+    verdict = write_verdict(metrics, comparison, random_init={"DNABERT-2"})
+    assert verdict.caveats == (
+        "DNABERT-2 has random weights (a test checkpoint): its numbers check the pipeline, not the model.",
+    )
+    assert verdict.findings[0].startswith("Highest test r on all 441 test genes: DExTER, r = 0.640")
+    assert verdict.findings[1].startswith("DNABERT-2 (⚠ random weights) r = 0.700")
+    html = verdict_section(verdict).content.decode()
+    assert 'class="alert alert-warning"' in html and "DNABERT-2 has random weights" in html
+    assert html.index("alert-warning") < html.index("Highest test r")  # the warning is read first
+
+
+def test_a_near_constant_model_is_flagged_and_skipped():
+    run = {"flat": {"all": (0.9, 0.8, 0.95)}, "DExTER": LADDER_RUN["DExTER"]}
+    verdict = write_verdict(contract_metrics(run, near_constant=frozenset({"flat"})), contract_comparison({}))
+    assert verdict.caveats == (
+        "flat's test predictions are near-constant (spread at most 1% of the target's): its r measures noise, "
+        "not a signal.",
+    )
+    assert verdict.findings[0] == "Highest test r on all 441 test genes: DExTER, r = 0.640 [0.580, 0.700]."
+    assert "No genome language model was evaluated" in verdict.findings[1]
+
+
+def test_probes_are_glms_and_every_glm_meets_the_best_simple_rung():
+    run = {
+        "probe:NT-v2": {"all": (0.58, 0.5, 0.65)},
+        "DNABERT-2_probe": {"all": (0.50, 0.42, 0.57)},
+        "gc_cpg_baseline": LADDER_RUN["gc_cpg_baseline"],
+    }
+    comparison = contract_comparison({("probe:NT-v2", "gc_cpg_baseline", "all"): (0.03, -0.02, 0.08)})
+    findings = write_verdict(contract_metrics(run), comparison).findings
+    assert findings[1].startswith("probe:NT-v2 r = 0.580 [0.500, 0.650] against the best simple model, gc_cpg_baseline")
+    assert findings[1].endswith("not distinguishable.")
+    assert findings[2].startswith("DNABERT-2_probe r = 0.500") and findings[2].endswith("r = 0.550 [0.480, 0.610].")
+
+
+def test_paired_delta_reads_either_order_and_html_is_escaped():
+    comparison = contract_comparison({("a", "b", "all"): (0.1, 0.02, 0.2)})
+    assert paired_delta(comparison, "a", "b", "all") == (0.1, 0.02, 0.2)
+    assert paired_delta(comparison, "b", "a", "all") == (-0.1, -0.2, -0.02)
+    assert paired_delta(comparison, "a", "b", "cgi") is None
+    metrics = contract_metrics({"<b>x</b>": {"all": (0.5, 0.4, 0.6)}})
+    section = verdict_section(write_verdict(metrics, comparison))
+    assert section.name == f"{VERDICT_ID}_mqc.html"
+    assert "&lt;b&gt;x&lt;/b&gt;" in section.content.decode() and "<b>x</b>" not in section.content.decode()
