@@ -28,7 +28,7 @@ fail() { echo "docker_checks: FAILED: $*" >&2; exit 1; }
 
 while read -r tag; do
     docker image inspect "$tag" >/dev/null 2>&1 || fail "image $tag not found (bash .ci/setup-docker.sh builds it)"
-done < <(grep -rhoE 'ghcr\.io/seq2expr/seq2expr-(cpu|gpu):[A-Za-z0-9._-]+' modules/ conf/ | sort -u)
+done < <(grep -rhoE '(oras://)?ghcr\.io/seq2expr/seq2expr-(cpu|gpu):[A-Za-z0-9._-]+' modules/ conf/ | grep -v '^oras://' | sort -u)
 
 # The trace with the container of every task, outside the outdir, copied after each run. One
 # config file for both runs: the parameter summary MultiQC reads lists the config files (and a
@@ -83,10 +83,11 @@ for module in sorted(pathlib.Path("modules").glob("**/main.nf")):
     container = re.search(r"^\s*container\s+(.+)$", text, re.M)
     if not (process and container):
         continue
-    line = container.group(1)
-    # a choice `cond ? 'gpu image' : 'cpu image'` (a GPU only under a gpu profile): this run has none
-    choice = re.search(r"\?\s*['\"]([^'\"]+)['\"]\s*:\s*['\"]([^'\"]+)['\"]", line)
-    expected[process.group(1)] = choice.group(2) if choice else line.strip().strip("'\"")
+    # the Docker tags the line names (the engine ternary's other branch is the oras://...-sif of
+    # Singularity/Apptainer); of a GPU-capable module's two, the CPU one: this run has no gpu profile
+    tags = sorted(set(re.findall(r"(?<!oras://)\b(ghcr\.io/seq2expr/seq2expr-(?:cpu|gpu):[\w.-]+)", container.group(1))))
+    cpu = [tag for tag in tags if "-cpu:" in tag]
+    expected[process.group(1)] = cpu[0] if cpu else (tags[0] if tags else container.group(1).strip().strip("'\""))
 for line in flat.read_text().splitlines():
     override = re.match(r"""process\.'?withName:\s*'?(\w+)'?'?\.container\s*=\s*'([^']+)'""", line)
     if override:

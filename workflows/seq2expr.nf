@@ -36,8 +36,8 @@ workflow SEQ2EXPR {
     main:
 
     // Every task runs the package of this checkout, staged into its work folder (so a container
-    // can never run other code, and -resume reruns what a code change touches)
-    def code   = file("${projectDir}/src/seq2expr", type: 'dir', checkIfExists: true)
+    // can never run other code): only the part its bin/ script imports, from a folder named by its
+    // content, so that -resume reruns a step when, and only when, its code changes (stepCode below)
     def models = selectedModels()
 
     //
@@ -45,7 +45,7 @@ workflow SEQ2EXPR {
     //
     FETCH_INPUTS (
         ch_references,
-        code
+        stepCode('fetch_inputs.py')
     )
     def fetched = FETCH_INPUTS.out.file.branch { meta, _file ->
         genome:     meta.kind == 'genome'
@@ -72,7 +72,7 @@ workflow SEQ2EXPR {
     //
     EXTRACT_TSS_WINDOWS (
         genome.combine(annotation).map { meta, fasta, _meta2, gtf -> [ meta, fasta, gtf ] },
-        code
+        stepCode('extract_tss_windows.py')
     )
 
     //
@@ -83,7 +83,7 @@ workflow SEQ2EXPR {
             .combine(EXTRACT_TSS_WINDOWS.out.fasta.map { _meta, fasta -> fasta })
             .combine(EXTRACT_TSS_WINDOWS.out.windows.map { _meta, windows -> windows })
             .combine(expression.map { _meta, table -> table }),
-        code
+        stepCode('build_dataset.py')
     )
 
     //
@@ -100,7 +100,7 @@ workflow SEQ2EXPR {
     if ('dexter' in models) {
         DEXTER (
             BUILD_DATASET.out.dataset,
-            code
+            stepCode('dexter.py')
         )
         ch_predictions  = ch_predictions.mix(DEXTER.out.predictions)
         ch_compute      = ch_compute.mix(DEXTER.out.compute)
@@ -111,7 +111,7 @@ workflow SEQ2EXPR {
             ch_datasets,
             pretrained,
             model_id,
-            code
+            stepCode('finetune_dnabert2.py')
         )
         ch_predictions  = ch_predictions.mix(FINETUNE_DNABERT2.out.predictions)
         ch_compute      = ch_compute.mix(FINETUNE_DNABERT2.out.compute)
@@ -120,7 +120,7 @@ workflow SEQ2EXPR {
     if ('cnn' in models) {
         TRAIN_CNN (
             ch_datasets,
-            code
+            stepCode('train_cnn.py')
         )
         ch_predictions  = ch_predictions.mix(TRAIN_CNN.out.predictions)
         ch_compute      = ch_compute.mix(TRAIN_CNN.out.compute)
@@ -131,7 +131,7 @@ workflow SEQ2EXPR {
             BUILD_DATASET.out.dataset,
             pretrained,
             model_id,
-            code
+            stepCode('probe_dnabert2.py')
         )
         ch_predictions  = ch_predictions.mix(PROBE_DNABERT2.out.predictions)
         ch_compute      = ch_compute.mix(PROBE_DNABERT2.out.compute)
@@ -146,7 +146,7 @@ workflow SEQ2EXPR {
         groupRuns(ch_predictions, n_runs)
             .join(groupRuns(ch_compute, n_runs))
             .join(BUILD_DATASET.out.dataset),
-        code
+        stepCode('evaluate_models.py')
     )
     ch_tissue_files = ch_tissue_files.mix(EVALUATE_MODELS.out.mqc.transpose())
 
@@ -206,6 +206,117 @@ def groupRuns(ch_runs, n_runs) {
     return ch_runs
         .map { meta, file -> [ tissueMeta(meta), file ] }
         .groupTuple(size: n_runs, sort: { a, b -> a.toString() <=> b.toString() })
+}
+
+//
+// The seq2expr code one step runs, as the folder its module stages as `code/seq2expr`. -resume must
+// rerun a step when, and only when, that code changes, and Nextflow hashes a folder input by its
+// path, size and time (by the content of every file when the pipeline is pulled at a revision):
+// neither follows the code one step runs. So the folder holds only that code, the package's
+// __init__.py and the units of src/seq2expr (a top-level module, or a whole subpackage) that the
+// step's bin/ script imports, transitively, and its name is their SHA-256: it is copied once into
+// the work directory and a task's hash changes exactly when one of those files does. (The bin/
+// script itself is in the hash already: Nextflow adds every bin/ script a task names.) A step
+// that imports more than its folder holds stops with an ImportError: it never runs stale code.
+//
+def stepCode(script) {
+    def pkg    = file("${projectDir}/src/seq2expr", type: 'dir', checkIfExists: true)
+    def units  = importedUnits(pkg, [ file("${projectDir}/bin/${script}", checkIfExists: true) ], [] as Set)
+    def files  = ([ pkg.resolve('__init__.py') ] + units.collectMany { unit -> unitFiles(pkg, unit) })
+        .unique()
+        .sort { source -> pkg.relativize(source).toString() }
+    def sha256 = java.security.MessageDigest.getInstance('SHA-256')
+    files.each { source ->
+        def bytes = source.bytes
+        sha256.update("${pkg.relativize(source)}\n${bytes.length}\n".toString().getBytes('UTF-8'))
+        sha256.update(bytes)
+    }
+    def folder = workflow.workDir.resolve("seq2expr-code/${sha256.digest().encodeHex().toString().take(24)}")
+    // written once, the marker last, so an interrupted copy is made again rather than used
+    def marker = folder.resolve('complete')
+    if (!marker.exists()) {
+        files.each { source ->
+            def target = folder.resolve('seq2expr').resolve(pkg.relativize(source).toString())
+            target.parent.mkdirs()
+            source.copyTo(target)
+        }
+        marker.text = "${script}\n"
+    }
+    return folder.resolve('seq2expr')
+}
+
+//
+// The units ('cli.py', 'dexter/') of the package that `sources` import, with those their own files
+// import, and so on: read from the import statements, including those inside functions and under
+// TYPE_CHECKING (a unit named only there is still in the step's folder: a few extra reruns, never
+// a missed one)
+//
+def importedUnits(pkg, sources, known) {
+    def found = sources.collectMany { source -> pythonImports(pkg, source) }
+        .collect { parts -> packageUnit(pkg, parts) }
+        .findAll { unit -> unit && !(unit in known) }
+        .toSet()
+    return found
+        ? importedUnits(pkg, found.collectMany { unit -> unitFiles(pkg, unit) }, known + found)
+        : known
+}
+
+//
+// The modules of the package that one Python file imports, each as its dotted path below seq2expr
+// (`from seq2expr.dexter.model import X` -> [dexter, model]; `from seq2expr import cli, tables` ->
+// [cli], [tables]; relative imports resolved against the file's own subpackage)
+//
+def pythonImports(pkg, source) {
+    def text   = source.text.replaceAll('\\\\\r?\n', ' ')
+    def folder = source.startsWith(pkg) ? pkg.relativize(source.parent).toString().tokenize('/') : null
+    def plain  = text.findAll('(?m)^[ \t]*import[ \t]+([^\n#;]+)') { _line, names ->
+        names.tokenize(',')
+            .collect { name -> name.trim().tokenize(' \t')[0].tokenize('.') }
+            .findAll { parts -> parts && parts[0] == 'seq2expr' }
+            .collect { parts -> parts.drop(1) }
+    }.collectMany { modules -> modules }
+    def from   = text.findAll('(?ms)^[ \t]*from[ \t]+(\\.*)([\\w.]*)[ \t]+import[ \t]+(\\([^)]*\\)|[^\n;]*)') { _line, dots, module, names ->
+        def parts = module.tokenize('.')
+        def base  = null
+        if (dots) {
+            base = folder == null ? null : folder.take(folder.size() - (dots.length() - 1)) + parts
+        }
+        else if (parts && parts[0] == 'seq2expr') {
+            base = parts.drop(1)
+        }
+        if (base == null) {
+            return []
+        }
+        return base
+            ? [ base ]
+            : names.replaceAll('#[^\n]*', '').replaceAll('[()]', ' ').tokenize(',')
+                .collect { name -> name.trim().tokenize(' \t\n') }
+                .findAll { words -> words }
+                .collect { words -> [ words[0] ] }
+    }.collectMany { modules -> modules }
+    return plain + from
+}
+
+// 'cli.py' or 'dexter/' for a dotted path below seq2expr; null for the package itself or a name
+// that is no module of it
+def packageUnit(pkg, parts) {
+    if (!parts) {
+        return null
+    }
+    if (pkg.resolve(parts[0]).isDirectory()) {
+        return "${parts[0]}/".toString()
+    }
+    return pkg.resolve("${parts[0]}.py").isFile() ? "${parts[0]}.py".toString() : null
+}
+
+// the Python files of one unit
+def unitFiles(pkg, unit) {
+    if (!unit.endsWith('/')) {
+        return [ pkg.resolve(unit) ]
+    }
+    return pkg.resolve(unit).listFiles()
+        .collectMany { child -> child.isDirectory() ? unitFiles(pkg, "${unit}${child.name}/".toString()) : [ child ] }
+        .findAll { child -> child.name.endsWith('.py') }
 }
 
 /*

@@ -34,12 +34,16 @@ def pinned_lines() -> list[str]:
     return [line.strip() for line in REQUIREMENTS.read_text().splitlines() if line.strip() and not line.startswith("#")]
 
 
+#: a Docker tag of ours (not preceded by oras://, which names the Singularity image of a release)
+DOCKER_TAG = re.compile(r"(?<!oras://)ghcr\.io/seq2expr/seq2expr-(cpu|gpu):[\w.-]+")
+
+
 def module_images() -> dict[str, str]:
-    """image kind (cpu/gpu) -> the one tag modules/ name for it."""
+    """image kind (cpu/gpu) -> the one Docker tag modules/ name for it."""
     tags = {
         match.group(0)
         for module in (REPO / "modules").glob("**/main.nf")
-        for match in re.finditer(r"ghcr\.io/seq2expr/seq2expr-(cpu|gpu):[\w.-]+", module.read_text())
+        for match in DOCKER_TAG.finditer(module.read_text())
     }
     kinds: dict[str, list[str]] = {}
     for tag in sorted(tags):
@@ -83,6 +87,29 @@ def test_modules_name_both_images() -> None:
     assert set(images) == set(IMAGES), images
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert all(tag.endswith(f":{version}") for tag in images.values()), (images, version)
+
+
+@pytest.mark.parametrize("module", sorted((REPO / "modules" / "local").glob("*/main.nf")), ids=lambda p: p.parent.name)
+def test_singularity_pulls_the_released_sif_of_each_docker_image(module: Path) -> None:
+    """The nf-core engine ternary: Singularity/Apptainer get the release's oras://...-sif of the very
+    image Docker gets, unless ext.singularity_pull_docker_container asks for the Docker one."""
+    text = module.read_text()
+    line = next(line for line in text.splitlines() if line.strip().startswith("container "))
+    assert "workflow.containerEngine in ['singularity', 'apptainer']" in line, line
+    assert "!task.ext.singularity_pull_docker_container" in line, line
+    docker = sorted({match.group(0) for match in DOCKER_TAG.finditer(line)})
+    sifs = sorted(set(re.findall(r"oras://(ghcr\.io/seq2expr/seq2expr-(?:cpu|gpu):[\w.-]+)-sif", line)))
+    assert docker and sifs == docker, f"{module.parent.name}: Docker {docker}, SIF {sifs}"
+
+
+def test_release_publishes_each_image_once_and_public() -> None:
+    """One trigger (a published release), and each package made public: GHCR makes a new package
+    private, and a private image cannot be pulled without a login."""
+    text = (REPO / ".github" / "workflows" / "release.yml").read_text()
+    trigger = text.split("\non:", 1)[1].split("\npermissions:", 1)[0]
+    assert "release:" in trigger and "push:" not in trigger, trigger
+    assert "visibility" in text and "public" in text, "the packages are made public"
+    assert "-sif" in text and "oras://" in text, "the Singularity images the modules name are pushed"
 
 
 # --- with a Docker engine ------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 process DEXTER {
     tag "${meta.id}"
-    label 'process_medium'
+    label 'process_low' // 2 CPUs: a study-size set (22,000 x 4,001 bp) takes 0.6 GB and seconds (bench/dexter.py)
 
-    container "ghcr.io/seq2expr/seq2expr-cpu:0.1.0"
+    conda "${moduleDir}/environment.yml"
+    container "${ workflow.containerEngine in ['singularity', 'apptainer'] && !task.ext.singularity_pull_docker_container ? 'oras://ghcr.io/seq2expr/seq2expr-cpu:0.1.0-sif' : 'ghcr.io/seq2expr/seq2expr-cpu:0.1.0' }"
 
     input:
     tuple val(meta), path(dataset)

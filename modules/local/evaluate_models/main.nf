@@ -2,7 +2,8 @@ process EVALUATE_MODELS {
     tag "${meta.id}"
     label 'process_single'
 
-    container "ghcr.io/seq2expr/seq2expr-cpu:0.1.0"
+    conda "${moduleDir}/environment.yml"
+    container "${ workflow.containerEngine in ['singularity', 'apptainer'] && !task.ext.singularity_pull_docker_container ? 'oras://ghcr.io/seq2expr/seq2expr-cpu:0.1.0-sif' : 'ghcr.io/seq2expr/seq2expr-cpu:0.1.0' }"
 
     input:
     // every model run's predictions.tsv and compute.tsv (same file names: staged in numbered

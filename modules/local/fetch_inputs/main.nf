@@ -2,7 +2,8 @@ process FETCH_INPUTS {
     tag "${meta.id}"
     label 'process_single'
 
-    container "ghcr.io/seq2expr/seq2expr-cpu:0.1.0"
+    conda "${moduleDir}/environment.yml"
+    container "${ workflow.containerEngine in ['singularity', 'apptainer'] && !task.ext.singularity_pull_docker_container ? 'oras://ghcr.io/seq2expr/seq2expr-cpu:0.1.0-sif' : 'ghcr.io/seq2expr/seq2expr-cpu:0.1.0' }"
 
     input:
     tuple val(meta), path(registry)

@@ -3,8 +3,10 @@ process PROBE_DNABERT2 {
     label 'process_medium'
     label 'process_gpu'
 
-    // CUDA image only when the task gets a GPU (ext.use_gpu, set by a gpu profile in conf/base.config)
-    container "${ task.ext.use_gpu ? 'ghcr.io/seq2expr/seq2expr-gpu:0.1.0' : 'ghcr.io/seq2expr/seq2expr-cpu:0.1.0' }"
+    // CUDA image only when the task gets a GPU (ext.use_gpu, set by a gpu profile in conf/base.config);
+    // Singularity/Apptainer pull the released SIF unless ext.singularity_pull_docker_container
+    conda "${moduleDir}/environment.yml"
+    container "${ workflow.containerEngine in ['singularity', 'apptainer'] && !task.ext.singularity_pull_docker_container ? (task.ext.use_gpu ? 'oras://ghcr.io/seq2expr/seq2expr-gpu:0.1.0-sif' : 'oras://ghcr.io/seq2expr/seq2expr-cpu:0.1.0-sif') : (task.ext.use_gpu ? 'ghcr.io/seq2expr/seq2expr-gpu:0.1.0' : 'ghcr.io/seq2expr/seq2expr-cpu:0.1.0') }"
 
     input:
     tuple val(meta), path(dataset)

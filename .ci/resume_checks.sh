@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# -resume reruns a step when, and only when, the code it runs changes. In a fresh copy of the
+# checkout (its files as git sees them) under OUT/checkout, launched from OUT:
+#   1. `-profile test --models dexter,dnabert2` (one epoch of fine-tuning, to stay fast): every task
+#      runs, and each task's staged `code/seq2expr` holds exactly what its bin/ script imports
+#      (the package's __init__.py and the units, a top-level module or a whole subpackage, named by
+#      its import statements, transitively: read here with Python's own parser, `ast`);
+#   2. a line added to src/seq2expr/dexter/model.py, then -resume: exactly DEXTER, EVALUATE_MODELS
+#      and MULTIQC run again, the others are cached;
+#   3. a line added to the fine-tuning code (src/seq2expr/dnabert2/finetune.py), then -resume:
+#      exactly FINETUNE_DNABERT2, EVALUATE_MODELS and MULTIQC run again, DEXTER stays cached;
+#   4. a line added to code no step of this run imports (src/seq2expr/cnn/model.py), then -resume:
+#      every task cached.
+# Which tasks ran is read from the trace file of each run. Prints one `resume_checks: ok: ...` or
+# `resume_checks: FAILED: ...` line per check and last `resume checks: N passed, N failed`; exits 0
+# only if every check passed.
+#
+#   bash .ci/resume_checks.sh NXF OUT
+set -uo pipefail
+if [ $# -ne 2 ]; then
+    echo "usage: $0 NXF OUT" >&2
+    exit 2
+fi
+nxf=$1
+mkdir -p "$2"
+out=$(cd "$2" && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd)
+passed=0
+failed=0
+ok() { echo "resume_checks: ok: $*"; passed=$((passed + 1)); }
+ko() { echo "resume_checks: FAILED: $*"; failed=$((failed + 1)); }
+finish() {
+    echo "resume checks: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    exit $?
+}
+
+# --- a fresh copy of the checkout ----------------------------------------------------------------
+rm -rf "$out/checkout" "$out/work" "$out/.nextflow" "$out/results" "$out"/trace*.txt
+mkdir -p "$out/checkout"
+(cd "$repo" && git ls-files -z --cached --others --exclude-standard) \
+    | (cd "$repo" && xargs -0 -I{} sh -c '[ -f "$1" ] && cp --parents -p "$1" "$0"' "$out/checkout" {}) \
+    || { ko "could not copy the checkout into $out/checkout"; finish; }
+checkout=$out/checkout
+
+# One config file for every run: the parameter summary MultiQC reads lists the config files, so a
+# different one would rerun MULTIQC by itself.
+cat >"$out/trace.config" <<EOF
+trace {
+    enabled   = true
+    overwrite = true
+    fields    = 'task_id,hash,name,process,status,exit'
+    file      = '$out/trace.txt'
+}
+EOF
+
+run_pipeline() {  # $1: label, then extra arguments; the trace is copied to trace-<label>.txt
+    local label=$1
+    shift
+    local start=$SECONDS
+    if (cd "$out" && "$nxf" -log "$out/nextflow-$label.log" run "$checkout" -profile test -ansi-log false \
+        -c "$out/trace.config" --models dexter,dnabert2 --dnabert2_epochs 1 \
+        --outdir "$out/results" -work-dir "$out/work" "$@") >"$out/run-$label.out" 2>&1; then
+        cp "$out/trace.txt" "$out/trace-$label.txt"
+        wall=$((SECONDS - start))
+        return 0
+    fi
+    tail -30 "$out/run-$label.out" >&2
+    return 1
+}
+
+# the processes (simple names) of a trace with a given status, sorted, comma separated
+processes() {  # $1: trace, $2: status
+    awk -F'\t' -v want="$2" 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "process") p = i; if ($i == "status") s = i }; next }
+        $s == want { n = split($p, parts, ":"); print parts[n] }' "$1" | sort | paste -sd, -
+}
+
+# $1: label, $2: file of the checkout to change, $3: the processes that must run again
+after_edit() {
+    local label=$1 file=$2 want=$3
+    echo "# resume_checks: $label" >>"$checkout/$file"
+    if ! run_pipeline "$label" -resume; then
+        ko "$label: nextflow run -resume failed, see $out/run-$label.out"
+        return
+    fi
+    local ran cached
+    ran=$(processes "$out/trace-$label.txt" COMPLETED)
+    cached=$(processes "$out/trace-$label.txt" CACHED)
+    if [ "$ran" == "$want" ]; then
+        ok "$label: $file changed, -resume ran ${ran:-nothing} again; cached: ${cached:-nothing} (${wall} s)"
+    else
+        ko "$label: $file changed, -resume ran '${ran}' again, expected '${want}' (cached: ${cached})"
+    fi
+}
+
+# --- 1. the first run, and what each task staged ---------------------------------------------------
+if ! run_pipeline first; then
+    ko "first run: nextflow run failed, see $out/run-first.out"
+    finish
+fi
+tasks=$(($(wc -l <"$out/trace-first.txt") - 1))
+not_done=$(awk -F'\t' 'NR > 1 && $5 != "COMPLETED"' "$out/trace-first.txt")
+if [ -z "$not_done" ]; then
+    ok "first run: -profile test --models dexter,dnabert2, $tasks tasks completed (${wall} s)"
+else
+    ko "first run: tasks not completed: $not_done"
+fi
+
+if staged=$(python3 - "$out/trace-first.txt" "$out/work" "$checkout" 2>&1 <<'PY'
+
+import ast
+import csv
+import pathlib
+import re
+import sys
+
+trace, work, checkout = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+pkg = checkout / "src" / "seq2expr"
+
+
+def unit(parts):
+    """'cli.py' or 'dexter/' for a module path below seq2expr; None for the package or a non-module."""
+    if not parts:
+        return None
+    if (pkg / parts[0]).is_dir():
+        return parts[0] + "/"
+    return parts[0] + ".py" if (pkg / f"{parts[0]}.py").is_file() else None
+
+
+def unit_files(name):
+    return sorted((pkg / name).rglob("*.py")) if name.endswith("/") else [pkg / name]
+
+
+def imported(path):
+    folder = list(path.relative_to(pkg).parts[:-1]) if path.is_relative_to(pkg) else None
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {unit(a.name.split(".")[1:]) for a in node.names if a.name.split(".")[0] == "seq2expr"}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                if folder is None:
+                    continue
+                base = folder[: len(folder) - (node.level - 1)] + (node.module.split(".") if node.module else [])
+            elif node.module and node.module.split(".")[0] == "seq2expr":
+                base = node.module.split(".")[1:]
+            else:
+                continue
+            found |= {unit(base)} if base else {unit([a.name]) for a in node.names}
+    return found - {None}
+
+
+def closure(script):
+    units, todo = set(), [script]
+    while todo:
+        new = set().union(*(imported(f) for f in todo)) - units
+        units |= new
+        todo = [f for name in new for f in unit_files(name)]
+    return {"__init__.py"} | {str(f.relative_to(pkg)) for name in units for f in unit_files(name)}
+
+
+problems, seen = [], []
+for row in csv.DictReader(open(trace), delimiter="\t"):
+    folders = list(work.glob(f"{row['hash']}*"))
+    command = (folders[0] / ".command.sh").read_text() if folders else ""
+    script = re.search(r"^\s*(\w+\.py)\b", command, re.M)
+    staged = folders[0] / "code" / "seq2expr" if folders else None
+    if not script:
+        continue  # MULTIQC: no package code
+    if staged is None or not staged.exists():
+        problems.append(f"{row['name']}: no code/seq2expr staged")
+        continue
+    have = {str(f.relative_to(staged.resolve())) for f in staged.resolve().rglob("*.py")}
+    want = closure(checkout / "bin" / script.group(1))
+    if have != want:
+        problems.append(f"{row['name']}: staged {sorted(have ^ want)} more or less than {script.group(1)} imports")
+    seen.append(f"{row['process'].split(':')[-1]} {len(have)}")
+if problems or not seen:
+    sys.exit("; ".join(problems) or "no task staged code")
+print(", ".join(seen))
+PY
+); then
+    ok "staged code: each task holds exactly the package files its bin/ script imports (files: $staged)"
+else
+    ko "staged code: $staged"
+fi
+
+# --- 2-4. edits, then -resume ----------------------------------------------------------------------
+after_edit dexter src/seq2expr/dexter/model.py "DEXTER,EVALUATE_MODELS,MULTIQC"
+after_edit finetune src/seq2expr/dnabert2/finetune.py "EVALUATE_MODELS,FINETUNE_DNABERT2,MULTIQC"
+after_edit unrelated src/seq2expr/cnn/model.py ""
+finish
