@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO, TEST_UPSTREAM, run_script
+from matplotlib.container import ErrorbarContainer
 from test_verdict import GENES, LADDER_RUN, contract_comparison, contract_metrics
 
 from seq2expr.dataset import read_dataset
@@ -85,19 +86,20 @@ def ranked(models: dict[str, pd.DataFrame], order: list[str]) -> pd.DataFrame:
 
 def contract_ladder(metrics: pd.DataFrame, glm: str = "DNABERT-2") -> pd.DataFrame:
     """ladder.tsv rows for `glm` against every other model in every stratum of the hand-made metrics."""
-    test = metrics[metrics["split"] == "test"].set_index(["model", "stratum"])
+    test = metrics[metrics["split"] == "test"]
+    r = {(str(m), str(s)): float(v) for m, s, v in zip(test["model"], test["stratum"], test["pearson"], strict=True)}
     rows = []
-    for (model, stratum), row in test.iterrows():
+    for model, stratum, genes in zip(test["model"], test["stratum"], test["n"], strict=True):
         if model == glm:
             continue
-        r_glm, r_rung = test.loc[(glm, stratum), "pearson"], row["pearson"]
+        r_glm, r_rung = r[(glm, stratum)], r[(model, stratum)]
         delta = r_glm - (r_rung if np.isfinite(r_rung) else 0.0)
         rows.append(
             {
                 "glm": glm,
                 "rung": model,
                 "stratum": stratum,
-                "n": row["n"],
+                "n": genes,
                 "pearson_glm": r_glm,
                 "pearson_rung": r_rung,
                 "delta_r": delta,
@@ -174,7 +176,9 @@ def test_performance_table_puts_test_rows_first_and_says_what_val_was_used_for()
 
 def test_strata_table_and_the_comparisons_name_their_stratum_and_holm_family():
     metrics = contract_metrics(FULL_RUN)
-    strata = tsv_rows(strata_section(metrics).content)
+    section = strata_section(metrics)
+    assert section is not None
+    strata = tsv_rows(section.content)
     firsts = strata.groupby(strata["row"].str.split(" · ").str[0], sort=False).head(1)["row"]
     assert firsts.tolist() == [
         "unseen genes · DExTER",  # highest r first within each stratum
@@ -236,12 +240,11 @@ def test_ladder_is_one_point_and_whisker_per_model_for_each_stratum_and_on_off()
     labels = [tick.get_text() for tick in panels[0].get_yticklabels()]
     assert labels == ["DNABERT-2", "DExTER", "CNN\n⚠ random weights", "gc_cpg_baseline"]
     for axis, stratum in zip(panels[:5], ("all", "unseen", "cgi", "non_cgi", "expressed"), strict=True):
-        assert not axis.get_lines() or all(
-            len(line.get_xdata()) <= 2 for line in axis.get_lines()
-        )  # no line joins models
-        points = [collection for collection in axis.containers]  # one errorbar container per model
-        assert len(points) == 4, stratum
-        x = [float(container.lines[0].get_xdata()[0]) for container in points]
+        # one errorbar container (point + whisker) per model, and no line that joins models
+        points = [container for container in axis.containers if isinstance(container, ErrorbarContainer)]
+        assert len(points) == len(axis.containers) == 4, stratum
+        assert all(len(np.atleast_1d(line.get_xdata())) <= 2 for line in axis.get_lines())
+        x = [float(np.atleast_1d(container.lines[0].get_xdata())[0]) for container in points]
         assert x == pytest.approx(
             [FULL_RUN[model][stratum][0] for model in ("DNABERT-2", "DExTER", "CNN", "gc_cpg_baseline")]
         )
