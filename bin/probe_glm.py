@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Probe any frozen genome language model (Hugging Face Hub id or local folder): every layer's pooled
+embeddings, then a ridge regression whose layer and penalty are chosen by grouped cross-validation on
+train+val (seq2expr.glm.probe).
+
+Architectures transformers implements load natively; a checkpoint with its own modelling code runs
+only with --trust-remote-code. Windows longer than the model takes are cut into pieces and averaged.
+Writes into --outdir: predictions.tsv (model `probe:<name>`, every split), embeddings.safetensors,
+probe.json and compute.tsv; re-runs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from seq2expr.cli import (
+    command,
+    dataclass_options,
+    device_option,
+    options_from,
+    outdir_option,
+    setup_logging,
+    threads_option,
+    verbose_option,
+)
+from seq2expr.probe.options import ProbeOptions
+
+logger = logging.getLogger("probe_glm")
+
+
+@command(context_settings={"show_default": True})
+@click.option(
+    "--dataset",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="dataset.tsv.gz (gene_id, chrom, split, tpm, target, sequence); train+val fit the ridge, test is held out.",
+)
+@click.option("--model", "model_name", required=True, help="Hugging Face Hub id (owner/name) or model folder.")
+@click.option(
+    "--trust-remote-code",
+    is_flag=True,
+    help="Run modelling code shipped with the checkpoint (its config.json auto_map); read that code first.",
+)
+@click.option(
+    "--name",
+    help="Short name in the predictions' model column, probe:NAME [default: the folder's or repository's name].",
+)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(min=2),
+    help="Tokens per forward pass, specials included; longer windows are cut into pieces [default: the model's].",
+)
+@click.option(
+    "--groups",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="gene_groups.tsv of the dataset: the cross-validation folds keep each group whole [default: by chromosome].",
+)
+@dataclass_options(ProbeOptions)
+@device_option("embed")
+@threads_option
+@outdir_option
+@verbose_option
+def main(
+    dataset: Path,
+    model_name: str,
+    trust_remote_code: bool,
+    name: str | None,
+    max_tokens: int | None,
+    groups: Path | None,
+    device: str,
+    threads: int,
+    outdir: Path,
+    verbose: bool,
+    **values: Any,
+) -> None:
+    """Embed every window with the frozen model, fit a cross-validated ridge and predict every gene."""
+    setup_logging(verbose)
+    from seq2expr.glm.probe import run
+
+    options = options_from(ProbeOptions, values)
+    run(dataset, model_name, outdir, options, trust_remote_code, max_tokens, name, groups, device, threads)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,8 @@
+"""The frozen-embedding probe of any sequence model: how much expression signal a pretrained model's
+hidden states already hold, read out by a cross-validated ridge regression.
+
+`embeddings` pools every chosen layer of every window (mean over the sequence's own tokens, and the
+`[CLS]` state where the model has one); `ridge` chooses the layer and the penalty by grouped
+cross-validation on the fitting genes and fits the read-out; `options` holds the probe's defaults
+(written once, read by every probe command); `run` is the step both probe commands share.
+"""
