@@ -95,13 +95,14 @@ def observed_vs_predicted_section(
     datasets = []
     labels = []
     for model, table in tests.items():
+        colour = colours[model]  # on each point: MultiQC takes a dataset's colour only when it has several
         points: dict[str, dict[str, object]] = {
-            str(gene): {"x": round(float(x), 4), "y": round(float(y), 4), "hide_in_legend": True}
+            str(gene): {"x": round(float(x), 4), "y": round(float(y), 4), "color": colour, "hide_in_legend": True}
             for gene, x, y in zip(table.index, table["observed"], table["predicted"], strict=True)
         }
         datasets.append(points | diagonal)
         label = f"Predicted by {model} ({r[model]})"
-        labels.append({"name": model, "ylab": label, "color": colours[model]})
+        labels.append({"name": model, "ylab": label, "color": colour})
     document = {
         "id": SCATTER_ID,
         "plot_type": "scatter",

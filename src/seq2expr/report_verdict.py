@@ -127,6 +127,17 @@ def _glm_against_simple(
     return sentences
 
 
+def _stratum_best(metrics: pd.DataFrame, random_init: Collection[str], stratum: str) -> str:
+    """The highest r within a stratum (for runs without a gLM)."""
+    rows = ranked_test_rows(metrics, stratum)
+    label = stratum_label(stratum)
+    usable = _usable(rows, random_init)
+    if usable.empty:
+        return f"{label[0].upper()}{label[1:]}: no model has a usable r."
+    best = str(usable["model"].to_numpy()[0])
+    return f"{label[0].upper()}{label[1:]}, n = {int(rows['n'].max()):,}: highest r {best} {_r(rows, best)[4:]}."
+
+
 def _on_off(metrics: pd.DataFrame, random_init: Collection[str], models: list[str]) -> list[str]:
     """How well the models tell expressed (TPM ≥ 1) from silent genes (AUROC, 0.5 = chance)."""
     rows = ranked_test_rows(metrics)
@@ -164,6 +175,9 @@ def write_verdict(metrics: pd.DataFrame, comparison: pd.DataFrame, random_init: 
     findings = _best(metrics, comparison, random_init)
     if not glms:
         findings.append("No genome language model was evaluated: the report compares the other models only.")
+        findings += [_stratum_best(metrics, random_init, stratum) for stratum in strata_in(metrics) if stratum != ALL]
+        usable = _usable(everything, random_init)
+        findings += _on_off(metrics, random_init, [str(model) for model in usable["model"][:1]])
     else:
         findings += _glm_against_simple(metrics, comparison, random_init, ALL, glms)
         trained = [glm for glm in glms if glm in set(_usable(everything, random_init)["model"])]

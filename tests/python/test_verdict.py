@@ -182,6 +182,14 @@ def test_a_near_constant_model_is_flagged_and_skipped():
     )
     assert verdict.findings[0] == "Highest test r on all 441 test genes: DExTER, r = 0.640 [0.580, 0.700]."
     assert "No genome language model was evaluated" in verdict.findings[1]
+    # without a gLM the strata still say what holds: the highest r within each
+    run["DExTER"] = {**run["DExTER"], "cgi": (0.01, -0.12, 0.14)}
+    run["flat"] = {**run["flat"], "cgi": (0.5, 0.4, 0.6)}
+    metrics = contract_metrics(run, near_constant=frozenset({"flat"}))
+    assert write_verdict(metrics, contract_comparison({})).findings[2:] == (
+        "Unseen genes, n = 57: highest r DExTER 0.620 [0.480, 0.730].",
+        "CGI promoters, n = 220: highest r DExTER 0.010 [\u22120.120, 0.140].",  # not the near-constant model
+    )
 
 
 def test_probes_are_glms_and_every_glm_meets_the_best_simple_rung():
