@@ -38,6 +38,7 @@ PANEL_WIDTH = 3.2
 ROW_HEIGHT = 0.34
 LABEL_WIDTH = 1.8
 PANELS_PER_ROW = 3
+"""Panels per line of the report's multi-panel figures (readable at the report's width)."""
 
 
 def _panel(

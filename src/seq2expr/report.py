@@ -22,7 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-from seq2expr.ladder_report import compute_section, ladder_comparison_section, ladder_section
+from seq2expr.ladder_report import PANELS_PER_ROW, compute_section, ladder_comparison_section, ladder_section
 from seq2expr.mqc import ReportFile, html_file, png_file, yaml_file
 from seq2expr.predictions import SPLITS
 from seq2expr.report_models import (
@@ -50,7 +50,6 @@ MAX_SCATTER_POINTS = 500
 IDENTITY_POINTS = 41
 """MultiQC's scatter has no line: the y = x diagonal is drawn as this many small grey points."""
 DENSITY_GRID = 200
-PANELS_PER_ROW = 3
 OBSERVED_COLOUR = "#222222"
 SPLIT_COLOURS = {"train": "#9ECAE1", "val": "#4292C6", "test": "#08519C"}
 

@@ -53,9 +53,13 @@ def _r(rows: pd.DataFrame, model: str) -> str:
     return f"r = {format_signed(r)} {format_interval(low, high)}"
 
 
-def _name(model: str, random_init: Collection[str]) -> str:
-    """The model's name, with its warning where its numbers cannot be taken as a finding."""
-    note = caveat(model, False, random_init)
+def _name(model: str, rows: pd.DataFrame, random_init: Collection[str]) -> str:
+    """The model's name, with its warning where its number (in `rows`, one stratum) cannot be taken as a finding."""
+    row = rows[rows["model"] == model]
+    near_constant = bool(
+        (row["near_constant"].to_numpy(dtype=bool) & np.isfinite(row["pearson"].to_numpy(dtype=float))).any()
+    )
+    note = caveat(model, near_constant, random_init)
     return f"{model} ({note})" if note else model
 
 
@@ -119,7 +123,8 @@ def _glm_against_simple(
         delta = paired_delta(comparison, glm, rung, stratum)
         verdict = f"; {judgement(delta, glm, rung)}." if delta else "."
         if stratum == ALL:
-            text = f"{_name(glm, random_init)} {_r(rows, glm)} against the best simple model, {rung} {_r(rows, rung)}"
+            text = f"{_name(glm, rows, random_init)} {_r(rows, glm)} against the best simple model, "
+            text += f"{rung} {_r(rows, rung)}"
         else:  # the strata repeat the comparison in short: on how many genes, both r, Δr
             text = f"{label[0].upper()}{label[1:]}, n = {int(rows['n'].max()):,}: "
             text += f"{glm} {_r(rows, glm).removeprefix('r = ')} vs {rung} {_r(rows, rung).removeprefix('r = ')}"
@@ -143,7 +148,7 @@ def _on_off(metrics: pd.DataFrame, random_init: Collection[str], models: list[st
     rows = ranked_test_rows(metrics)
     value, low, high = (by_model(rows, column) for column in ("auroc_on_off", "auroc_ci_low", "auroc_ci_high"))
     parts = [
-        f"{_name(model, random_init)} {format_signed(value[model])} {format_interval(low[model], high[model])}"
+        f"{_name(model, rows, random_init)} {format_signed(value[model])} {format_interval(low[model], high[model])}"
         for model in models
         if np.isfinite(value.get(model, np.nan))
     ]

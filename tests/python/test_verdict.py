@@ -192,6 +192,14 @@ def test_a_near_constant_model_is_flagged_and_skipped():
     )
 
 
+def test_a_near_constant_glm_is_named_with_its_warning_wherever_it_appears():
+    run = {"DNABERT-2": {"all": (0.3, 0.1, 0.5), "cgi": (0.2, 0.0, 0.4)}, "DExTER": LADDER_RUN["DExTER"]}
+    verdict = write_verdict(contract_metrics(run, near_constant=frozenset({"DNABERT-2"})), contract_comparison({}))
+    assert verdict.findings[0].startswith("Highest test r on all 441 test genes: DExTER")
+    assert verdict.findings[1].startswith("DNABERT-2 (⚠ near-constant predictions) r = 0.300")
+    assert len(verdict.caveats) == 1 and verdict.caveats[0].startswith("DNABERT-2's test predictions are near-constant")
+
+
 def test_probes_are_glms_and_every_glm_meets_the_best_simple_rung():
     run = {
         "probe:NT-v2": {"all": (0.58, 0.5, 0.65)},
