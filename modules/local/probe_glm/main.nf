@@ -1,0 +1,61 @@
+process PROBE_GLM {
+    tag "${meta.id}"
+    label 'process_medium'
+    label 'process_gpu'
+
+    // CUDA image only when the task gets a GPU (ext.use_gpu, set by a gpu profile in conf/base.config);
+    // Singularity/Apptainer pull the released SIF unless ext.singularity_pull_docker_container
+    conda "${moduleDir}/environment.yml"
+    container "${ workflow.containerEngine in ['singularity', 'apptainer'] && !task.ext.singularity_pull_docker_container ? (task.ext.use_gpu ? 'oras://ghcr.io/seq2expr/seq2expr-gpu:0.1.0-sif' : 'oras://ghcr.io/seq2expr/seq2expr-cpu:0.1.0-sif') : (task.ext.use_gpu ? 'ghcr.io/seq2expr/seq2expr-gpu:0.1.0' : 'ghcr.io/seq2expr/seq2expr-cpu:0.1.0') }"
+
+    input:
+    // one task per (tissue, model): groups is the dataset's gene_groups.tsv, or [] for folds by chromosome;
+    // model_name names the rung (probe:<model_name>); model_dir is a checkpoint folder, or [] to load model_id
+    tuple val(meta), path(dataset), path(groups), val(model_name), val(model_id), path(model_dir, stageAs: 'pretrained/*')
+    path(code, stageAs: 'code/seq2expr')      // src/seq2expr of the launching checkout: the only seq2expr code a task runs
+
+    output:
+    tuple val(meta), path("predictions.tsv")        , emit: predictions
+    tuple val(meta), path("embeddings.safetensors") , emit: embeddings
+    tuple val(meta), path("probe.json")             , emit: probe
+    tuple val(meta), path("compute.tsv")            , emit: compute
+    tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
+    tuple val("${task.process}"), val('torch'), eval('python3 -c "import torch; print(torch.__version__)"'), topic: versions, emit: versions_torch
+    tuple val("${task.process}"), val('transformers'), eval('python3 -c "import transformers; print(transformers.__version__)"'), topic: versions, emit: versions_transformers
+    tuple val("${task.process}"), val('scikit-learn'), eval('python3 -c "import sklearn; print(sklearn.__version__)"'), topic: versions, emit: versions_sklearn
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args   = task.ext.args ?: ''
+    def device = task.accelerator ? 'cuda' : 'cpu'
+    def model  = model_dir ?: model_id
+    def folds  = groups ? "--groups ${groups}" : ''
+    """
+    export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
+    # Writable caches inside the task: containers may run as a user without a home folder
+    export HF_HOME="\$PWD/.cache/huggingface"
+    export TRITON_CACHE_DIR="\$PWD/.cache/triton"
+    export MPLCONFIGDIR="\$PWD/.cache/matplotlib"
+
+    probe_glm.py \\
+        ${args} \\
+        --dataset ${dataset} \\
+        ${folds} \\
+        --model ${model} \\
+        --name ${model_name} \\
+        --device ${device} \\
+        --threads ${task.cpus} \\
+        --outdir .
+    """
+
+    stub:
+    """
+    export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
+    touch predictions.tsv
+    touch embeddings.safetensors
+    touch probe.json
+    touch compute.tsv
+    """
+}
