@@ -188,3 +188,18 @@ def test_a_checkpoint_missing_weights_is_refused(synthetic_dataset: Path, tmp_pa
     save_file(dropped, str(folder / "model.safetensors"), metadata={"format": "pt"})
     result = invoke("probe_glm.py", "--dataset", synthetic_dataset, "--model", folder, "--outdir", tmp_path / "out")
     assert_one_line_error(result, "weight(s) of BertModel (first: encoder.layer.1.")
+
+
+def test_groups_of_another_dataset_name_both_files(synthetic_dataset: Path, tmp_path: Path) -> None:
+    groups = tmp_path / "gene_groups.tsv"
+    lines = (synthetic_dataset.parent / "gene_groups.tsv").read_text().splitlines()
+    groups.write_text("\n".join(lines[:-1]) + "\n")  # the last gene has no group any more
+    arguments = ["--dataset", synthetic_dataset, "--groups", groups, "--model", TINY_GLMS / "bert_char"]
+    result = invoke("probe_glm.py", *arguments, "--outdir", tmp_path / "out")
+    assert_one_line_error(result, f"{groups}: 1 gene(s) of the dataset {synthetic_dataset} have no group here")
+
+
+def test_the_new_commands_answer_help_and_refuse_unknown_options() -> None:
+    for script in ("probe_glm.py", "make_tiny_glms.py"):
+        assert invoke(script, "-h").returncode == 0, script
+        assert_one_line_error(invoke(script, "--no-such-option"), "No such option '--no-such-option'")
