@@ -1,0 +1,285 @@
+"""The project's statistics in one place: correlations, the cluster bootstrap, intervals, tests.
+
+**Constant predictions: the correlation is NaN (undefined), everywhere.** A constant side makes
+Pearson's r 0/0; reporting 0.0 would present "no association" as a measurement, let an untrained
+or collapsed model enter comparisons as if it had been measured, and hide that the number is
+not a property of the data. NaN propagates into every summary, so a caller that needs a number
+must decide explicitly and say why (the ladder counts a constant rung as r = 0 and documents
+it; JSON writers turn NaN into null). "Constant" means exactly constant (range 0): rounding noise
+in centred values must not produce a spurious r. Near-constant predictions are a separate,
+softer flag (`seq2expr.predictions.is_near_constant`).
+
+**Resampling is by group (cluster bootstrap).** Genes are not independent: overlapping windows,
+paralogs and bidirectional promoters share sequence and expression. A resample draws whole
+groups with replacement (as many groups as there are); a gene weighs as many times as its group
+was drawn. Weights, not index lists, so resamples of unequal size stay one vectorised array;
+a statistic on the weights equals the statistic on the expanded sample exactly (the weighted
+Pearson r and mid-ranks below are written so). Without groups every gene is its own group,
+which is the ordinary gene bootstrap. With several runs (seeds) of a model, each resample
+also draws runs with replacement, so the interval carries seed variance too (genes × seeds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+CONFIDENCE = 0.95
+MINUS = "\u2212"
+"""A true minus sign in formatted numbers: a hyphen beside an en dash or a bracket misreads."""
+
+
+# --- correlations ----------------------------------------------------------------------------
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson r of two samples (SciPy's), NaN when either side is constant or has fewer than 2 values."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(scipy_stats.pearsonr(x, y)[0])
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman rho (Pearson r of mid-ranks), NaN when either side is constant."""
+    return pearson(scipy_stats.rankdata(x), scipy_stats.rankdata(y))
+
+
+def pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson r along the last axis, vectorised over the others (NaN where either side is constant)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    xc = x - x.mean(axis=-1, keepdims=True)
+    yc = y - y.mean(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = (xc * yc).sum(axis=-1) / np.sqrt((xc * xc).sum(axis=-1) * (yc * yc).sum(axis=-1))
+    constant = (np.ptp(x, axis=-1) == 0) | (np.ptp(y, axis=-1) == 0)
+    return np.where(constant, np.nan, np.clip(r, -1.0, 1.0))
+
+
+def spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman rho along the last axis: Pearson r of mid-ranks."""
+    return pearson_rows(scipy_stats.rankdata(x, axis=-1), scipy_stats.rankdata(y, axis=-1))
+
+
+def _constant_on_support(values: np.ndarray, weights: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Per resample: whether the genes it draws all carry the same value.
+
+    Only resamples whose weighted spread is tiny are checked exactly (a constant side leaves
+    rounding noise, not an exact zero), which keeps the check cheap.
+    """
+    values = np.broadcast_to(values, weights.shape)
+    scale = np.max(np.abs(values), axis=-1) ** 2 + np.finfo(float).tiny
+    suspect = np.flatnonzero(spread <= 1e-20 * scale)
+    constant = np.zeros(weights.shape[0], dtype=bool)
+    for row in suspect:
+        drawn = values[row][weights[row] > 0]
+        constant[row] = drawn.size == 0 or np.ptp(drawn) == 0
+    return constant
+
+
+def _weighted_r(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted Pearson r per resample; x and y per gene (genes,) or per resample (resamples, genes)."""
+    total = weights.sum(axis=-1, keepdims=True)
+    xc = x - (weights * x).sum(axis=-1, keepdims=True) / total
+    yc = y - (weights * y).sum(axis=-1, keepdims=True) / total
+    sxx = (weights * xc * xc).sum(axis=-1) / total[..., 0]
+    syy = (weights * yc * yc).sum(axis=-1) / total[..., 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = (weights * xc * yc).sum(axis=-1) / total[..., 0] / np.sqrt(sxx * syy)
+    constant = _constant_on_support(x, weights, sxx) | _constant_on_support(y, weights, syy)
+    return np.where(constant, np.nan, np.clip(r, -1.0, 1.0))
+
+
+def weighted_pearson(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Pearson r of each resample, shape (resamples,): x and y are per gene, weights (resamples, genes).
+
+    Equal to `pearson` on the sample in which each gene is repeated `weight` times.
+    """
+    return _weighted_r(np.asarray(x, dtype=float), np.asarray(y, dtype=float), weights)
+
+
+def weighted_ranks(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mid-ranks of each gene within each resample, as if each gene were repeated `weight` times.
+
+    Ties share the mean of the ranks they occupy, as `scipy.stats.rankdata` does.
+    """
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    tie_group = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]]) - 1
+    ordered_weights = weights[..., order]
+    tie_total = np.add.reduceat(ordered_weights, starts, axis=-1)
+    before = np.cumsum(tie_total, axis=-1) - tie_total
+    ranks_ordered = before[..., tie_group] + (tie_total[..., tie_group] + 1) / 2
+    ranks = np.empty_like(ranks_ordered)
+    ranks[..., order] = ranks_ordered
+    return ranks
+
+
+def weighted_spearman(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Spearman rho of each resample (weighted Pearson r of the resample's own mid-ranks)."""
+    return _weighted_r(weighted_ranks(x, weights), weighted_ranks(y, weights), weights)
+
+
+def weighted_auroc(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Area under the ROC curve of `scores` for the boolean `labels`, per resample.
+
+    The Mann-Whitney form: the chance that a positive scores above a negative, ties counting
+    half; NaN where a resample draws no positive or no negative.
+    """
+    labels = np.asarray(labels, dtype=bool)
+    ranks = weighted_ranks(np.asarray(scores, dtype=float), weights)
+    positives = (weights * labels).sum(axis=-1)
+    negatives = (weights * ~labels).sum(axis=-1)
+    rank_sum = (weights * ranks * labels).sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        auc = (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+    return np.where((positives > 0) & (negatives > 0), auc, np.nan)
+
+
+def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """AUROC of one sample (NaN without both classes)."""
+    return float(weighted_auroc(scores, labels, np.ones((1, len(labels))))[0])
+
+
+# --- the cluster bootstrap ---------------------------------------------------------------------
+
+
+def group_codes(gene_ids: Sequence[str] | pd.Index, groups: pd.Series | None) -> np.ndarray:
+    """An integer group per gene, in the order given; without `groups`, each gene its own group.
+
+    `groups` maps gene id to group id; every gene must be in it (the caller checks and names files).
+    """
+    if groups is None:
+        return np.arange(len(gene_ids))
+    labels = groups.reindex(pd.Index(gene_ids)).to_numpy()
+    return np.unique(labels.astype(str), return_inverse=True)[1].reshape(-1)
+
+
+def cluster_weights(codes: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """Bootstrap weights, shape (resamples, genes): each resample draws all groups with replacement.
+
+    The draw counts of G groups are one multinomial(G, 1/G) vector per resample; a gene gets its
+    group's count. The same seed, codes and resamples give the same weights, so two models on
+    the same genes are resampled identically (the paired bootstrap).
+    """
+    _, codes = np.unique(codes, return_inverse=True)
+    n_groups = int(codes.max()) + 1 if len(codes) else 0
+    if n_groups == 0:
+        return np.zeros((resamples, 0))
+    counts = np.random.default_rng(seed).multinomial(n_groups, np.full(n_groups, 1.0 / n_groups), size=resamples)
+    return counts[:, codes.reshape(-1)].astype(float)
+
+
+def seed_average(per_run: np.ndarray, seed: int, stream: int) -> np.ndarray:
+    """Run-averaged statistic per resample, with the runs themselves resampled (seed variance).
+
+    `per_run` has shape (resamples, runs). One run: returned as is. `stream` separates the run
+    draws of different models, so they are drawn independently but reproducibly.
+    """
+    n_runs = per_run.shape[1]
+    if n_runs == 1:
+        return per_run[:, 0]
+    draws = np.random.default_rng([seed, stream]).integers(0, n_runs, size=per_run.shape)
+    return np.take_along_axis(per_run, draws, axis=1).mean(axis=1)
+
+
+def percentile_interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Percentile bootstrap interval, ignoring resamples where the statistic is undefined."""
+    finite = samples[np.isfinite(samples)]
+    if finite.size == 0:
+        return float("nan"), float("nan")
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(finite, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def bootstrap_p(samples: np.ndarray) -> float:
+    """Two-sided bootstrap p for H0: the statistic is 0, the dual of the percentile interval.
+
+    Twice the smaller share of resamples on either side of 0, with the +1 correction
+    ((k + 1) / (B + 1)) so that a finite number of resamples never claims p = 0.
+    """
+    finite = samples[np.isfinite(samples)]
+    if finite.size == 0:
+        return float("nan")
+    below = (np.count_nonzero(finite <= 0) + 1) / (finite.size + 1)
+    above = (np.count_nonzero(finite >= 0) + 1) / (finite.size + 1)
+    return float(min(1.0, 2 * min(below, above)))
+
+
+# --- normal-theory intervals and tests ---------------------------------------------------------
+
+
+def fisher_interval(r: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Fisher z interval for a Pearson r from n pairs (the normal approximation, n > 3)."""
+    if not np.isfinite(r) or n <= 3:
+        return float("nan"), float("nan")
+    z = np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))
+    half = scipy_stats.norm.ppf(0.5 + confidence / 2) / np.sqrt(n - 3)
+    return float(np.tanh(z - half)), float(np.tanh(z + half))
+
+
+def williams_test(r_jk: float, r_jh: float, r_kh: float, n: int) -> tuple[float, float]:
+    """Williams' t for H0: rho_jk = rho_jh, two correlations sharing variable j (Steiger 1980, eq. 7).
+
+    j is the observed expression, k and h the two models' predictions and r_kh their correlation;
+    df = n - 3. Returns (t, two-sided p). It assumes normal, homoscedastic data, which expression
+    with a floor of silent genes is not (it rejects a true null too often): a secondary test.
+    """
+    det = 1 - r_jk**2 - r_jh**2 - r_kh**2 + 2 * r_jk * r_jh * r_kh
+    mean = (r_jk + r_jh) / 2
+    denominator = 2 * (n - 1) / (n - 3) * det + mean**2 * (1 - r_kh) ** 3
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (r_jk - r_jh) * np.sqrt((n - 1) * (1 + r_kh) / denominator)
+    return float(t), float(2 * scipy_stats.t.sf(abs(t), n - 3))
+
+
+def zou_interval(r_jk: float, r_jh: float, r_kh: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Zou's (2007) interval for rho_jk - rho_jh from the two Fisher intervals and their correlation."""
+    if not all(abs(r) < 1 for r in (r_jk, r_jh)):  # a perfect (or undefined) r has no Fisher interval to combine
+        return float("nan"), float("nan")
+    l1, u1 = fisher_interval(r_jk, n, confidence)
+    l2, u2 = fisher_interval(r_jh, n, confidence)
+    c = ((r_kh - r_jk * r_jh / 2) * (1 - r_jk**2 - r_jh**2 - r_kh**2) + r_kh**3) / ((1 - r_jk**2) * (1 - r_jh**2))
+    delta = r_jk - r_jh
+    low = delta - np.sqrt((r_jk - l1) ** 2 + (u2 - r_jh) ** 2 - 2 * c * (r_jk - l1) * (u2 - r_jh))
+    high = delta + np.sqrt((u1 - r_jk) ** 2 + (r_jh - l2) ** 2 - 2 * c * (u1 - r_jk) * (r_jh - l2))
+    return float(low), float(high)
+
+
+def holm_adjust(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment over one family of p values (NaN stays NaN and is not counted)."""
+    p_values = np.asarray(p_values, dtype=float)
+    adjusted = np.full(p_values.shape, np.nan)
+    finite = np.flatnonzero(np.isfinite(p_values))
+    order = finite[np.argsort(p_values[finite], kind="stable")]
+    m = len(order)
+    running = 0.0
+    for rank, position in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[position]))
+        adjusted[position] = running
+    return adjusted
+
+
+# --- formatting --------------------------------------------------------------------------------
+
+
+def format_signed(value: float, digits: int = 3) -> str:
+    """A number with a fixed number of decimals and a true minus sign; 'n/a' when not finite."""
+    if not np.isfinite(value):
+        return "n/a"
+    text = f"{value:.{digits}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")  # no "−0.000"
+    return text.replace("-", MINUS)
+
+
+def format_interval(low: float, high: float, digits: int = 3) -> str:
+    """An interval as '[low, high]' (unambiguous with negative bounds, unlike '−0.37 – −0.01'); 'n/a'."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "n/a"
+    return f"[{format_signed(low, digits)}, {format_signed(high, digits)}]"
