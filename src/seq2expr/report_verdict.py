@@ -127,7 +127,8 @@ def _glm_against_simple(
             text += f"{rung} {_r(rows, rung)}"
         else:  # the strata repeat the comparison in short: on how many genes, both r, Δr
             text = f"{label[0].upper()}{label[1:]}, n = {int(rows['n'].max()):,}: "
-            text += f"{glm} {_r(rows, glm).removeprefix('r = ')} vs {rung} {_r(rows, rung).removeprefix('r = ')}"
+            text += f"{_name(glm, rows, random_init)} {_r(rows, glm).removeprefix('r = ')} "
+            text += f"vs {rung} {_r(rows, rung).removeprefix('r = ')}"
         sentences.append(text + verdict)
     return sentences
 

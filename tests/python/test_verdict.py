@@ -168,6 +168,8 @@ def test_a_random_weight_model_is_flagged_and_never_called_best():
     )
     assert verdict.findings[0].startswith("Highest test r on all 441 test genes: DExTER, r = 0.640")
     assert verdict.findings[1].startswith("DNABERT-2 (⚠ random weights) r = 0.700")
+    strata = write_verdict(contract_metrics(LADDER_RUN), contract_comparison({}), random_init={"DNABERT-2"}).findings
+    assert strata[2].startswith("Unseen genes, n = 57: DNABERT-2 (⚠ random weights) 0.600")
     html = verdict_section(verdict).content.decode()
     assert 'class="alert alert-warning"' in html and "DNABERT-2 has random weights" in html
     assert html.index("alert-warning") < html.index("Highest test r")  # the warning is read first
