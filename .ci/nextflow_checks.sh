@@ -237,6 +237,9 @@ bad_param reference_of_wrong_kind "* --genome_reference (gtex_v8_gene_median_tpm
     --annotation "$repo/assets/test_data/annotation.gtf.gz" --expression "$repo/assets/test_data/expression.gct.gz" --outdir "$bad_out"
 bad_param no_model "No model left to evaluate" -profile test --models dexter,dnabert2 --skip_dexter --skip_dnabert2 --outdir "$bad_out"
 bad_param cpu_finetune "Add the gpu profile" -profile test --dnabert2_model zhihan1996/DNABERT-2-117M --outdir "$bad_out"
+# The study's profile fine-tunes DNABERT-2-117M: it needs gpu (or the explicit opt-out)
+bad_param test_full_without_gpu "Add the gpu profile" -profile test_full,singularity,slurm --outdir "$bad_out"
+good_param test_full_gpu -profile test_full,gpu,singularity,slurm
 good_param integer_chromosome -profile test --split chromosome --test_chromosomes 8 --val_chromosomes 9
 good_param cpu_finetune_allowed -profile test --dnabert2_model zhihan1996/DNABERT-2-117M --allow_cpu_finetune
 # The expression table is recognised by its bytes, not its name: gzip named .tsv, and bzip2

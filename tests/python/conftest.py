@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -84,10 +85,14 @@ def assert_one_line_error(result: Outcome, message: str) -> None:
 
 
 def shared_path(*parts: str) -> Path:
-    """A path under the shared development folder; skip the test when it is absent (users' clones)."""
+    """A path under the shared development folder. Absent, the test skips in a user's clone and
+    fails in CI (CI=true, as `.ci/run` runs): there a missing ../shared must not pass silently."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared development data not available ({Path('..', 'shared', *parts)} is absent)")
+        message = f"shared development data not available ({Path('..', 'shared', *parts)} is absent)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; CI=true needs it")
+        pytest.skip(message)
     return path
 
 

@@ -1,59 +1,36 @@
-"""Static checks of the Nextflow layer that need no Nextflow: module layout, meta.yml, nf-tests,
-every option a module passes is one its script's `--help` lists (for every profile and parameter
-variant, which real runs cannot all cover), the GPU opt-in, and `nextflow_schema.json` against
-the configuration. Real Nextflow runs of the pipeline are in `.ci/nextflow_checks.sh`.
+"""The Nextflow layer: what the files must hold (module layout, meta.yml, nf-tests, the schema as
+JSON schema) is read from the files; what the configuration gives a task (parameters and their
+defaults per profile, the GPU opt-in, the options passed to each script) comes from the real
+Nextflow: `nextflow config -o json` and a probe pipeline that includes nextflow.config and reports
+what a task of each resource label gets. Nothing here re-implements Groovy. Runs of the pipeline
+itself are in `.ci/nextflow_checks.sh`.
+
+The real Nextflow is the one `.ci/setup-nextflow.sh` assembles (it needs Java and Maven): without
+Java the tests that need it skip on a developer's machine and fail in CI (CI=true).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import http.server
 import json
+import os
 import re
-import shlex
+import shutil
 import subprocess
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
-from decimal import Decimal
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
-from nfgroovy import (
-    Accelerator,
-    Closure,
-    GroovySubsetError,
-    Opaque,
-    evaluate,
-    interpolate,
-    parse_expression,
-    read_config,
-    resolve,
-)
-from nfmodule import (
-    Module,
-    Task,
-    created_entries,
-    missing_outputs,
-    prepare_task,
-    read_module,
-    run_task,
-    task_context,
-    undeclared,
-)
 
 import seq2expr
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = REPO / "bin"
 MODULES = REPO / "modules" / "local"
-TEST_DATA = REPO / "assets" / "test_data"
 SCHEMA = REPO / "nextflow_schema.json"
-MAIN_NF = REPO / "main.nf"
 
 #: Every step of the pipeline, in main.nf's order (FETCH_INPUTS runs only for named references).
 STEPS = [
@@ -77,114 +54,377 @@ RESOURCE_LABELS = {
     "process_long",
     "process_high_memory",
 }
-PROFILES = ["debug", "docker", "singularity", "apptainer", "test", "test_full", "test_gpu", "slurm", "awsbatch"]
-#: What `-profile test` must finish within on 2 cores (issue 5).
-CHAIN_BUDGET_S = 600
-TISSUE = "Pituitary"
+#: Profiles whose configuration changes what a step is given (the container and site profiles
+#: only switch engines and executors, which .ci/nextflow_checks.sh resolves one by one).
+PARAM_PROFILES = [None, "test", "test_full", "test_gpu"]
 
 
-def pipeline_version() -> str:
-    return seq2expr.__version__
-
-
-def module_path(step: str) -> Path:
-    return MODULES / step / "main.nf"
-
-
-def tissue_meta(tissue: str, upstream: int) -> dict[str, Any]:
-    """The meta map main.nf builds for a tissue (id safe for file names, exact name kept)."""
-    return {"id": re.sub(r"[^A-Za-z0-9._-]+", "_", tissue), "tissue": tissue, "tss_index": upstream, "seed": 686185200}
+# ---------------------------------------------------------------------------------------------
+# The real Nextflow
+# ---------------------------------------------------------------------------------------------
 
 
 @functools.cache
-def profile_test() -> Any:
-    return read_config(REPO / "nextflow.config", ["test"])
+def launcher() -> str:
+    """The CI Nextflow (assembled once, then cached by its setup script)."""
+    if shutil.which("java") is None and os.environ.get("CI") != "true":
+        pytest.skip("no Java here: the Nextflow configuration checks run in CI (.ci/setup-nextflow.sh)")
+    result = subprocess.run(
+        ["bash", str(REPO / ".ci" / "setup-nextflow.sh")], capture_output=True, text=True, check=False, timeout=1800
+    )
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines or not Path(lines[-1]).is_file():
+        pytest.fail(f".ci/setup-nextflow.sh gave no Nextflow launcher:\n{result.stderr[-2000:]}")
+    return lines[-1]
+
+
+def nextflow(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NXF_ANSI_LOG": "false", "NXF_OFFLINE": "true"}
+    return subprocess.run(
+        [launcher(), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=600
+    )
 
 
 @functools.cache
-def script_options(command: str) -> set[str]:
-    """The long options a command's --help lists."""
-    executable = [str(BIN / command)] if (BIN / command).exists() else [command]
-    result = subprocess.run([*executable, "--help"], capture_output=True, text=True, check=True, timeout=120)
-    return set(re.findall(r"(?<![\w-])--[a-z0-9][a-z0-9-]*", result.stdout))
+def scratch() -> Path:
+    """A folder for Nextflow's own files (.nextflow.log) of the config calls, out of the checkout."""
+    return Path(tempfile.mkdtemp(prefix="seq2expr-nextflow-config-"))
 
 
-def invoked_options(command: str) -> dict[str, set[str]]:
-    """For each program the rendered command runs (bin/ scripts and multiqc), the options passed to it."""
-    calls: dict[str, set[str]] = {}
-    logical = re.sub(r"\\\n", " ", command)
-    for line in logical.splitlines():
-        words = shlex.split(line, comments=True)
-        if not words or words[0] in ("export", "touch", "mkdir", "echo", "cd"):
+@functools.cache
+def config(profile: str | None) -> dict[str, Any]:
+    """`nextflow config -o json` of the pipeline under a profile (None: no profile)."""
+    result = nextflow("config", "-o", "json", *(["-profile", profile] if profile else []), str(REPO), cwd=scratch())
+    assert result.returncode == 0, f"nextflow config -profile {profile}: {result.stderr[-2000:]}"
+    parsed: dict[str, Any] = json.loads(result.stdout[result.stdout.index("{") :])
+    return parsed
+
+
+#: A pipeline with one exec: task per label set, run with the pipeline's nextflow.config: what
+#: Nextflow resolves for a process_gpu task and a plain one under a profile (no container is
+#: started: exec: tasks run in Nextflow itself, whatever the engine; executors are set local).
+PROBE = """
+def report(kind, task) {
+    [ kind: kind, accelerator: task.accelerator?.request, use_gpu: task.ext.use_gpu ?: false,
+      containerOptions: task.containerOptions, clusterOptions: task.clusterOptions,
+      queue: task.queue, maxForks: task.maxForks ]
+}
+process GPU_STEP {
+    label 'process_gpu'
+    output: val(result)
+    exec:
+    result = report('gpu', task)
+}
+process CPU_STEP {
+    label 'process_single'
+    output: val(result)
+    exec:
+    result = report('cpu', task)
+}
+workflow {
+    GPU_STEP().mix(CPU_STEP()).collect().subscribe { rows ->
+        file(params.probe_out).text = groovy.json.JsonOutput.toJson(rows.collectEntries { row -> [ row.kind, row ] })
+    }
+}
+"""
+
+
+def probe(profile: str, params: dict[str, str], folder: Path) -> dict[str, dict[str, Any]]:
+    """What the GPU-capable task and a CPU task get under a profile, from the real Nextflow."""
+    folder.mkdir(parents=True)
+    (folder / "main.nf").write_text(PROBE)
+    (folder / "nextflow.config").write_text(f"includeConfig '{REPO / 'nextflow.config'}'\n")
+    (folder / "params.json").write_text(json.dumps({"probe_out": str(folder / "out.json"), **params}))
+    result = nextflow(
+        "run", "main.nf", "-profile", profile, "-params-file", "params.json", "-process.executor=local", cwd=folder
+    )
+    assert result.returncode == 0, f"probe under -profile {profile}: {result.stdout[-2000:]}{result.stderr[-2000:]}"
+    rows: dict[str, dict[str, Any]] = json.loads((folder / "out.json").read_text())
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("profile", "params", "gpu"),
+    [
+        ("standard", {}, None),
+        ("test,slurm", {}, None),
+        ("gpu,docker", {"gpu_container_options": "--gpus device=1"}, "--gpus device=1"),
+        ("apptainer,test_gpu", {}, "--nv"),
+        (
+            "test_full,gpu,singularity,slurm",
+            {"slurm_cluster_options": "--account=lab", "slurm_gpu_queue": "gpu"},
+            "--nv",
+        ),
+    ],
+)
+def test_gpu_only_under_a_gpu_profile(profile: str, params: dict[str, str], gpu: str | None, tmp_path: Path) -> None:
+    tasks = probe(profile, params, tmp_path / "probe")
+    cpu, gpu_task = tasks["cpu"], tasks["gpu"]
+    assert cpu["accelerator"] is None and not cpu["use_gpu"], f"{profile}: a CPU step never asks for a GPU"
+    if gpu is None:
+        assert gpu_task["accelerator"] is None and not gpu_task["use_gpu"], f"{profile}: GPUs are opt-in"
+        assert not gpu_task["containerOptions"]
+        return
+    assert gpu_task["accelerator"] == 1 and gpu_task["use_gpu"] is True, f"{profile}: the GPU step asks for one GPU"
+    assert gpu_task["containerOptions"] == gpu, f"{profile}: the engine's GPU option"
+    if "slurm" in profile:
+        assert gpu_task["clusterOptions"] == "--account=lab --gres=gpu:1", "the site's options kept, the GPU added"
+        assert gpu_task["queue"] == "gpu"
+    else:
+        assert gpu_task["maxForks"] == 1, f"{profile}: one GPU task of a step at a time on one machine"
+
+
+# ---------------------------------------------------------------------------------------------
+# nextflow_schema.json against the configuration Nextflow resolves
+# ---------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SCHEMA.read_text())
+    return loaded
+
+
+def schema_properties() -> dict[str, Any]:
+    return {name: prop for group in schema()["$defs"].values() for name, prop in group["properties"].items()}
+
+
+def test_schema_is_valid_json_schema_2020_12() -> None:
+    assert schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema())
+    groups = schema()["$defs"]
+    assert [ref["$ref"] for ref in schema()["allOf"]] == [f"#/$defs/{name}" for name in groups]
+
+
+#: Defaults computed when Nextflow starts (the report time stamp), not written in the schema.
+RUNTIME_DEFAULTS = {"trace_report_suffix"}
+
+
+def test_schema_and_config_declare_the_same_params_with_the_same_defaults() -> None:
+    params = config(None)["params"]
+    properties = schema_properties()
+    assert set(params) == set(properties), (
+        f"only in nextflow.config: {sorted(set(params) - set(properties))}; "
+        f"only in the schema: {sorted(set(properties) - set(params))}"
+    )
+    for name, prop in properties.items():
+        assert prop.get("type") and prop.get("description"), f"{name}: type and description"
+        value = params[name]
+        if value is None or name in RUNTIME_DEFAULTS:
+            assert "default" not in prop, f"{name}: no default in the schema when the config has none"
             continue
-        program = words[0]
-        if not ((BIN / program).exists() or program == "multiqc"):
-            raise AssertionError(f"the command runs {program!r}, neither a bin/ script nor multiqc")
-        calls.setdefault(program, set()).update(word.split("=")[0] for word in words[1:] if word.startswith("--"))
-    return calls
+        expected = pytest.approx(value) if isinstance(value, float) else value
+        assert prop.get("default") == expected, f"{name}: schema default {prop.get('default')!r} != config {value!r}"
+
+
+@pytest.mark.parametrize("profile", ["test", "test_full", "test_gpu", "slurm", "seq2expr_awsbatch"])
+def test_profiles_only_set_declared_params(profile: str) -> None:
+    assert set(config(profile)["params"]) == set(schema_properties()), f"-profile {profile} sets undeclared params"
+
+
+def validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema())
+
+
+def given(params: dict[str, Any]) -> dict[str, Any]:
+    """Params as nf-schema validates them: values of Groovy falsehood (None, False, "") left out, numbers kept."""
+    return {name: value for name, value in params.items() if not (value is None or value is False or value == "")}
+
+
+@pytest.mark.parametrize("profile", ["test", "test_full", "test_gpu"])
+def test_schema_accepts_the_test_profiles(profile: str) -> None:
+    params = given({**config(profile)["params"], "outdir": "results"})
+    errors = [error.message for error in validator().iter_errors(params)]
+    assert not errors, errors
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"test_chromosomes": 8, "split": "chromosome"},  # Nextflow reads `--test_chromosomes 8` as an integer
+        {"val_chromosomes": 9},
+        {"test_chromosomes": "chr8,chrX"},
+        {"genome": "genome.fa.bz2"},  # the readers take bzip2 and xz (docs/usage.md)
+        {"annotation": "genes.gtf.xz"},
+        {"expression": "tpm.gct.bz2"},
+        {"split": "grouped"},
+    ],
+)
+def test_schema_accepts_what_the_docs_promise(change: dict[str, Any]) -> None:
+    params = given({**config("test")["params"], "outdir": "results", **change})
+    errors = [error.message for error in validator().iter_errors(params)]
+    assert not errors, errors
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"upstream": -100}, "negative window"),
+        ({"downstream": -1}, "negative window"),
+        ({"upstream": 10.5}, "window must be whole bases"),
+        ({"split": "random"}, "unknown split"),
+        ({"val_fraction": 1.0}, "no training genes left"),
+        ({"max_n_fraction": 1.5}, "a fraction"),
+        ({"genome": "genome.txt"}, "not a FASTA name"),
+        ({"genome": "genome.fa.zst"}, "zstd is refused by the readers"),
+        ({"genome_reference": "hg19"}, "reference not in the registry"),
+        ({"tissues": "Pituitary,,Liver"}, "empty tissue in the list"),
+        ({"tissues": 8}, "a number is not a tissue name"),
+        ({"test_chromosomes": 8.5}, "not a chromosome name"),
+        ({"dnabert2_learning_rate": 0}, "learning rate must be positive"),
+        ({"allow_cpu_finetune": "yes"}, "a switch"),
+        ({"publish_dir_mode": "hardlink"}, "not a publishDir mode"),
+        ({"outdir": None}, "outdir is required"),
+    ],
+)
+def test_schema_rejects_bad_params(change: dict[str, Any], why: str) -> None:
+    params = given({**config("test")["params"], "outdir": "results", **change})
+    assert list(validator().iter_errors(params)), f"the schema accepted: {why}"
+
+
+def test_fetch_inputs_registry_names_are_the_schema_choices() -> None:
+    registry = json.loads((REPO / "assets" / "references.json").read_text())["references"]
+    properties = schema_properties()
+    for kind in ("genome", "annotation", "expression"):
+        # each --<kind>_reference takes exactly the registry's references of that kind
+        names = {name for name, entry in registry.items() if entry["kind"] == kind}
+        assert names and set(properties[f"{kind}_reference"]["enum"]) == names
+    full = config("test_full")["params"]
+    for kind in ("genome", "annotation", "expression"):
+        assert registry[full[f"{kind}_reference"]]["kind"] == kind
+    assert full["dnabert2_model"] == "zhihan1996/DNABERT-2-117M"
+
+
+def test_validation_refuses_unknown_params_and_keeps_types_strict() -> None:
+    validation = config(None)["validation"]
+    assert validation["logging"]["unrecognisedParams"] == "error", "a mistyped parameter must stop the run"
+    assert validation.get("lenientMode") is False
+
+
+def test_config_has_strict_shell_manifest_plugin_and_reports() -> None:
+    resolved = config(None)
+    assert resolved["process"]["shell"] == ["bash", "-C", "-e", "-u", "-o", "pipefail"]
+    assert resolved["manifest"]["nextflowVersion"].startswith("!>=")
+    assert resolved["manifest"]["version"] == seq2expr.__version__
+    assert any(plugin.startswith("nf-schema@") for plugin in resolved["plugins"])
+    for report in ("timeline", "report", "trace", "dag"):
+        # no --outdir (as for --help): no report, so nothing is written to ./null
+        assert resolved[report]["enabled"] is False
+        assert resolved[report]["file"].startswith("null/pipeline_info/")
 
 
 # ---------------------------------------------------------------------------------------------
-# The substitute for Nextflow must itself read Groovy right
+# Options passed = options the scripts have
+# ---------------------------------------------------------------------------------------------
+
+OPTION = re.compile(r"(?<![\w$-])--[a-z0-9][a-z0-9-]*")
+
+
+@functools.cache
+def script_options(program: str) -> frozenset[str]:
+    """The long options a command's --help lists."""
+    command = ["python3", str(BIN / program)] if program != "multiqc" else ["multiqc"]
+    result = subprocess.run([*command, "--help"], capture_output=True, text=True, check=True, timeout=120)
+    return frozenset(OPTION.findall(result.stdout))
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_every_option_passed_exists_in_the_script_help(step: str) -> None:
+    """Every `--option` the module's script block writes, and every one its ext.args can give
+    under any test profile (all branches: read from the closure's text as Nextflow resolves it),
+    is one its program lists. The real run's .command.sh are checked the same way in CI."""
+    module = read_module(step)
+    script = module.section("script")
+    programs = set(re.findall(r"^\s*([a-z0-9_]+\.py|multiqc)\b", script, flags=re.MULTILINE))
+    assert len(programs) == 1, f"{module.name}: one program per module, found {programs}"
+    program = programs.pop()
+    passed = set(OPTION.findall(script))
+    for profile in PARAM_PROFILES:
+        selector = config(profile)["process"].get(f"withName:{module.name}", {})
+        passed |= set(OPTION.findall(str(selector.get("ext", {}).get("args", ""))))
+    unknown = passed - script_options(program)
+    assert not unknown, f"{module.name} passes {sorted(unknown)} that `{program} --help` does not list"
+
+
+# ---------------------------------------------------------------------------------------------
+# Module layout (nf-core conventions): what the files hold, which Nextflow does not check
 # ---------------------------------------------------------------------------------------------
 
 
-def test_groovy_reader_follows_groovy_semantics() -> None:
-    env = {"params": {"a": None, "b": "x", "n": 0}, "meta": {"id": "Pit"}, "task": {"cpus": 2}}
-    assert evaluate(parse_expression("params.a ?: 'd'"), env) == "d"
-    assert evaluate(parse_expression("params.n ? 'yes' : 'no'"), env) == "no"  # Groovy truth: 0 is false
-    assert evaluate(parse_expression("[\"--x ${params.b}\", params.a ? '--y' : ''].join(' ').trim()"), env) == "--x x"
-    assert interpolate(r"run \\\n  --id ${meta.id} \$PWD $task.cpus", env) == "run \\\n  --id Pit $PWD 2"
-    assert str(evaluate(parse_expression("3e-5"), env)) == "0.00003"  # BigDecimal printing, not 3e-05
-    assert evaluate(parse_expression("'SEQ2EXPR:DEXTER'.tokenize(':')[-1].toLowerCase()"), env) == "dexter"
-    closure = evaluate(parse_expression("{ 2 * task.attempt }"), env)
-    assert isinstance(closure, Closure) and resolve(closure, {"task": {"attempt": 2}}) == 4
-    with pytest.raises(GroovySubsetError):
-        evaluate(parse_expression("params.b.reverse()"), env)  # outside the subset: refused, not guessed
-    with pytest.raises(GroovySubsetError):
-        interpolate("${System.getenv('HOME')}", {"System": Opaque("System")})
+class ModuleText:
+    """A module's main.nf as text, cut into its sections (input:, output:, when:, script:, stub:).
+    Structure only: values are what Nextflow resolves (see above)."""
+
+    SECTIONS = ("input", "output", "when", "script", "stub")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        header = re.search(r"^process\s+(\w+)\s*\{", text, flags=re.MULTILINE)
+        assert header, "a process definition"
+        self.name = header.group(1)
+        marks = list(re.finditer(rf"^\s*({'|'.join(self.SECTIONS)}):\s*$", text, flags=re.MULTILINE))
+        self.directives = text[header.end() : marks[0].start()] if marks else ""
+        self.sections = {
+            mark.group(1): text[mark.end() : marks[i + 1].start() if i + 1 < len(marks) else len(text)]
+            for i, mark in enumerate(marks)
+        }
+
+    def section(self, name: str) -> str:
+        return self.sections.get(name, "")
+
+    def directive_lines(self, name: str) -> list[str]:
+        """The directive's value on each of its lines, without a trailing `// comment`."""
+        lines = re.findall(rf"^\s*{name}\s+(.+)$", self.directives, flags=re.MULTILINE)
+        return [re.sub(r"\s+//\s.*$", "", line).strip() for line in lines]
+
+    @property
+    def labels(self) -> list[str]:
+        return [re.sub(r"['\"]", "", label) for label in self.directive_lines("label")]
+
+    def output_lines(self) -> list[str]:
+        return [
+            line for line in self.section("output").splitlines() if line.strip() and not line.strip().startswith("//")
+        ]
+
+    def input_names(self) -> list[str]:
+        names = []
+        for line in self.section("input").splitlines():
+            code = line.split("//")[0]
+            names += re.findall(r"\b(?:val|path)\(\s*(\w+)", code)
+        return names
 
 
-# ---------------------------------------------------------------------------------------------
-# Module layout (nf-core conventions)
-# ---------------------------------------------------------------------------------------------
+def read_module(step: str) -> ModuleText:
+    return ModuleText((MODULES / step / "main.nf").read_text())
 
 
 @pytest.mark.parametrize("step", STEPS)
 def test_module_follows_nf_core_layout(step: str) -> None:
-    path = module_path(step)
-    assert path.exists(), f"{path.relative_to(REPO)} is missing"
-    module = read_module(path)
+    module = read_module(step)
     assert module.name == step.upper()
-    assert [evaluate(node, {"meta": {"id": "ID"}}) for node in module.directive("tag")] == ["ID"]
+    assert module.directive_lines("tag") == ['"${meta.id}"']
     resource = [label for label in module.labels if label in RESOURCE_LABELS]
     assert len(resource) == 1, f"{module.name}: exactly one resource label, found {module.labels}"
-    assert set(module.labels) - RESOURCE_LABELS <= ({"process_gpu"} if step in GPU_STEPS else set())
-    containers = module.directive("container")
-    assert len(containers) == 1 and containers[0][0] in ("str", "gstr"), "one container line"
-    if step != "multiqc":
-        # GPU-capable modules run in the CUDA image only when a gpu profile sets ext.use_gpu
-        images = {evaluate(containers[0], {"task": {"ext": {"use_gpu": use_gpu}}}) for use_gpu in (False, True)}
-        expected = {"cpu", "gpu"} if "process_gpu" in module.labels else {"cpu"}
-        assert images == {f"ghcr.io/seq2expr/seq2expr-{kind}:{pipeline_version()}" for kind in expected}, images
-    assert module.when == "task.ext.when == null || task.ext.when"
-    assert "task.ext.args ?: ''" in module.script
-    assert module.stub.strip(), "a stub: block"
-    for declaration in module.outputs:
-        assert declaration.emit, f"{module.name}: every output has an emit name"
-    topics = [d for d in module.outputs if d.options.get("topic") == "versions"]
+    assert set(module.labels) - RESOURCE_LABELS == ({"process_gpu"} if step in GPU_STEPS else set())
+    assert len(module.directive_lines("container")) == 1, "one container line"
+    assert module.section("when").strip() == "task.ext.when == null || task.ext.when"
+    assert "task.ext.args ?: ''" in module.section("script")
+    assert module.section("stub").strip(), "a stub: block"
+    outputs = module.output_lines()
+    assert outputs and all(re.search(r"emit:\s*\w+", line) for line in outputs), "every output has an emit name"
+    topics = [line for line in outputs if re.search(r"topic:\s*versions", line)]
     if step == "multiqc":
         assert not topics, "MULTIQC consumes the versions topic, so it must not emit into it"
     else:
         assert topics, f"{module.name}: versions go to the versions topic"
     if step in GPU_STEPS:
-        assert "task.accelerator" in module.script
-        assert not module.directive("accelerator"), "the GPU module reads task.accelerator, never sets it"
+        assert "task.accelerator" in module.section("script")
+        assert not module.directive_lines("accelerator"), "the GPU module reads task.accelerator, never sets it"
     if step != "multiqc":
         # the task runs the launching checkout's package, staged into its work folder
-        assert "path(code, stageAs: 'code/seq2expr')" in path.read_text()
-        for block in (module.script, module.stub):
-            assert '"""\n    export PYTHONPATH="\\$PWD/code' in block, "the package goes first on PYTHONPATH"
+        assert "path(code, stageAs: 'code/seq2expr')" in module.section("input")
+        for block in (module.section("script"), module.section("stub")):
+            assert 'export PYTHONPATH="\\$PWD/code' in block, "the package goes first on PYTHONPATH"
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -192,15 +432,16 @@ def test_module_meta_yml_matches_main_nf(step: str) -> None:
     meta_path = MODULES / step / "meta.yml"
     assert meta_path.exists(), f"{meta_path.relative_to(REPO)} is missing"
     meta = yaml.safe_load(meta_path.read_text())
-    module = read_module(module_path(step))
+    module = read_module(step)
     assert meta["name"] == step
-    assert set(meta["output"]) == {d.emit for d in module.outputs}, "meta.yml outputs = main.nf emit names"
+    emits = {re.search(r"emit:\s*(\w+)", line).group(1) for line in module.output_lines()}  # type: ignore[union-attr]
+    assert set(meta["output"]) == emits, "meta.yml outputs = main.nf emit names"
     declared_inputs = [
         next(iter(item))
         for group in meta["input"]
         for item in (group if isinstance(group, list) else [group])  # tuples are nested lists
     ]
-    assert declared_inputs == [name for _, name, _ in module.input_names()]
+    assert declared_inputs == module.input_names()
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -220,66 +461,6 @@ def test_module_has_real_and_stub_nf_tests(step: str) -> None:
         assert not re.search(r'tag\s+"gpu"', text), "CPU tests must not carry the gpu tag"
 
 
-# ---------------------------------------------------------------------------------------------
-# Options passed = options the scripts have
-# ---------------------------------------------------------------------------------------------
-
-#: Parameter sets that switch on optional ext.args branches.
-PARAM_VARIANTS: dict[str, dict[str, Any]] = {
-    "defaults": {},
-    "chromosome split": {"split": "chromosome", "test_chromosomes": "chr1", "val_chromosomes": "chr2"},
-    "titled report": {"multiqc_title": "My run"},
-}
-
-
-def dummy_inputs(module: Module, workdir: Path) -> list[Any]:
-    """A placeholder file (or list of two) for every path input, a meta map or string for vals."""
-    values: list[Any] = []
-    for kind, name, _ in module.input_names():
-        if kind == "val":
-            values.append(tissue_meta("Brain - Cortex", 500) if name == "meta" else "org/model")
-        else:
-            placeholder = workdir.parent / f"{name}.txt"
-            placeholder.touch()
-            values.append([placeholder] if module.name in ("EVALUATE_MODELS", "MULTIQC") else placeholder)
-    return values
-
-
-@pytest.mark.parametrize("profile", ["test", "test_full", "test_gpu", None])
-@pytest.mark.parametrize("variant", list(PARAM_VARIANTS))
-@pytest.mark.parametrize("step", STEPS)
-def test_every_option_passed_exists_in_the_script_help(
-    step: str, variant: str, profile: str | None, tmp_path: Path
-) -> None:
-    config = read_config(REPO / "nextflow.config", [profile] if profile else [])
-    config.params.update(PARAM_VARIANTS[variant])
-    module = read_module(module_path(step))
-    for stub in (False, True):
-        task = prepare_task(module, config, dummy_inputs(module, tmp_path / "w"), tmp_path / f"w{stub}", stub=stub)
-        for program, options in invoked_options(task.command).items():
-            unknown = options - script_options(program)
-            assert not unknown, f"{module.name} passes {sorted(unknown)} that `{program} --help` does not list"
-
-
-# ---------------------------------------------------------------------------------------------
-# Running the rendered commands: the chain of the test profile
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class StepRun:
-    real: Task
-    result: subprocess.CompletedProcess[str]
-    seconds: float
-
-
-def process_calls(main_nf: str) -> list[str]:
-    """Process calls of the SEQ2EXPR workflow, in order of appearance."""
-    body = main_nf[main_nf.index("workflow SEQ2EXPR") :]
-    body = body[: body.index("\nworkflow {")] if "\nworkflow {" in body else body
-    return re.findall(r"^\s*([A-Z][A-Z0-9_]+)\s*\(", body, flags=re.MULTILINE)
-
-
 def test_workflow_includes_every_module() -> None:
     text = (REPO / "workflows" / "seq2expr.nf").read_text()
     for step in STEPS:
@@ -287,206 +468,4 @@ def test_workflow_includes_every_module() -> None:
     assert "channel.topic('versions')" in text
     utils = (REPO / "subworkflows" / "local" / "utils_nfcore_seq2expr_pipeline" / "main.nf").read_text()
     assert "include { validateParameters" in utils and "paramsSummaryLog" in utils
-    assert "include { SEQ2EXPR " in MAIN_NF.read_text()
-
-
-# ---------------------------------------------------------------------------------------------
-# FETCH_INPUTS: a real download over loopback HTTP
-# ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def served_file(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """The bundled expression table on a loopback HTTP server."""
-    folder = tmp_path / "served"
-    folder.mkdir()
-    source = folder / "expression.gct.gz"
-    source.write_bytes((TEST_DATA / "expression.gct.gz").read_bytes())
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/expression.gct.gz", source
-    finally:
-        server.shutdown()
-
-
-def test_fetch_inputs_downloads_a_named_reference(served_file: tuple[str, Path], tmp_path: Path) -> None:
-    url, source = served_file
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    registry = tmp_path / "references.json"
-    entry = {"description": "test table", "url": url, "filename": "expression.gct.gz",
-             "checksum": {"algorithm": "sha256", "value": digest}}  # fmt: skip
-    registry.write_text(json.dumps({"references": {"test_expression": entry}}))
-    module = read_module(module_path("fetch_inputs"))
-    meta = {"id": "test_expression", "filename": "expression.gct.gz"}
-    code = REPO / "src" / "seq2expr"
-    task = prepare_task(module, profile_test(), [meta, registry, code], tmp_path / "task")
-    result = run_task(task, BIN, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert not missing_outputs(task) and not undeclared(task)
-    assert (task.workdir / "expression.gct.gz").read_bytes() == source.read_bytes()
-    stub = prepare_task(module, profile_test(), [meta, registry, code], tmp_path / "stub", stub=True)
-    assert run_task(stub, BIN, timeout=60).returncode == 0
-    assert created_entries(stub) == created_entries(task)
-
-
-def test_fetch_inputs_registry_names_are_the_schema_choices() -> None:
-    registry = json.loads((REPO / "assets" / "references.json").read_text())["references"]
-    properties = schema_properties()
-    for kind in ("genome", "annotation", "expression"):
-        # each --<kind>_reference takes exactly the registry's references of that kind
-        names = {name for name, entry in registry.items() if entry["kind"] == kind}
-        assert names and set(properties[f"{kind}_reference"]["enum"]) == names
-    full = read_config(REPO / "nextflow.config", ["test_full"]).params
-    assert full["genome_reference"] in registry and full["annotation_reference"] in registry
-    assert full["expression_reference"] in registry and full["dnabert2_model"] == "zhihan1996/DNABERT-2-117M"
-
-
-# ---------------------------------------------------------------------------------------------
-# nextflow_schema.json against nextflow.config
-# ---------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def schema() -> dict[str, Any]:
-    return json.loads(SCHEMA.read_text())
-
-
-def schema_properties() -> dict[str, Any]:
-    return {name: prop for group in schema()["$defs"].values() for name, prop in group["properties"].items()}
-
-
-def test_schema_is_valid_json_schema_2020_12() -> None:
-    assert schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    jsonschema.Draft202012Validator.check_schema(schema())
-    groups = schema()["$defs"]
-    assert [ref["$ref"] for ref in schema()["allOf"]] == [f"#/$defs/{name}" for name in groups]
-
-
-def test_schema_and_config_declare_the_same_params_with_the_same_defaults() -> None:
-    params = read_config(REPO / "nextflow.config").params
-    properties = schema_properties()
-    assert set(params) == set(properties), (
-        f"only in nextflow.config: {sorted(set(params) - set(properties))}; "
-        f"only in the schema: {sorted(set(properties) - set(params))}"
-    )
-    for name, prop in properties.items():
-        assert prop.get("type") and prop.get("description"), f"{name}: type and description"
-        value = params[name]
-        if value is None or isinstance(value, Opaque):
-            assert "default" not in prop, f"{name}: no default in the schema when the config has none"
-        elif isinstance(value, Decimal):  # Groovy decimal literal
-            assert prop.get("default") == pytest.approx(float(value)), f"{name}: {prop.get('default')} != {value}"
-        else:
-            assert prop.get("default") == value, f"{name}: schema default {prop.get('default')!r} != config {value!r}"
-
-
-def test_profiles_only_set_declared_params() -> None:
-    declared = set(read_config(REPO / "nextflow.config").params)
-    for profile in PROFILES:
-        config = read_config(REPO / "nextflow.config", [profile])
-        assert set(config.params) == declared, f"-profile {profile} sets undeclared params"
-
-
-def validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(schema())
-
-
-def json_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Params as nf-schema validates them: null and runtime-only values left out, numbers as JSON numbers."""
-    out: dict[str, Any] = {}
-    for name, value in params.items():
-        if value is None or isinstance(value, Opaque):
-            continue
-        out[name] = float(value) if isinstance(value, Decimal) else value
-    return out
-
-
-@pytest.mark.parametrize("profile", ["test", "test_full", "test_gpu"])
-def test_schema_accepts_the_test_profiles(profile: str) -> None:
-    params = json_params(read_config(REPO / "nextflow.config", [profile]).params)
-    params["outdir"] = "results"
-    errors = [error.message for error in validator().iter_errors(params)]
-    assert not errors, errors
-
-
-@pytest.mark.parametrize(
-    ("change", "why"),
-    [
-        ({"upstream": -100}, "negative window"),
-        ({"downstream": -1}, "negative window"),
-        ({"upstream": 10.5}, "window must be whole bases"),
-        ({"split": "random"}, "unknown split"),
-        ({"val_fraction": 1.0}, "no training genes left"),
-        ({"max_n_fraction": 1.5}, "a fraction"),
-        ({"genome": "genome.txt"}, "not a FASTA name"),
-        ({"genome_reference": "hg19"}, "reference not in the registry"),
-        ({"tissues": "Pituitary,,Liver"}, "empty tissue in the list"),
-        ({"dnabert2_learning_rate": 0}, "learning rate must be positive"),
-        ({"publish_dir_mode": "hardlink"}, "not a publishDir mode"),
-        ({"outdir": None}, "outdir is required"),
-    ],
-)
-def test_schema_rejects_bad_params(change: dict[str, Any], why: str) -> None:
-    params = json_params(read_config(REPO / "nextflow.config", ["test"]).params)
-    params["outdir"] = "results"
-    params.update(change)
-    params = {name: value for name, value in params.items() if value is not None}
-    assert list(validator().iter_errors(params)), f"the schema accepted: {why}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Configuration: profiles, GPU, reports
-# ---------------------------------------------------------------------------------------------
-
-
-def test_required_profiles_exist_and_parse() -> None:
-    config = read_config(REPO / "nextflow.config")
-    assert set(PROFILES) <= set(config.profiles)
-    for profile in PROFILES:
-        read_config(REPO / "nextflow.config", [profile])  # every profile's file reads in the subset
-
-
-def test_gpu_request_follows_the_profile_and_the_container_engine() -> None:
-    finetune = read_module(module_path("finetune_dnabert2"))
-    for profile in (None, "test", "slurm", "test,slurm"):
-        config = read_config(REPO / "nextflow.config", profile.split(",") if profile else [])
-        assert task_context(finetune, config)["accelerator"] is None, f"{profile}: GPUs are opt-in"
-    for profile in ("gpu", "test_gpu", "gpu,slurm"):
-        config = read_config(REPO / "nextflow.config", profile.split(","))
-        context = task_context(finetune, config)
-        assert context["accelerator"] == Accelerator(1), profile
-        options = context["directives"]["containerOptions"]
-        workflow = {"profile": profile}
-        for engine, expected in (("docker", "--gpus all"), ("singularity", "--nv"), ("apptainer", "--nv")):
-            scope = {"workflow": {**workflow, "containerEngine": engine}, "params": config.params}
-            assert resolve(options, scope) == expected
-        config.params["gpu_container_options"] = "--gpus device=1"
-        scope = {"workflow": {**workflow, "containerEngine": "docker"}, "params": config.params}
-        assert resolve(options, scope) == "--gpus device=1"
-    slurm = read_config(REPO / "nextflow.config", ["gpu", "slurm"])
-    options = task_context(finetune, slurm)["directives"]["clusterOptions"]
-    slurm.params["slurm_cluster_options"] = "--account=lab"
-    scope = {"task": {"accelerator": Accelerator(1)}, "params": slurm.params}
-    assert resolve(options, scope) == "--account=lab --gres=gpu:1", "the site's options are kept"
-    for step in STEPS:
-        if step not in GPU_STEPS:
-            context = task_context(read_module(module_path(step)), read_config(REPO / "nextflow.config", ["gpu"]))
-            assert context["accelerator"] is None, f"{step} must not ask for a GPU"
-
-
-def test_config_has_strict_shell_manifest_plugin_and_reports() -> None:
-    config = read_config(REPO / "nextflow.config")
-    shell = [s for s in config.process if s.key == "shell"][-1].value
-    assert shell == ["bash", "-C", "-e", "-u", "-o", "pipefail"]
-    assert config.settings["manifest.nextflowVersion"].value().startswith("!>=")
-    assert config.settings["manifest.version"].value() == pipeline_version()
-    assert any(plugin.startswith("nf-schema@") for plugin in config.plugins)
-    for report in ("timeline", "report", "trace", "dag"):
-        path = config.settings[f"{report}.file"].value(params={"outdir": "OUT", "trace_report_suffix": "S"})
-        assert path.startswith("OUT/pipeline_info/")
-    retry = [s for s in config.process if s.key == "errorStrategy" and s.selector is None][-1].value
-    assert resolve(retry, {"task": {"exitStatus": 137}}) == "retry"
-    assert resolve(retry, {"task": {"exitStatus": 1}}) == "finish", "bad input must not be retried"
+    assert "include { SEQ2EXPR " in (REPO / "main.nf").read_text()

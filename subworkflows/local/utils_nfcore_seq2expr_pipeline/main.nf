@@ -259,24 +259,19 @@ def checkTissues(table, tissues) {
 // when it is bzip2/xz and no local python3 can read it
 //
 def tableHead(table) {
-    def magic = new byte[6]
-    def count = table.withInputStream { stream -> stream.read(magic) }
-    def starts = { List<Integer> bytes -> count >= bytes.size() && (0..<bytes.size()).every { i -> (magic[i] & 0xff) == bytes[i] } }
-    if (starts([ 0x42, 0x5a, 0x68 ]) || starts([ 0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00 ])) {
+    def magic = table.withInputStream { stream -> stream.readNBytes(6) }
+    if (startsWith(magic, [ 0x42, 0x5a, 0x68 ]) || startsWith(magic, [ 0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00 ])) {
         return pythonHead(table)
     }
-    def lines = []
     def stream = table.newInputStream()
-    if (starts([ 0x1f, 0x8b ])) {
+    if (startsWith(magic, [ 0x1f, 0x8b ])) {
         stream = new java.util.zip.GZIPInputStream(stream)
     }
-    stream.withReader('UTF-8') { reader ->
-        def line
-        while (lines.size() < 3 && (line = reader.readLine()) != null) {
-            lines << line
-        }
-    }
-    return lines
+    return stream.withReader('UTF-8') { reader -> (1..3).collect { _i -> reader.readLine() }.findAll { line -> line != null } }
+}
+
+def startsWith(magic, bytes) {
+    return magic.length >= bytes.size() && (0..<bytes.size()).every { i -> (magic[i] & 0xff) == bytes[i] }
 }
 
 def pythonHead(table) {
