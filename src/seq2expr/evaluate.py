@@ -1,34 +1,54 @@
-"""How well each model predicts expression, with the uncertainty a paper needs, and paired model tests.
+"""How well each model predicts expression: the inputs checked, the baselines, the metrics per stratum.
 
-Every correlation comes with a 95 % interval from a gene-level bootstrap (fixed seed, so re-runs
-are byte-identical) and, as a second opinion, the Fisher z interval. Two models evaluated on the
-same test genes are not independent samples, so they are compared with paired statistics: a
-paired bootstrap of the difference in Pearson r, Williams' t test for dependent correlations that
-share the observed variable (Steiger 1980, eq. 7) and Zou's (2007) interval for that difference.
+Every model is read from its `predictions.tsv`; several files of one model name are runs with
+different seeds (its numbers are the mean over runs, the SD across runs beside them). Baselines
+computed from the dataset (the training mean, a linear model on GC and CpG content) give every
+report its floor. Every model must predict every test gene, so that all numbers are over the
+same genes.
 
-Several prediction files of one model (runs with different seeds) are one model with replicate
-runs: its numbers are the mean over runs, with the standard deviation across runs beside them, and
-its bootstrap intervals describe the run-averaged correlation. Baselines computed from the dataset
-(the training mean, and a linear model on GC and CpG content) give every report its floor.
+metrics.tsv has a row per model × split (stratum `all`) and, on the test split, per stratum
+(`seq2expr.strata`). Each correlation comes with a 95 % cluster-bootstrap interval over the gene
+groups (`seq2expr.stats`; seeds resampled too when a model has several runs) and, as a second
+opinion, the Fisher z interval; the on/off AUROC with its interval. Each row says what the
+model was fitted on and, on val rows, what val was used for (`fitted_on`, `val_use`, from
+`bookkeeping`, the one table of how each model uses its genes).
 """
 
 from __future__ import annotations
 
 import logging
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.linear_model import LinearRegression
 
+from seq2expr.dexter.model import MODEL_NAME as DEXTER
 from seq2expr.errors import InputError
 from seq2expr.predictions import NEAR_CONSTANT_SPREAD, SPLITS, is_near_constant
+from seq2expr.stats import (
+    CONFIDENCE,
+    auroc,
+    cluster_weights,
+    fisher_interval,
+    group_codes,
+    pearson_rows,
+    percentile_interval,
+    seed_average,
+    spearman_rows,
+    weighted_auroc,
+    weighted_pearson,
+    weighted_spearman,
+)
+from seq2expr.strata import ALL, GeneStrata, gene_strata, sequence_composition
 
 log = logging.getLogger(__name__)
 
-CONFIDENCE = 0.95
+__all__ = ["CONFIDENCE"]  # re-exported: the report reads the level from here
+
 MIN_GENES = 4
 """Fisher's interval and Williams' test need n > 3."""
 OBSERVED_TOLERANCE = 1e-6
@@ -36,10 +56,17 @@ OBSERVED_TOLERANCE = 1e-6
 MEAN_BASELINE = "mean_baseline"
 GC_CPG_BASELINE = "gc_cpg_baseline"
 BASELINES = (MEAN_BASELINE, GC_CPG_BASELINE)
+TRAIN_VAL = "train+val"
+TRAIN = "train"
+FITTED_ON_VAL = "fitted on"
+EARLY_STOPPING = "early stopping"
+EARLY_STOPPED = ("CNN", "DNABERT-2")
+"""The gradient-trained models (bin/train_cnn.py, bin/finetune_dnabert2.py): fitted on train, val stops them."""
 
 METRIC_COLUMNS = [
     "model",
     "split",
+    "stratum",
     "n",
     "n_runs",
     "pearson",
@@ -59,24 +86,27 @@ METRIC_COLUMNS = [
     "mse_sd",
     "mae_sd",
     "near_constant",
+    "auroc_on_off",
+    "auroc_ci_low",
+    "auroc_ci_high",
+    "fitted_on",
+    "val_use",
 ]
-COMPARISON_COLUMNS = [
-    "model_a",
-    "model_b",
-    "n",
-    "pearson_a",
-    "pearson_b",
-    "r_ab",
-    "delta_r",
-    "delta_r_ci_low",
-    "delta_r_ci_high",
-    "zou_ci_low",
-    "zou_ci_high",
-    "williams_t",
-    "p_value",
-    "p_value_holm",
-    "near_constant",
-]
+
+
+def bookkeeping(model: str) -> tuple[str, str]:
+    """(fitted_on, val_use) of a model, by name: the one place that knows how each model uses val.
+
+    DExTER, the baselines and the frozen-embedding probes (a name starting with `probe` or ending
+    in `_probe`) fit on train + val together, so their val row is not held out ("fitted on"). The
+    CNN and DNABERT-2 fit on train and use val for early stopping. A model not in this table gets
+    empty cells rather than a guess.
+    """
+    if model in (DEXTER, *BASELINES) or model.startswith("probe") or model.endswith("_probe"):
+        return TRAIN_VAL, FITTED_ON_VAL
+    if model in EARLY_STOPPED:
+        return TRAIN, EARLY_STOPPING
+    return "", ""
 
 
 @dataclass(frozen=True)
@@ -99,9 +129,31 @@ class ModelRuns:
         """A constant prediction has no correlation with anything, so it is left out of comparisons."""
         return bool(np.all(np.ptp(self.predicted, axis=0) == 0))
 
+    @property
+    def stream(self) -> int:
+        """A fixed number per model name: its seed resamples are drawn apart from other models'."""
+        return zlib.crc32(self.name.encode("utf-8"))
+
     def subset(self, gene_ids: pd.Index) -> ModelRuns:
         positions = self.genes.index.get_indexer(gene_ids)
         return ModelRuns(self.name, self.genes.iloc[positions], self.predicted[positions], self.sources)
+
+    def test_genes(self) -> pd.Index:
+        return self.genes.index[(self.genes["split"] == "test").to_numpy()]
+
+
+Statistic = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def resampled(statistic: Statistic, model: ModelRuns, target: np.ndarray, weights: np.ndarray, seed: int) -> np.ndarray:
+    """`statistic(target, prediction, weights)` per resample, averaged over (resampled) runs."""
+    per_run = np.column_stack([statistic(target, model.predicted[:, run], weights) for run in range(model.n_runs)])
+    return seed_average(per_run, seed, model.stream)
+
+
+def resample_weights(strata: GeneStrata, gene_ids: pd.Index, resamples: int, seed: int) -> np.ndarray:
+    """Cluster-bootstrap weights of these genes (their groups, or one group per gene)."""
+    return cluster_weights(group_codes(gene_ids, strata.groups), resamples, seed)
 
 
 # --- checking and grouping the inputs ---------------------------------------------------------
@@ -197,23 +249,6 @@ def _check_same_observed(models: list[ModelRuns]) -> None:
 # --- baselines from the dataset ---------------------------------------------------------------
 
 
-def sequence_composition(sequences: pd.Series) -> np.ndarray:
-    """GC fraction, CpG observed/expected ratio and CpG density of each sequence (N bases ignored).
-
-    These are the classic sequence correlates of promoter activity (CpG-island promoters are
-    mostly broadly expressed), so a model must beat a fit on them to claim it read more.
-    """
-    upper = sequences.str.upper()
-    counts = {base: upper.str.count(base).to_numpy(dtype=float) for base in "ACGT"}
-    cpg = upper.str.count("CG").to_numpy(dtype=float)
-    length = counts["A"] + counts["C"] + counts["G"] + counts["T"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gc = (counts["C"] + counts["G"]) / length
-        cpg_ratio = np.where(counts["C"] * counts["G"] > 0, cpg * length / (counts["C"] * counts["G"]), 0.0)
-        cpg_density = cpg / np.maximum(length - 1, 1)
-    return np.column_stack([np.nan_to_num(gc), cpg_ratio, cpg_density])
-
-
 def baseline_models(dataset: pd.DataFrame, source: str) -> list[ModelRuns]:
     """The training-mean predictor and a GC/CpG linear model, both fitted on train + val."""
     table = dataset.set_index("gene_id").sort_index()
@@ -264,91 +299,20 @@ def check_against_dataset(models: list[ModelRuns], dataset: pd.DataFrame, source
             )
 
 
-# --- statistics -------------------------------------------------------------------------------
+def check_complete(models: list[ModelRuns], test_genes: pd.Index, reference: str) -> None:
+    """Every model predicts every test gene (of the dataset, else of all models), or one clear error."""
+    for model in models:
+        missing = test_genes.difference(model.test_genes())
+        if len(missing):
+            raise InputError(
+                f"model {model.name!r} predicts {len(test_genes) - len(missing)} of the {len(test_genes)} test genes "
+                f"of {reference}: {len(missing)} missing (e.g. {missing[0]}); every model must predict every test "
+                "gene so that all are compared on the same genes",
+                model.sources[0],
+            )
 
 
-def pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Pearson r along the last axis (NaN where either side is constant), vectorised over the others."""
-    xc = x - x.mean(axis=-1, keepdims=True)
-    yc = y - y.mean(axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = (xc * yc).sum(axis=-1) / np.sqrt((xc * xc).sum(axis=-1) * (yc * yc).sum(axis=-1))
-    # A constant side leaves rounding noise in its centred values, not exact zeros: r is undefined there.
-    constant = (np.ptp(x, axis=-1) == 0) | (np.ptp(y, axis=-1) == 0)
-    return np.where(constant, np.nan, np.clip(r, -1.0, 1.0))
-
-
-def spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Spearman rho along the last axis: Pearson r of average ranks."""
-    return pearson_rows(stats.rankdata(x, axis=-1), stats.rankdata(y, axis=-1))
-
-
-def bootstrap_indices(n: int, resamples: int, seed: int) -> np.ndarray:
-    """Gene-level resamples, shape (resamples, n); the same seed and n give the same resamples.
-
-    Genes are always sorted by id before this is applied, so two models on the same genes are
-    resampled identically, which is what makes the comparison bootstrap paired.
-    """
-    return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
-
-
-def percentile_interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Percentile bootstrap interval, ignoring resamples where the statistic is undefined."""
-    finite = samples[np.isfinite(samples)]
-    if finite.size == 0:
-        return float("nan"), float("nan")
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(finite, [tail, 100 - tail])
-    return float(low), float(high)
-
-
-def fisher_interval(r: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Fisher z interval for a Pearson r from n pairs (the normal approximation, n > 3)."""
-    if not np.isfinite(r) or n <= 3:
-        return float("nan"), float("nan")
-    z = np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))
-    half = stats.norm.ppf(0.5 + confidence / 2) / np.sqrt(n - 3)
-    return float(np.tanh(z - half)), float(np.tanh(z + half))
-
-
-def williams_test(r_jk: float, r_jh: float, r_kh: float, n: int) -> tuple[float, float]:
-    """Williams' t for H0: rho_jk = rho_jh, two correlations sharing variable j (df = n - 3).
-
-    j is the observed expression, k and h the two models' predictions and r_kh their correlation.
-    Returns (t, two-sided p).
-    """
-    det = 1 - r_jk**2 - r_jh**2 - r_kh**2 + 2 * r_jk * r_jh * r_kh
-    mean = (r_jk + r_jh) / 2
-    denominator = 2 * (n - 1) / (n - 3) * det + mean**2 * (1 - r_kh) ** 3
-    t = (r_jk - r_jh) * np.sqrt((n - 1) * (1 + r_kh) / denominator)
-    return float(t), float(2 * stats.t.sf(abs(t), n - 3))
-
-
-def zou_interval(r_jk: float, r_jh: float, r_kh: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Zou's (2007) interval for rho_jk - rho_jh from the two Fisher intervals and their correlation."""
-    l1, u1 = fisher_interval(r_jk, n, confidence)
-    l2, u2 = fisher_interval(r_jh, n, confidence)
-    c = ((r_kh - r_jk * r_jh / 2) * (1 - r_jk**2 - r_jh**2 - r_kh**2) + r_kh**3) / ((1 - r_jk**2) * (1 - r_jh**2))
-    delta = r_jk - r_jh
-    low = delta - np.sqrt((r_jk - l1) ** 2 + (u2 - r_jh) ** 2 - 2 * c * (r_jk - l1) * (u2 - r_jh))
-    high = delta + np.sqrt((u1 - r_jk) ** 2 + (r_jh - l2) ** 2 - 2 * c * (u1 - r_jk) * (r_jh - l2))
-    return float(low), float(high)
-
-
-def holm_adjust(p_values: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjustment for the family of pairwise comparisons (NaN stays NaN)."""
-    adjusted = np.full(p_values.shape, np.nan)
-    finite = np.flatnonzero(np.isfinite(p_values))
-    order = finite[np.argsort(p_values[finite], kind="stable")]
-    m = len(order)
-    running = 0.0
-    for rank, position in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p_values[position]))
-        adjusted[position] = running
-    return adjusted
-
-
-# --- metrics and comparisons -----------------------------------------------------------------
+# --- metrics -----------------------------------------------------------------------------------
 
 
 def _mean_sd(values: np.ndarray) -> tuple[float, float]:
@@ -358,43 +322,46 @@ def _mean_sd(values: np.ndarray) -> tuple[float, float]:
     return mean, sd
 
 
-def split_metrics(model: ModelRuns, split: str, resamples: int, seed: int) -> dict[str, object]:
-    """One row of metrics.tsv: the model on one split's genes."""
-    rows = (model.genes["split"] == split).to_numpy()
-    observed = model.genes["observed"].to_numpy(dtype=float)[rows]
-    predicted = model.predicted[rows]
-    n = int(rows.sum())
-    per_run = predicted.T  # (runs, genes)
-    pearson = pearson_rows(observed, per_run)
-    spearman = spearman_rows(observed, per_run)
+def stratum_metrics(
+    model: ModelRuns, split: str, stratum: str, strata: GeneStrata, resamples: int, seed: int
+) -> dict[str, object]:
+    """One row of metrics.tsv: the model on the genes of one split and stratum."""
+    in_split = model.genes.index[(model.genes["split"] == split).to_numpy()]
+    genes = strata.genes(stratum, in_split)
+    part = model.subset(genes)
+    observed = part.genes["observed"].to_numpy(dtype=float)
+    n = len(genes)
+    per_run = part.predicted.T  # (runs, genes)
     residual = per_run - observed
-    total = float(np.sum((observed - observed.mean()) ** 2))
+    total = float(np.sum((observed - observed.mean()) ** 2)) if n else float("nan")
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = 1 - np.sum(residual**2, axis=1) / total
-    mse = np.mean(residual**2, axis=1)
-    mae = np.mean(np.abs(residual), axis=1)
+        mse = np.mean(residual**2, axis=1)
+        mae = np.mean(np.abs(residual), axis=1)
+    pearson_mean, pearson_sd = _mean_sd(pearson_rows(observed, per_run))
+    spearman_mean, spearman_sd = _mean_sd(spearman_rows(observed, per_run))
 
-    index = bootstrap_indices(n, resamples, seed)
-    boot_observed = observed[index]
-    boot_pearson = np.zeros(resamples)
-    boot_spearman = np.zeros(resamples)
-    observed_ranks = stats.rankdata(boot_observed, axis=-1)
-    for run in range(model.n_runs):
-        boot_predicted = predicted[:, run][index]
-        boot_pearson += pearson_rows(boot_observed, boot_predicted) / model.n_runs
-        boot_spearman += pearson_rows(observed_ranks, stats.rankdata(boot_predicted, axis=-1)) / model.n_runs
+    weights = resample_weights(strata, genes, resamples, seed)
+    pearson_low, pearson_high = percentile_interval(resampled(weighted_pearson, part, observed, weights, seed))
+    spearman_low, spearman_high = percentile_interval(resampled(weighted_spearman, part, observed, weights, seed))
+    on_off, auroc_low, auroc_high = float("nan"), float("nan"), float("nan")
+    if strata.expressed is not None and n:
+        labels = strata.expressed.reindex(genes).to_numpy(dtype=bool)
+        on_off = float(np.mean([auroc(per_run[run], labels) for run in range(part.n_runs)]))
 
-    pearson_mean, pearson_sd = _mean_sd(pearson)
-    spearman_mean, spearman_sd = _mean_sd(spearman)
+        def on_off_statistic(_: np.ndarray, predicted: np.ndarray, w: np.ndarray) -> np.ndarray:
+            return weighted_auroc(predicted, labels, w)
+
+        auroc_low, auroc_high = percentile_interval(resampled(on_off_statistic, part, observed, weights, seed))
+    fitted_on, val_use = bookkeeping(model.name)
     r2_mean, r2_sd = _mean_sd(r2)
     mse_mean, mse_sd = _mean_sd(mse)
     mae_mean, mae_sd = _mean_sd(mae)
-    pearson_low, pearson_high = percentile_interval(boot_pearson)
     fisher_low, fisher_high = fisher_interval(pearson_mean, n)
-    spearman_low, spearman_high = percentile_interval(boot_spearman)
     return {
         "model": model.name,
         "split": split,
+        "stratum": stratum,
         "n": n,
         "n_runs": model.n_runs,
         "pearson": pearson_mean,
@@ -413,25 +380,48 @@ def split_metrics(model: ModelRuns, split: str, resamples: int, seed: int) -> di
         "r2_sd": r2_sd,
         "mse_sd": mse_sd,
         "mae_sd": mae_sd,
-        "near_constant": is_near_constant(observed, predicted.mean(axis=1)),
+        "near_constant": bool(n) and is_near_constant(observed, part.predicted.mean(axis=1)),
+        "auroc_on_off": on_off,
+        "auroc_ci_low": auroc_low,
+        "auroc_ci_high": auroc_high,
+        "fitted_on": fitted_on,
+        "val_use": val_use if split == "val" else "",
     }
 
 
-def metrics_table(models: list[ModelRuns], resamples: int, seed: int) -> pd.DataFrame:
-    """metrics.tsv: a row per model and split that has genes, in the order given then train/val/test."""
+def model_splits(models: list[ModelRuns]) -> pd.Series:
+    """gene id -> split over all models (sorted by gene id)."""
+    splits = pd.concat([model.genes["split"] for model in models])
+    return splits[~splits.index.duplicated()].sort_index()
+
+
+def metrics_table(models: list[ModelRuns], resamples: int, seed: int, strata: GeneStrata | None = None) -> pd.DataFrame:
+    """metrics.tsv: per model (in the order given), each split with genes, then the test strata.
+
+    Without `strata`, only `all`, every gene its own group.
+    """
+    strata = strata or gene_strata(model_splits(models))
     rows = []
     for model in models:
         for split in SPLITS:
             n = int((model.genes["split"] == split).sum())
             if n == 0:
                 continue
-            if n < MIN_GENES:
-                log.warning(
-                    "model %s has only %d %s gene(s): its correlations there are undefined", model.name, n, split
-                )
-            rows.append(split_metrics(model, split, resamples, seed))
+            in_split = model.genes.index[(model.genes["split"] == split).to_numpy()]
+            for stratum in strata.strata if split == "test" else [ALL]:
+                if len(strata.genes(stratum, in_split)) == 0:
+                    log.info("model %s: no %s gene in stratum %s", model.name, split, stratum)
+                    continue
+                row = stratum_metrics(model, split, stratum, strata, resamples, seed)
+                if int(row["n"]) < MIN_GENES:  # type: ignore[call-overload]
+                    log.warning(
+                        "model %s has only %d %s gene(s) in stratum %s: its correlations there are undefined",
+                        model.name, row["n"], split, stratum,
+                    )  # fmt: skip
+                rows.append(row)
     table = pd.DataFrame(rows, columns=METRIC_COLUMNS)
-    for model_name, splits in table[table["near_constant"]].groupby("model", sort=False)["split"]:
+    flagged = table[table["near_constant"] & (table["stratum"] == ALL)]
+    for model_name, splits in flagged.groupby("model", sort=False)["split"]:
         if model_name != MEAN_BASELINE:  # constant by design
             log.warning(
                 "model %s predicts a near-constant value on %s (SD under %g of the observed SD): its correlations "
@@ -440,67 +430,6 @@ def metrics_table(models: list[ModelRuns], resamples: int, seed: int) -> pd.Data
                 ", ".join(splits),
                 NEAR_CONSTANT_SPREAD,
             )
-    return table
-
-
-def compare_pair(left: ModelRuns, right: ModelRuns, resamples: int, seed: int) -> dict[str, object]:
-    """Paired comparison of two models on the test genes they share."""
-    shared = left.genes.index[(left.genes["split"] == "test").to_numpy()].intersection(
-        right.genes.index[(right.genes["split"] == "test").to_numpy()]
-    )
-    n = len(shared)
-    if n < MIN_GENES:
-        raise InputError(
-            f"models {left.name!r} ({left.sources[0]}) and {right.name!r} ({right.sources[0]}) share {n} test gene(s); "
-            f"a paired comparison needs at least {MIN_GENES} (were they run on the same dataset and split?)"
-        )
-    a, b = left.subset(shared), right.subset(shared)
-    observed = a.genes["observed"].to_numpy(dtype=float)
-    r_a = float(np.mean(pearson_rows(observed, a.predicted.T)))
-    r_b = float(np.mean(pearson_rows(observed, b.predicted.T)))
-    r_ab = float(np.mean(pearson_rows(a.predicted.T[:, None, :], b.predicted.T[None, :, :])))
-
-    index = bootstrap_indices(n, resamples, seed)
-    boot_observed = observed[index]
-    delta = np.zeros(resamples)
-    for run in range(a.n_runs):
-        delta += pearson_rows(boot_observed, a.predicted[:, run][index]) / a.n_runs
-    for run in range(b.n_runs):
-        delta -= pearson_rows(boot_observed, b.predicted[:, run][index]) / b.n_runs
-    delta_low, delta_high = percentile_interval(delta)
-    t, p = williams_test(r_a, r_b, r_ab, n)
-    zou_low, zou_high = zou_interval(r_a, r_b, r_ab, n)
-    return {
-        "model_a": a.name,
-        "model_b": b.name,
-        "n": n,
-        "pearson_a": r_a,
-        "pearson_b": r_b,
-        "r_ab": r_ab,
-        "delta_r": r_a - r_b,
-        "delta_r_ci_low": delta_low,
-        "delta_r_ci_high": delta_high,
-        "zou_ci_low": zou_low,
-        "zou_ci_high": zou_high,
-        "williams_t": t,
-        "p_value": p,
-        "p_value_holm": float("nan"),
-        "near_constant": any(
-            is_near_constant(observed, model.predicted.mean(axis=1)) for model in (a, b)
-        ),  # the test then compares noise
-    }
-
-
-def comparison_table(models: list[ModelRuns], resamples: int, seed: int) -> pd.DataFrame:
-    """comparison.tsv: every pair of non-constant models, with Holm-adjusted p-values over the pairs."""
-    comparable = [model for model in models if not model.is_constant]
-    for model in models:
-        if model.is_constant:
-            log.info("model %s predicts a constant: it has no correlation to compare", model.name)
-    rows = [compare_pair(left, right, resamples, seed) for left, right in combinations(comparable, 2)]
-    table = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
-    if not table.empty:
-        table["p_value_holm"] = holm_adjust(table["p_value"].to_numpy(dtype=float))
     return table
 
 

@@ -1,4 +1,5 @@
-"""The evaluation's statistics, checked against SciPy and against simulations where the truth is known."""
+"""The evaluation: metrics rows against SciPy and scikit-learn definitions, runs of one model, paired
+comparisons within strata, the checks of the inputs, the baselines, and what each model was fitted on."""
 
 from __future__ import annotations
 
@@ -7,30 +8,24 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from seq2expr.comparison import COMPARISON_COLUMNS, compare_pair, comparison_table
 from seq2expr.errors import InputError
 from seq2expr.evaluate import (
-    COMPARISON_COLUMNS,
     GC_CPG_BASELINE,
     MEAN_BASELINE,
     METRIC_COLUMNS,
     ModelRuns,
     baseline_models,
+    bookkeeping,
     check_against_dataset,
-    compare_pair,
-    comparison_table,
-    fisher_interval,
+    check_complete,
     group_models,
-    holm_adjust,
     metrics_table,
-    pearson_rows,
-    percentile_interval,
-    sequence_composition,
-    spearman_rows,
-    split_metrics,
-    williams_test,
-    zou_interval,
+    stratum_metrics,
 )
 from seq2expr.predictions import make_predictions
+from seq2expr.stats import williams_test
+from seq2expr.strata import ALL, GeneStrata, gene_strata, sequence_composition
 
 
 def correlated(rng: np.random.Generator, n: int, rho: float) -> tuple[np.ndarray, np.ndarray]:
@@ -52,6 +47,19 @@ def single_run(name: str, observed: np.ndarray, predicted: np.ndarray, split: st
     return ModelRuns(name, genes, predicted[:, None], (f"{name}.tsv",))
 
 
+def plain_strata(model: ModelRuns, groups: pd.Series | None = None) -> GeneStrata:
+    """Only `all` (and `unseen` with groups) over the model's own genes."""
+    return gene_strata(model.genes["split"], groups=groups)
+
+
+def split_metrics(model: ModelRuns, split: str, resamples: int, seed: int) -> dict[str, object]:
+    return stratum_metrics(model, split, ALL, plain_strata(model), resamples, seed)
+
+
+def pair(left: ModelRuns, right: ModelRuns, resamples: int, seed: int) -> dict[str, object]:
+    return compare_pair(left, right, ALL, plain_strata(left), resamples, seed)
+
+
 def same_row(left: dict[str, object], right: dict[str, object]) -> bool:
     """Rows equal, NaN included."""
     return pd.Series(left).equals(pd.Series(right))
@@ -63,25 +71,6 @@ def table_of(name: str, observed: np.ndarray, predicted: np.ndarray, splits: lis
 
 
 # --- point estimates against SciPy ------------------------------------------------------------
-
-
-def test_correlations_match_scipy():
-    rng = np.random.default_rng(0)
-    x, y = correlated(rng, 200, 0.4)
-    y[:20] = np.round(y[:20])  # some ties for the ranks
-    assert pearson_rows(x, y) == pytest.approx(stats.pearsonr(x, y).statistic, abs=1e-12)
-    assert spearman_rows(x, y) == pytest.approx(stats.spearmanr(x, y).statistic, abs=1e-12)
-    stacked = np.vstack([y, -y, y**3])
-    expected = [stats.pearsonr(x, row).statistic for row in stacked]
-    assert pearson_rows(x, stacked) == pytest.approx(expected, abs=1e-12)
-
-
-def test_fisher_interval_matches_scipy():
-    rng = np.random.default_rng(1)
-    x, y = correlated(rng, 57, 0.55)
-    result = stats.pearsonr(x, y)
-    expected = result.confidence_interval(confidence_level=0.95)
-    assert fisher_interval(result.statistic, 57) == pytest.approx((expected.low, expected.high), abs=1e-9)
 
 
 def test_split_metrics_match_scipy_and_sklearn_definitions():
@@ -100,24 +89,6 @@ def test_split_metrics_match_scipy_and_sklearn_definitions():
     assert np.isnan(row["pearson_sd"])  # one run: no spread across runs
 
 
-def test_bootstrap_interval_agrees_with_scipy_bootstrap():
-    """Same method (percentile, paired resampling of genes), different random draws: close, not equal."""
-    rng = np.random.default_rng(3)
-    observed, predicted = correlated(rng, 120, 0.5)
-    row = split_metrics(single_run("m", observed, predicted), "test", resamples=4000, seed=11)
-    reference = stats.bootstrap(
-        (observed, predicted),
-        lambda a, b, axis: pearson_rows(a, b),
-        paired=True,
-        vectorized=True,
-        n_resamples=4000,
-        method="percentile",
-        rng=np.random.default_rng(12),
-    ).confidence_interval
-    assert row["pearson_ci_low"] == pytest.approx(reference.low, abs=0.02)
-    assert row["pearson_ci_high"] == pytest.approx(reference.high, abs=0.02)
-
-
 def test_bootstrap_is_reproducible_and_seeded():
     rng = np.random.default_rng(4)
     observed, predicted = correlated(rng, 80, 0.5)
@@ -127,86 +98,20 @@ def test_bootstrap_is_reproducible_and_seeded():
     assert split_metrics(model, "test", 500, seed=2)["pearson_ci_low"] != first["pearson_ci_low"]
 
 
-def test_percentile_interval_ignores_undefined_resamples():
-    samples = np.r_[np.linspace(0, 1, 101), np.nan, np.nan]
-    assert percentile_interval(samples, 0.9) == pytest.approx((0.05, 0.95))
-    assert all(np.isnan(percentile_interval(np.full(5, np.nan))))
-
-
-# --- coverage of the intervals over repeated draws --------------------------------------------
-
-
-def test_intervals_cover_the_true_correlation_at_about_the_nominal_rate():
-    """200 samples of n = 100 from a population with rho = 0.6: about 95 % of intervals hold rho."""
-    rng = np.random.default_rng(20240610)
-    rho, draws = 0.6, 200
-    bootstrap_hits = fisher_hits = 0
-    for draw in range(draws):
-        observed, predicted = correlated(rng, 100, rho)
-        row = split_metrics(single_run("m", observed, predicted), "test", resamples=500, seed=draw)
-        bootstrap_hits += row["pearson_ci_low"] <= rho <= row["pearson_ci_high"]
-        fisher_hits += row["pearson_fisher_low"] <= rho <= row["pearson_fisher_high"]
-    # Binomial SD of a 95 % rate over 200 draws is 1.5 points; the percentile bootstrap runs a little liberal.
-    assert 0.89 <= bootstrap_hits / draws <= 0.99
-    assert 0.90 <= fisher_hits / draws <= 0.99
-
-
 # --- paired comparison ------------------------------------------------------------------------
-
-
-def test_williams_test_is_antisymmetric_and_zou_matches_the_published_example():
-    t, p = williams_test(0.5, 0.3, 0.4, 100)
-    t_swapped, p_swapped = williams_test(0.3, 0.5, 0.4, 100)
-    assert t == pytest.approx(-t_swapped) and p == pytest.approx(p_swapped)
-    assert williams_test(0.4, 0.4, 0.5, 100) == pytest.approx((0.0, 1.0))
-    # Zou (2007), example of two overlapping correlations: r12 = .396, r13 = .179, r23 = .088, n = 66
-    # gives the 95 % interval (-.093, .517) for rho12 - rho13.
-    assert zou_interval(0.396, 0.179, 0.088, 66) == pytest.approx((-0.093, 0.517), abs=0.002)
-
-
-def test_paired_test_keeps_its_size_when_models_are_equally_good():
-    """Two models that correlate equally with the truth: Williams' test rejects about 5 % of the time."""
-    rng = np.random.default_rng(7)
-    draws, n = 600, 150
-    p_values = []
-    zou_hits = 0
-    for _ in range(draws):
-        observed, a, b = trio(rng, n, 0.6, 0.6, 0.5)
-        r_a, r_b, r_ab = (stats.pearsonr(observed, a)[0], stats.pearsonr(observed, b)[0], stats.pearsonr(a, b)[0])
-        p_values.append(williams_test(r_a, r_b, r_ab, n)[1])
-        low, high = zou_interval(r_a, r_b, r_ab, n)
-        zou_hits += low <= 0 <= high
-    rejection = np.mean(np.array(p_values) < 0.05)
-    assert 0.02 <= rejection <= 0.085
-    assert 0.92 <= zou_hits / draws <= 0.98
-    # p-values are uniform under the null
-    assert stats.kstest(p_values, "uniform").pvalue > 0.01
-
-
-def test_paired_test_separates_models_that_differ():
-    """r = 0.65 against r = 0.50 on 300 genes, models correlated 0.6: detected nearly always."""
-    rng = np.random.default_rng(8)
-    draws, n = 200, 300
-    rejections = 0
-    for _ in range(draws):
-        observed, a, b = trio(rng, n, 0.65, 0.5, 0.6)
-        r_a, r_b, r_ab = (stats.pearsonr(observed, a)[0], stats.pearsonr(observed, b)[0], stats.pearsonr(a, b)[0])
-        rejections += williams_test(r_a, r_b, r_ab, n)[1] < 0.05
-    # Theoretical power for these settings is about 0.96.
-    assert rejections / draws >= 0.85
 
 
 def test_paired_bootstrap_interval_agrees_with_williams():
     """The bootstrap CI of delta r excludes 0 for a real difference and covers 0 under the null, mostly."""
     rng = np.random.default_rng(9)
     separated = null_covered = 0
-    draws = 60
+    draws = 40
     for draw in range(draws):
         observed, a, b = trio(rng, 300, 0.65, 0.45, 0.6)
-        row = compare_pair(single_run("a", observed, a), single_run("b", observed, b), 300, seed=draw)
+        row = pair(single_run("a", observed, a), single_run("b", observed, b), 300, seed=draw)
         separated += row["delta_r_ci_low"] > 0
         observed, a, b = trio(rng, 300, 0.55, 0.55, 0.6)
-        row = compare_pair(single_run("a", observed, a), single_run("b", observed, b), 300, seed=draw)
+        row = pair(single_run("a", observed, a), single_run("b", observed, b), 300, seed=draw)
         null_covered += row["delta_r_ci_low"] <= 0 <= row["delta_r_ci_high"]
     assert separated / draws >= 0.9
     assert null_covered / draws >= 0.85
@@ -218,7 +123,7 @@ def test_compare_pair_uses_only_shared_test_genes():
     left = single_run("a", observed, a)
     right = single_run("b", observed[50:], b[50:])
     right = ModelRuns("b", right.genes.set_axis(left.genes.index[50:]), right.predicted, right.sources)
-    row = compare_pair(left, right, 200, seed=1)
+    row = compare_pair(left, right, ALL, plain_strata(left), 200, seed=1)
     assert row["n"] == 150
     assert row["pearson_a"] == pytest.approx(stats.pearsonr(observed[50:], a[50:])[0])
     assert row["r_ab"] == pytest.approx(stats.pearsonr(a[50:], b[50:])[0])
@@ -233,13 +138,7 @@ def test_models_without_shared_test_genes_are_an_error():
     right = single_run("b", observed[20:], b[20:])
     right = ModelRuns("b", right.genes.set_axis([f"h{i}" for i in range(20)]), right.predicted, right.sources)
     with pytest.raises(InputError, match="share 0 test gene"):
-        compare_pair(left, right, 100, seed=1)
-
-
-def test_holm_adjustment():
-    adjusted = holm_adjust(np.array([0.01, 0.04, 0.03, np.nan]))
-    assert adjusted[:3] == pytest.approx([0.03, 0.06, 0.06])
-    assert np.isnan(adjusted[3])
+        compare_pair(left, right, ALL, plain_strata(left), 100, seed=1)
 
 
 # --- replicate runs (seeds) -------------------------------------------------------------------
@@ -331,14 +230,6 @@ def test_models_must_agree_on_the_observed_values():
 # --- baselines --------------------------------------------------------------------------------
 
 
-def test_sequence_composition():
-    features = sequence_composition(pd.Series(["ACGTACGTNN", "AAAATTTT", "cgcgcg"]))
-    # ACGTACGT: GC 4/8, CpG 2 of 7 dinucleotides, o/e = 2 * 8 / (2 * 2)
-    assert features[0] == pytest.approx([0.5, 4.0, 2 / 7])
-    assert features[1] == pytest.approx([0.0, 0.0, 0.0])
-    assert features[2] == pytest.approx([1.0, 3 * 6 / 9, 3 / 5])
-
-
 def gc_driven_dataset(n: int = 300) -> pd.DataFrame:
     """Windows whose GC content sets the target (plus noise): the GC/CpG baseline must find it."""
     rng = np.random.default_rng(17)
@@ -413,3 +304,124 @@ def test_models_must_come_from_the_given_dataset(synthetic_dataset):
     shifted = table.assign(observed=table["observed"] + 0.5)
     with pytest.raises(InputError, match="has target"):
         check_against_dataset(group_models([("m.tsv", shifted)]), dataset, "dataset.tsv.gz")
+
+
+# --- every test gene, strata, bookkeeping, replicate runs --------------------------------------
+
+
+def test_a_model_missing_test_genes_stops_the_evaluation():
+    rng = np.random.default_rng(30)
+    observed, a, b = trio(rng, 60, 0.7, 0.5, 0.5)
+    complete = group_models([("a.tsv", table_of("a", observed, a))])
+    partial = group_models([("b.tsv", table_of("b", observed, b).iloc[:52])])
+    test_genes = complete[0].test_genes()
+    check_complete(complete, test_genes, "dataset.tsv.gz")
+    with pytest.raises(
+        InputError, match=r"b\.tsv: model 'b' predicts 52 of the 60 test genes of dataset\.tsv\.gz: 8 missing"
+    ):
+        check_complete(complete + partial, test_genes, "dataset.tsv.gz")
+
+
+def test_each_model_says_what_it_was_fitted_on_and_what_val_was_for():
+    assert bookkeeping("DExTER") == ("train+val", "fitted on")
+    assert bookkeeping(MEAN_BASELINE) == bookkeeping(GC_CPG_BASELINE) == ("train+val", "fitted on")
+    assert bookkeeping("DNABERT-2_probe") == bookkeeping("probe:HyenaDNA") == ("train+val", "fitted on")
+    assert bookkeeping("CNN") == bookkeeping("DNABERT-2") == ("train", "early stopping")
+    assert bookkeeping("someone_elses_model") == ("", "")
+    rng = np.random.default_rng(31)
+    observed, a, b = trio(rng, 140, 0.7, 0.5, 0.5)
+    splits = ["train"] * 80 + ["val"] * 20 + ["test"] * 40
+    models = group_models([("p.tsv", table_of("DNABERT-2_probe", observed, a, splits)),
+                           ("c.tsv", table_of("CNN", observed, b, splits))])  # fmt: skip
+    metrics = metrics_table(models, 100, seed=1).set_index(["model", "split"])
+    assert metrics.loc[("CNN", "val"), "val_use"] == "early stopping"
+    assert metrics.loc[("DNABERT-2_probe", "val"), "val_use"] == "fitted on"
+    assert metrics.loc[("CNN", "test"), "val_use"] == "" and metrics.loc[("CNN", "train"), "fitted_on"] == "train"
+    assert (metrics.loc["DNABERT-2_probe", "fitted_on"] == "train+val").all()
+
+
+def strata_dataset(n: int = 400) -> pd.DataFrame:
+    """CGI and non-CGI promoters; the target depends on CGI status and, within each, on a TATA count."""
+    rng = np.random.default_rng(32)
+    cgi = rng.random(n) < 0.5
+    tata = rng.integers(0, 4, n)
+    sequences = []
+    for island, count in zip(cgi, tata, strict=True):
+        body = "".join(rng.choice(list("ACGT"), 201, p=[0.1, 0.4, 0.4, 0.1] if island else [0.3, 0.2, 0.2, 0.3]))
+        sequences.append(body[:50] + "TATA" * count + body[50 + 4 * count :])
+    target = np.where(cgi, 1.0, -1.0) + 0.3 * tata + rng.normal(scale=0.3, size=n)
+    return pd.DataFrame(
+        {
+            "gene_id": [f"g{i:05d}" for i in range(n)],
+            "chrom": "chr1",
+            "split": rng.choice(["train", "val", "test"], n, p=[0.6, 0.1, 0.3]),
+            "tpm": 10**target,
+            "target": target,
+            "sequence": sequences,
+        }
+    )
+
+
+def test_metrics_per_stratum_on_the_test_genes():
+    """A model that knows only CGI status scores on all genes and nothing within a CGI stratum."""
+    dataset = strata_dataset()
+    cgi_only = np.where(sequence_composition(dataset["sequence"])[:, 0] > 0.55, 1.0, -1.0)
+    table = make_predictions(dataset["gene_id"], dataset["split"], dataset["target"], cgi_only, "cgi_only")
+    full = make_predictions(dataset["gene_id"], dataset["split"], dataset["target"], dataset["target"] + 0.1, "oracle")
+    models = group_models([("c.tsv", table), ("o.tsv", full)])
+    splits = dataset.set_index("gene_id")["split"]
+    strata = gene_strata(splits, dataset, tss_index=100)
+    metrics = metrics_table(models, 200, seed=1, strata=strata).set_index(["model", "split", "stratum"])
+    test = dataset[dataset["split"] == "test"]
+    assert metrics.loc[("cgi_only", "test", "all"), "pearson"] > 0.7
+    cgi = metrics.loc[("cgi_only", "test", "cgi")]
+    assert cgi["n"] + metrics.loc[("cgi_only", "test", "non_cgi"), "n"] == len(test)
+    assert np.isnan(cgi["pearson"])  # constant within the stratum: no correlation
+    assert metrics.loc[("oracle", "test", "cgi"), "pearson"] == pytest.approx(1.0)
+    expressed = metrics.loc[("oracle", "test", "expressed")]
+    assert expressed["n"] == int((test["tpm"] >= 1).sum())
+    assert np.isnan(expressed["auroc_on_off"])  # one class only
+    on_off = metrics.loc[("oracle", "test", "all")]
+    assert on_off["auroc_ci_low"] <= on_off["auroc_on_off"] == pytest.approx(1.0, abs=0.01)
+    assert ("oracle", "train", "cgi") not in metrics.index  # strata on the test split only
+    comparison = comparison_table(models, 200, seed=1, strata=strata)
+    assert list(comparison.columns) == COMPARISON_COLUMNS
+    assert set(comparison["stratum"]) == {"all", "cgi", "non_cgi", "expressed"}
+    assert np.isnan(comparison.loc[comparison["stratum"] == "cgi", "pearson_a"]).all()
+    for family, rows in comparison.groupby("holm_family"):
+        assert family == f"comparison:{rows['stratum'].iloc[0]}"
+
+
+def test_holm_runs_within_each_stratum():
+    rng = np.random.default_rng(33)
+    observed, a, b = trio(rng, 300, 0.7, 0.5, 0.5)
+    c = 0.6 * observed + rng.normal(size=300)
+    splits = ["test"] * 300
+    models = group_models([(f"{name}.tsv", table_of(name, observed, values, splits))
+                           for name, values in (("a", a), ("b", b), ("c", c))])  # fmt: skip
+    groups = pd.Series({gene: gene if i % 2 else "shared" for i, gene in enumerate(models[0].genes.index)})
+    strata = gene_strata(models[0].genes["split"], groups=groups)
+    comparison = comparison_table(models, 200, seed=2, strata=strata)
+    assert sorted(set(comparison["holm_family"])) == ["comparison:all", "comparison:unseen"]
+    for _, rows in comparison.groupby("holm_family"):
+        assert len(rows) == 3
+        order = np.argsort(rows["p_value"].to_numpy())
+        smallest = rows["p_value"].to_numpy()[order[0]]
+        assert rows["p_value_holm"].to_numpy()[order[0]] == pytest.approx(min(1.0, 3 * smallest))
+
+
+def test_replicate_runs_widen_the_interval_by_their_seed_variance():
+    """Runs whose r differs from seed to seed (0.3, 0.5, 0.7): the interval carries that spread."""
+    rng = np.random.default_rng(34)
+    observed = rng.normal(size=200)
+    runs = [rho * observed + np.sqrt(1 - rho**2) * rng.normal(size=200) for rho in (0.3, 0.5, 0.7)]
+    (replicated,) = group_models([(f"run{i}.tsv", table_of("m", observed, run)) for i, run in enumerate(runs)])
+    single = single_run("m", observed, runs[1])
+    wide, narrow = split_metrics(replicated, "test", 1000, seed=3), split_metrics(single, "test", 1000, seed=3)
+    width = float(wide["pearson_ci_high"]) - float(wide["pearson_ci_low"])
+    assert width > 1.5 * (float(narrow["pearson_ci_high"]) - float(narrow["pearson_ci_low"]))
+    other = single_run("b", observed, 0.5 * observed + np.sqrt(0.75) * rng.normal(size=200))
+    delta = pair(replicated, other, 1000, seed=3)
+    delta_single = pair(single, other, 1000, seed=3)
+    delta_width = float(delta["delta_r_ci_high"]) - float(delta["delta_r_ci_low"])
+    assert delta_width > 1.5 * (float(delta_single["delta_r_ci_high"]) - float(delta_single["delta_r_ci_low"]))

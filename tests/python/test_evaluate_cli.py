@@ -12,7 +12,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import BIN, run_script
 
+from seq2expr.evaluation import EvaluationOptions, run
 from seq2expr.predictions import make_predictions, write_predictions
+from seq2expr.tables import table_bytes
 
 SCRIPT = "evaluate_models.py"
 
@@ -52,18 +54,11 @@ def test_outputs_and_byte_identical_reruns(tmp_path: Path, two_models: list[Path
         SCRIPT, "--predictions", two_models[1], "--predictions", two_models[0], "--bootstrap", "200", "--outdir", second
     )
     names = sorted(path.name for path in first.iterdir())
-    assert names == [
-        "comparison.tsv",
-        "evaluation_methods_mqc.html",
-        "ladder.tsv",
-        "metrics.tsv",
-        "model_comparison_mqc.tsv",
-        "model_ladder_mqc.yaml",
-        "model_metrics_mqc.tsv",
-        "observed_vs_predicted_mqc.yaml",
-        "pearson_by_split_mqc.yaml",
-        "prediction_distribution_mqc.yaml",
-    ]
+    # The command writes exactly what run() returns: its tables and its report files.
+    result = run(EvaluationOptions(predictions=tuple(two_models), bootstrap=200))
+    assert names == sorted([*result.tables, *(file.name for file in result.report)])
+    assert {"metrics.tsv", "comparison.tsv", "ladder.tsv", "model_metrics_mqc.tsv"} <= set(names)
+    assert (first / "metrics.tsv").read_bytes() == table_bytes(result.tables["metrics.tsv"])
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     metrics = pd.read_csv(first / "metrics.tsv", sep="\t")
@@ -100,7 +95,8 @@ def test_dataset_adds_baselines(tmp_path: Path, synthetic_dataset: Path):
     metrics = pd.read_csv(tmp_path / "metrics.tsv", sep="\t")
     assert sorted(set(metrics["model"])) == ["gc_cpg_baseline", "m", "mean_baseline"]
     comparison = pd.read_csv(tmp_path / "comparison.tsv", sep="\t")
-    assert comparison[["model_a", "model_b"]].values.tolist() == [["m", "gc_cpg_baseline"]]
+    everything = comparison[comparison["stratum"] == "all"]
+    assert everything[["model_a", "model_b"]].values.tolist() == [["m", "gc_cpg_baseline"]]
     assert "dataset (baselines)" in (tmp_path / "evaluation_methods_mqc.html").read_text()
 
 
@@ -131,7 +127,10 @@ def bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "same name, other model": ([str(good), str(other_genes)], "but with other genes, splits or observed values"),
         "same file twice": ([str(good), str(good)], "given twice"),
         "other observed values": ([str(good), str(other_dataset)], "not evaluated on the same dataset"),
-        "no shared genes": ([str(good), str(disjoint)], "share 0 test gene(s)"),
+        "no shared genes": (
+            [str(good), str(disjoint)],
+            "good.tsv: model 'm' predicts 15 of the 30 test genes of all prediction files: 15 missing",
+        ),
     }
 
 
@@ -171,3 +170,48 @@ def test_missing_predictions_option(tmp_path: Path):
     result = CliRunner().invoke(load_command(), ["--outdir", str(tmp_path)])
     assert result.exit_code != 0
     assert "no predictions given" in result.stderr
+
+
+def test_groups_and_tss_index_give_every_stratum(tmp_path: Path, synthetic_dataset: Path):
+    """With gene_groups.tsv and the TSS index: the unseen and CGI strata, cluster-bootstrap intervals."""
+    from seq2expr.dataset import read_dataset
+
+    dataset = read_dataset(synthetic_dataset)
+    rng = np.random.default_rng(5)
+    path = tmp_path / "p.tsv"
+    predicted = dataset["target"] + rng.normal(0, 1, len(dataset))
+    write_predictions(make_predictions(dataset["gene_id"], dataset["split"], dataset["target"], predicted, "CNN"), path)
+    genes = dataset["gene_id"].tolist()
+    # pairs of consecutive genes form groups: a test gene whose partner trains is seen
+    groups = pd.DataFrame(
+        {
+            "gene_id": genes,
+            "group": [genes[i - i % 2] for i in range(len(genes))],
+            "reason": ["overlap" if i - i % 2 + 1 < len(genes) else "singleton" for i in range(len(genes))],
+            "partner": [genes[i ^ 1] if (i ^ 1) < len(genes) else "" for i in range(len(genes))],
+            "identity": ["0.5" if (i ^ 1) < len(genes) else "" for i in range(len(genes))],
+        }
+    )
+    groups_path = tmp_path / "gene_groups.tsv"
+    groups.to_csv(groups_path, sep="\t", index=False)
+    out = tmp_path / "out"
+    run_script(SCRIPT, "--predictions", path, "--dataset", synthetic_dataset, "--groups", groups_path,
+               "--tss-index", "500", "--bootstrap", "100", "--outdir", out)  # fmt: skip
+    metrics = pd.read_csv(out / "metrics.tsv", sep="\t", keep_default_na=False, na_values=[""])
+    test = metrics[(metrics["model"] == "CNN") & (metrics["split"] == "test")].set_index("stratum")
+    assert list(test.index) == ["all", "unseen", "cgi", "non_cgi", "expressed"]
+    splits = dataset.set_index("gene_id")["split"]
+    partner_split = splits.reindex(groups.set_index("gene_id")["partner"]).to_numpy()
+    unseen = (splits.to_numpy() == "test") & ~np.isin(partner_split, ["train", "val"])
+    assert test.loc["unseen", "n"] == int(unseen.sum())
+    assert test.loc["cgi", "n"] + test.loc["non_cgi", "n"] == test.loc["all", "n"]
+    assert np.isfinite(test.loc["all", "auroc_on_off"])
+    val = metrics[(metrics["model"] == "CNN") & (metrics["split"] == "val")]
+    assert val["val_use"].tolist() == ["early stopping"] and val["fitted_on"].tolist() == ["train"]
+    # A groups file that misses genes: one line naming both files.
+    groups.iloc[:-3].to_csv(groups_path, sep="\t", index=False)
+    result = run_script(SCRIPT, "--predictions", path, "--dataset", synthetic_dataset, "--groups", groups_path,
+                        "--outdir", tmp_path / "bad", check=False)  # fmt: skip
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+    assert result.returncode != 0 and len(errors) == 1
+    assert "gene_groups.tsv" in errors[0] and str(synthetic_dataset) in errors[0]
