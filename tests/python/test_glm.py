@@ -148,6 +148,21 @@ def test_models_that_cannot_run_are_one_line_before_any_heavy_work(
     assert "candidate layer" not in result.stderr and not (tmp_path / "out" / "compute.tsv").exists()
 
 
+def test_a_hub_id_loads_through_the_hub_cache(synthetic_dataset: Path, tmp_path: Path) -> None:
+    """The Hub path for real, offline: a snapshot in huggingface_hub's cache layout answers `owner/name`."""
+    revision = "0" * 40
+    repo = tmp_path / "hub" / "models--seq2expr--tiny-esm"
+    shutil.copytree(TINY_GLMS / "esm_6mer", repo / "snapshots" / revision)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    arguments = ["--dataset", synthetic_dataset, "--model", "seq2expr/tiny-esm", "--outdir", tmp_path / "out"]
+    result = offline_run(*arguments, home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "out" / "probe.json").read_text())
+    assert summary["name"] == "probe:tiny-esm" and summary["model"] == "seq2expr/tiny-esm"
+    assert summary["architecture"] == "esm" and summary["random_init"] is True
+
+
 REMOTE_CONFIG = """from transformers import BertConfig
 
 
