@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
 
 from seq2expr.cli import command, setup_logging, verbose_option
-from seq2expr.synthetic import PLANTED_KMER, PLANTED_REGION, write_test_data
-
-log = logging.getLogger("make_test_data")
+from seq2expr.synthetic import run
 
 
 @command()
@@ -34,9 +31,7 @@ def main(outdir: Path, seed: int, verbose: bool) -> None:
     """Write a small synthetic genome whose Pituitary expression is driven by the density of a
     planted k-mer in a planted region around the TSS."""
     setup_logging(verbose)
-    for path in write_test_data(outdir, seed):
-        log.info("wrote %s", path)
-    log.info("planted signal: %s in %d..%d relative to the TSS", PLANTED_KMER, *PLANTED_REGION)
+    run(outdir, seed)
 
 
 if __name__ == "__main__":

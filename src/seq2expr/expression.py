@@ -81,13 +81,22 @@ def _parse_table(rows: list[list[str]], path: Path, first_data_line: int, id_col
         raise InputError("no gene rows after the header", path)
     text = pd.DataFrame([row[id_columns:] for row in body], columns=tissues)
     table = pd.DataFrame({"gene_id": [row[0] for row in body]})
+    repeated = sorted({tissue for tissue in tissues if tissues.count(tissue) > 1})
+    if repeated:
+        raise InputError(f"tissue column(s) {', '.join(repeated)} appear more than once", path, first_data_line - 1)
     for tissue in tissues:
         values = pd.to_numeric(text[tissue], errors="coerce")
         bad = values.isna() & ~text[tissue].str.strip().isin(MISSING_VALUES)
-        if bad.any():
-            row_index = int(np.flatnonzero(bad.to_numpy())[0])
+        infinite = np.isinf(values.to_numpy(dtype=float))
+        if bad.any() or infinite.any():
+            row_index = int(np.flatnonzero(bad.to_numpy() | infinite)[0])
             cell = text[tissue].iloc[row_index]
-            raise InputError(f"value {cell!r} for {tissue} is not a number", path, lines[row_index])
+            kind = "a finite number" if infinite[row_index] else "a number"
+            raise InputError(
+                f"value {cell!r} for {tissue} is not {kind} (missing values are empty, NA or NaN)",
+                path,
+                lines[row_index],
+            )
         table[tissue] = values.astype(float)
     return table
 
@@ -105,4 +114,6 @@ def select_tissue(table: pd.DataFrame, tissue: str, path: Path | None = None) ->
     matches = [column for column in tissues if _normalise(column) == _normalise(tissue)]
     if len(matches) == 1:
         return matches[0]
+    if matches:
+        raise InputError(f"tissue {tissue!r} matches several columns ({', '.join(matches)}); give one exactly", path)
     raise InputError(f"unknown tissue {tissue!r}; available: {', '.join(tissues)}", path)

@@ -151,7 +151,9 @@ def group_genes(
     `coordinates` (gene_id, chrom, start, end) may be None: then only homology is searched.
     """
     lengths = {gene: len(sequences[gene]) for gene in genes}
+    log.info("aligning %d windows against each other (minimap2 %s, %d threads)", len(genes), _PRESET, spec.threads)
     links = homology_links({gene: sequences[gene] for gene in genes}, spec)
+    log.info("%d homologous pairs", len(links))
     if coordinates is not None:
         present = coordinates[coordinates["gene_id"].isin(lengths)]
         overlaps = overlap_links(present, lengths)

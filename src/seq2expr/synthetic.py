@@ -12,6 +12,7 @@ the same seed gives byte-identical files everywhere.
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ import pandas as pd
 
 from seq2expr.genome import reverse_complement
 from seq2expr.tables import write_bytes
+
+log = logging.getLogger(__name__)
 
 PLANTED_KMER = "TATA"
 #: Inclusive bounds relative to the TSS (0 = the TSS base), in the gene's orientation.
@@ -185,8 +188,16 @@ def gct_text(genes: list[SyntheticGene], seed: int = 1) -> bytes:
     return ("\n".join(lines) + "\n").encode("ascii")
 
 
-def write_test_data(outdir: Path, seed: int = 1) -> list[Path]:
-    """Write genome.fa.gz, annotation.gtf.gz and expression.gct.gz; return their paths."""
+@dataclass(frozen=True)
+class TestData:
+    """What `run` wrote: the files, and how many genes they describe."""
+
+    files: list[Path]
+    genes: int
+
+
+def run(outdir: Path, seed: int = 1) -> TestData:
+    """Write genome.fa.gz, annotation.gtf.gz and expression.gct.gz (seed 1: the bundled files, byte for byte)."""
     sequences, genes = make_genome(seed)
     outdir.mkdir(parents=True, exist_ok=True)
     files = {
@@ -196,7 +207,9 @@ def write_test_data(outdir: Path, seed: int = 1) -> list[Path]:
     }
     for path, data in files.items():
         write_bytes(data, path)
-    return list(files)
+        log.info("wrote %s", path)
+    log.info("planted signal: %s in %d..%d relative to the TSS", PLANTED_KMER, *PLANTED_REGION)
+    return TestData(list(files), len(genes))
 
 
 @dataclass(frozen=True)

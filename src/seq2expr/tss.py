@@ -107,9 +107,15 @@ def select_genes(genes: list[Gene], biotypes: Iterable[str], result: Extraction)
 
 
 def extract_windows(
-    records: Iterable[FastaRecord], genes: list[Gene], spec: WindowSpec, biotypes: Iterable[str]
+    records: Iterable[FastaRecord],
+    genes: list[Gene],
+    spec: WindowSpec,
+    biotypes: Iterable[str],
+    genome: Path | None = None,
+    annotation: Path | None = None,
 ) -> Extraction:
-    """Cut one window per selected gene from a stream of chromosome records."""
+    """Cut one window per selected gene from a stream of chromosome records (`genome` and `annotation`
+    name their files in errors)."""
     result = Extraction()
     selected = select_genes(genes, biotypes, result)
     by_key: dict[str, list[Gene]] = defaultdict(list)
@@ -122,7 +128,9 @@ def extract_windows(
         fasta_names.append(record.name)
         key = chromosome_key(record.name)
         if key in seen_keys:
-            raise InputError(f"genome sequences {seen_keys[key]!r} and {record.name!r} name the same chromosome")
+            raise InputError(
+                f"genome sequences {seen_keys[key]!r} and {record.name!r} name the same chromosome", genome, record.line
+            )
         seen_keys[key] = record.name
         chromosome_genes = by_key.get(key, [])
         if chromosome_genes:
@@ -137,9 +145,12 @@ def extract_windows(
                 result.drop(gene, "window_off_chromosome", detail)
     if selected and not any(key in seen_keys for key in by_key):
         gtf_names = sorted({gene.chrom for gene in selected})
+        both = " and ".join(
+            f"the {what}{f' {path}' if path else ''}" for what, path in (("genome", genome), ("annotation", annotation))
+        )
         raise InputError(
-            "no chromosome in common between the genome and the annotation: genome has "
-            f"{_preview(fasta_names)}; annotation has {_preview(gtf_names)}"
+            f"no chromosome in common between {both}: genome has {_preview(fasta_names)}; "
+            f"annotation has {_preview(gtf_names)}"
         )
     for gene in selected:
         if gene.gene_id in cut:
@@ -207,7 +218,7 @@ def run(
     wanted = list(biotypes)
     genes = read_genes(annotation)
     log.info("%s: %d gene lines; keeping biotype(s) %s", annotation, len(genes), ", ".join(wanted))
-    result = extract_windows(iter_fasta(genome), genes, spec, wanted)
+    result = extract_windows(iter_fasta(genome), genes, spec, wanted, genome, annotation)
     outdir.mkdir(parents=True, exist_ok=True)
     files = [outdir / name for name in ("tss_windows.fa", "tss_windows.tsv", "extract_ledger.tsv", SUMMARY_FILE)]
     write_fasta([(gene.gene_id, sequence) for gene, _, _, sequence in result.windows], files[0])

@@ -18,7 +18,9 @@ from seq2expr.annotation import read_genes
 from seq2expr.dataset import read_dataset
 from seq2expr.expression import base_gene_id, read_expression
 from seq2expr.genome import read_sequences
-from seq2expr.synthetic import PLANTED_KMER, PLANTED_REGION, count_occurrences, write_test_data
+from seq2expr.synthetic import PLANTED_KMER, PLANTED_REGION, count_occurrences, run
+from seq2expr.tss import WindowSpec
+from seq2expr.tss import run as extract_run
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -83,9 +85,27 @@ def test_default_windows_are_4001_bp_with_reruns_byte_identical(tmp_path: Path) 
     assert set(dataset.loc[dataset["split"] == "val", "chrom"]) == {"chrX"}
 
 
+def test_extraction_run_returns_what_it_wrote(test_windows: Path, tmp_path: Path) -> None:
+    spec = WindowSpec(TEST_UPSTREAM, TEST_UPSTREAM)
+    result = extract_run(TEST_DATA / "genome.fa.gz", TEST_DATA / "annotation.gtf.gz", tmp_path, spec)
+    assert [path.name for path in result.files] == [
+        "tss_windows.fa", "tss_windows.tsv", "extract_ledger.tsv", "tss_windows_summary_mqc.tsv"
+    ]  # fmt: skip
+    assert digest(tmp_path) == digest(test_windows)  # the command is this function and nothing else
+    assert result.summary["windows"] == len(result.windows) == len(read_sequences(result.files[0]))
+    assert result.summary["gtf_genes"] == len(result.windows) + len(result.ledger)
+    masked = read_sequences(result.files[0], keep_case=True)
+    assert any(any(base.islower() for base in sequence) for sequence in masked.values())  # soft-masking kept
+
+
 def test_bundled_test_data_regenerates_byte_identically(tmp_path: Path) -> None:
-    for path in write_test_data(tmp_path):
+    written = run(tmp_path)
+    for path in written.files:
         assert path.read_bytes() == (TEST_DATA / path.name).read_bytes(), path.name
+    assert written.genes == len(read_genes(TEST_DATA / "annotation.gtf.gz"))
+    result = run_script("make_test_data.py", "--outdir", tmp_path / "command")
+    assert result.returncode == 0
+    assert sorted(path.name for path in (tmp_path / "command").iterdir()) == sorted(path.name for path in written.files)
 
 
 def gz(path: Path, text: str) -> Path:
