@@ -96,12 +96,12 @@ def _performance_headers(rows: pd.DataFrame, genes: str, fitted_on: bool) -> dic
         },
         "r2": {"title": "R²", "description": "Coefficient of determination, 1 − SSres/SStot", **THREE},
         "auroc": {
-            "title": "AUROC on/off",
+            "title": "AUROC",
             "description": "Area under the ROC curve of the prediction for TPM ≥ 1 vs below (0.5 = chance)",
             **CORRELATION,
             "min": 0.5,
         },
-        "auroc_ci": {"title": f"AUROC {LEVEL} CI", "description": f"Percentile {BOOTSTRAP}"},
+        "auroc_ci": {"title": "AUROC CI", "description": f"AUROC {LEVEL} interval: percentile {BOOTSTRAP}"},
     }
 
 
