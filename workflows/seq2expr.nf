@@ -96,7 +96,7 @@ workflow SEQ2EXPR {
     ).map { meta, dataset, seed -> [ meta + [ seed: seed ], dataset ] }
     def ch_predictions  = channel.empty()
     def ch_compute      = channel.empty()
-    def ch_tissue_files = BUILD_DATASET.out.mqc   // channel: [ val(meta), path(file) ] report content of one tissue
+    def ch_tissue_files = BUILD_DATASET.out.mqc.mix(BUILD_DATASET.out.groups_mqc) // channel: [ val(meta), path(file) ] report content of one tissue
     if ('dexter' in models) {
         DEXTER (
             BUILD_DATASET.out.dataset,
@@ -145,7 +145,8 @@ workflow SEQ2EXPR {
     EVALUATE_MODELS (
         groupRuns(ch_predictions, n_runs)
             .join(groupRuns(ch_compute, n_runs))
-            .join(BUILD_DATASET.out.dataset),
+            .join(BUILD_DATASET.out.dataset)
+            .join(BUILD_DATASET.out.groups),
         stepCode('evaluate_models.py')
     )
     ch_tissue_files = ch_tissue_files.mix(EVALUATE_MODELS.out.mqc.transpose())

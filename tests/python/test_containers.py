@@ -292,3 +292,36 @@ def test_a_task_runs_the_launching_checkouts_code_not_the_images(tmp_path: Path)
     assert len(runs) == 1 and "docker run" in runs[0].read_text(), "the task ran in docker"
     errors = (runs[0].parent / ".command.err").read_text()
     assert f"STALE_CHECK_MARKER {token}" in errors, f"the step did not import the changed package:\n{errors[-2000:]}"
+
+
+# --- the code each step stages ---------------------------------------------------------------------
+
+
+def module_scripts() -> dict[str, str]:
+    """process name -> the bin/ script its module runs, for every module that stages the package."""
+    scripts = {}
+    for module in sorted((REPO / "modules" / "local").glob("*/main.nf")):
+        text = module.read_text()
+        if not re.search(r"path\(\s*code\b", text):
+            continue
+        process = re.search(r"^process\s+(\w+)", text, re.M)
+        script = re.search(r'^\s*script:\s*$.*?^\s*"""\s*$.*?^\s*(\w+\.py)\b', text, re.M | re.S)
+        assert process and script, f"{module}: no process name or bin/ script"
+        scripts[process.group(1)] = script.group(1)
+    return scripts
+
+
+def test_each_step_gets_the_code_of_the_script_it_runs() -> None:
+    """-resume follows the code a step runs only if the workflow hands each module the folder
+    computed from that module's own script: stepCode('<its script>') in its call."""
+    workflow = (REPO / "workflows" / "seq2expr.nf").read_text()
+    calls = {
+        name: re.findall(r"stepCode\('([\w.]+)'\)", body)
+        for name, body in re.findall(r"^\s*(\w+) \(\n(.*?)^\s*\)\s*$", workflow, re.M | re.S)
+    }
+    for process, script in module_scripts().items():
+        if process not in calls:
+            continue  # a module the workflow does not call
+        assert calls[process] == [script], f"{process} runs {script} but gets stepCode({calls[process]})"
+        assert (REPO / "bin" / script).is_file(), script
+    assert {"DEXTER", "FINETUNE_DNABERT2", "EVALUATE_MODELS"} <= set(calls), sorted(calls)

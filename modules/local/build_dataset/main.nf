@@ -12,7 +12,9 @@ process BUILD_DATASET {
     output:
     tuple val(meta), path("dataset.tsv.gz")    , emit: dataset
     tuple val(meta), path("dataset_ledger.tsv"), emit: ledger
+    tuple val(meta), path("gene_groups.tsv")   , emit: groups
     tuple val(meta), path("dataset_summary_mqc.tsv"), emit: mqc
+    tuple val(meta), path("gene_groups_mqc.tsv"), emit: groups_mqc
     tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
 
     when:
@@ -36,6 +38,8 @@ process BUILD_DATASET {
     export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     echo | gzip > dataset.tsv.gz
     touch dataset_ledger.tsv
+    touch gene_groups.tsv
     touch dataset_summary_mqc.tsv
+    touch gene_groups_mqc.tsv
     """
 }

@@ -7,8 +7,9 @@ process EVALUATE_MODELS {
 
     input:
     // every model run's predictions.tsv and compute.tsv (same file names: staged in numbered
-    // folders); dataset: [] for no baselines
-    tuple val(meta), path(predictions, stageAs: 'predictions/?/*'), path(compute, stageAs: 'compute/?/*'), path(dataset)
+    // folders); dataset: [] for no baselines; groups: the dataset's gene_groups.tsv, or [] for every
+    // gene its own group; meta.tss_index: the TSS position in the windows (the CGI stratum)
+    tuple val(meta), path(predictions, stageAs: 'predictions/?/*'), path(compute, stageAs: 'compute/?/*'), path(dataset), path(groups)
     path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
@@ -25,7 +26,8 @@ process EVALUATE_MODELS {
 
     script:
     def args      = task.ext.args ?: ''
-    def baselines = dataset ? "--dataset ${dataset}" : ''
+    def baselines = dataset ? "--dataset ${dataset} --tss-index ${meta.tss_index}" : ''
+    def grouping  = groups ? "--groups ${groups}" : ''
     def computes  = [ compute ].flatten().collect { file -> "--compute ${file}" }.join(' ')
     """
     export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
@@ -37,6 +39,7 @@ process EVALUATE_MODELS {
         --predictions ${predictions} \\
         ${computes} \\
         ${baselines} \\
+        ${grouping} \\
         --outdir .
     """
 
