@@ -1,8 +1,11 @@
-"""The one-hot promoter CNN: encoding, strand symmetry of its motif scanners, the command's outputs,
-byte-identical re-runs, one-line errors, and recovery of the planted TATA signal."""
+"""The one-hot promoter CNN: encoding, strand symmetry of its motif scanners, the read-out around the TSS,
+the parameter count and receptive field its docstring states, versioned model folders, the command's
+outputs, byte-identical re-runs, one-line errors, and recovery of the planted TATA signal."""
 
 from __future__ import annotations
 
+import itertools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +15,15 @@ import torch
 import yaml
 from conftest import assert_one_line_error, run_script
 
-from seq2expr.cnn.model import PromoterCnn, encode, load_cnn, one_hot, reverse_complement
+from seq2expr.cnn import model as cnn_model
+from seq2expr.cnn.model import PromoterCnn, encode, load_cnn, one_hot, reverse_complement, save_cnn, tss_regions
 from seq2expr.cnn.options import CnnConfig
-from seq2expr.cnn.training import CURVES_ID, LOG_COLUMNS, MODEL_NAME
+from seq2expr.cnn.training import CURVES_ID, MODEL_NAME
 from seq2expr.compute import read_compute
 from seq2expr.dataset import read_dataset, write_dataset
+from seq2expr.errors import InputError
 from seq2expr.predictions import read_predictions
+from seq2expr.training import LOG_COLUMNS
 
 OUTPUTS = (
     "predictions.tsv",
@@ -55,12 +61,84 @@ def test_motif_scanners_see_both_strands_in_the_windows_coordinates() -> None:
     torch.testing.assert_close(backward, forward.flip(dims=(2,)))
 
 
-@pytest.mark.parametrize("length", [1001, 4001])
+def test_only_the_motif_layer_is_strand_symmetric() -> None:
+    """Windows are oriented (upstream, TSS, downstream), so the whole network must not be: a reverse-complemented
+    window puts upstream motifs downstream and should be read differently (the docstring says why)."""
+    torch.manual_seed(0)
+    model = PromoterCnn(CnnConfig(motif_filters=8, filters=8, hidden=8)).eval()
+    window = one_hot(torch.randint(0, 4, (3, 1001)))
+    with torch.no_grad():
+        forward, backward = model(window), model(reverse_complement(window))
+    assert not torch.allclose(forward, backward)
+
+
+@pytest.mark.parametrize("length", [1001, 2048, 4001])
 def test_any_window_length_gives_one_prediction_per_window(length: int) -> None:
     model = PromoterCnn(CnnConfig()).eval()
     with torch.no_grad():
         out = model(one_hot(torch.randint(0, 5, (2, length))))
     assert out.shape == (2,) and torch.isfinite(out).all()
+
+
+def test_the_docstring_states_the_true_parameter_count() -> None:
+    count = sum(parameter.numel() for parameter in PromoterCnn(CnnConfig()).parameters())
+    assert f"{count:,} parameters" in (cnn_model.__doc__ or "")
+
+
+def test_the_receptive_field_is_about_two_kilobases() -> None:
+    """The docstring's ~2.1 kb: the input positions one central tower output depends on (by its gradient)."""
+    torch.manual_seed(0)
+    model = PromoterCnn(CnnConfig()).eval()
+    window = torch.zeros(1, 4, 4001, requires_grad=True)
+    hidden = model.tower(model.stem(model.motifs(window)))
+    hidden[0, :, hidden.shape[-1] // 2].sum().backward()
+    assert window.grad is not None
+    reached = torch.nonzero(window.grad.abs().sum(dim=(0, 1))).flatten()
+    assert 2000 <= int(reached.max() - reached.min()) + 1 <= 2200
+
+
+def test_the_readout_is_fine_near_the_tss_and_coarse_far_away() -> None:
+    """Regions run from far upstream to far downstream; the TSS's own region is the middle one and the
+    narrowest, and each ring outward is wider (in tower positions of 32 bp) until the window's edge."""
+    config = CnnConfig()
+    regions = tss_regions(config, 4001)
+    assert regions.tolist() == sorted(regions.tolist())  # contiguous, upstream to downstream
+    sizes = np.bincount(regions, minlength=2 * config.tss_rings + 1)
+    middle = config.tss_rings
+    tss_position = 2000 // config.resolution
+    assert regions[tss_position] == middle
+    downstream = sizes[middle + 1 : -1]
+    assert all(later > earlier for earlier, later in itertools.pairwise(downstream))
+    assert sizes[middle] * config.resolution == 2 * config.tss_bin_bp
+    # a TSS given explicitly moves the regions with it
+    shifted = tss_regions(CnnConfig(tss_index=1000), 4001)
+    assert shifted[1000 // config.resolution] == middle and shifted[tss_position] > middle
+
+
+def test_the_readout_of_a_2kb_window_leaves_unreached_rings_at_zero() -> None:
+    config = CnnConfig()
+    sizes = np.bincount(tss_regions(config, 2048), minlength=2 * config.tss_rings + 1)
+    assert sizes[0] == 0 and sizes[-1] == 0 and sizes[1:-1].min() > 0
+
+
+def test_a_model_folder_round_trips_and_states_its_version(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = PromoterCnn(CnnConfig(filters=8, motif_filters=8, hidden=8)).eval()
+    save_cnn(model, tmp_path, 1.5, 0.5, 1001)
+    again, settings = load_cnn(tmp_path)
+    window = one_hot(torch.randint(0, 4, (2, 1001)))
+    with torch.no_grad():
+        torch.testing.assert_close(again(window), model(window))
+    assert settings["cnn_version"] == cnn_model.CNN_VERSION and settings["target_mean"] == 1.5
+
+
+def test_a_folder_of_the_earlier_architecture_is_refused_with_advice(tmp_path: Path) -> None:
+    """Version 1 folders (the plain three-layer tower) have no cnn_version; they are not loaded into this network."""
+    old = {"motif_filters": 64, "motif_width": 15, "filters": 64, "width": 7, "pools": [8, 4, 2], "position_bins": 8}
+    (tmp_path / "config.json").write_text(json.dumps({**old, "hidden": 64, "dropout": 0.5, "window": 4001}))
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    with pytest.raises(InputError, match=r"architecture version 1.*retrain"):
+        load_cnn(tmp_path)
 
 
 def test_the_command_is_byte_identical_on_a_rerun(synthetic_dataset: Path, tmp_path: Path) -> None:
@@ -84,7 +162,7 @@ def test_the_command_is_byte_identical_on_a_rerun(synthetic_dataset: Path, tmp_p
     assert compute["model"].tolist() == [MODEL_NAME] and compute["device"].tolist() == ["cpu"]
 
 
-@pytest.mark.slow  # ~1 min on one thread: 40 epochs at most of 259 windows
+@pytest.mark.slow  # a few minutes on one thread: 40 epochs at most of 259 windows
 def test_recovers_the_planted_tata_signal(synthetic_dataset: Path, tmp_path: Path) -> None:
     """The synthetic target is 0.4 × (TATA count in −200..−50) + noise: a CNN that reads sequence must find it."""
     run_script("train_cnn.py", "--dataset", synthetic_dataset, *TATA_RECIPE, "--outdir", tmp_path)
@@ -124,7 +202,5 @@ def test_an_even_motif_width_is_one_line(synthetic_dataset: Path, tmp_path: Path
 
 
 def test_a_foreign_model_folder_is_an_input_error(tmp_path: Path) -> None:
-    from seq2expr.errors import InputError
-
     with pytest.raises(InputError, match=r"config\.json is missing"):
         load_cnn(tmp_path)
