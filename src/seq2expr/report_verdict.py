@@ -33,8 +33,9 @@ OUTCOME = re.compile(r"(?<=\], )(not distinguishable|[^,;]+ ahead)(?=\.)")
 
 @dataclass(frozen=True)
 class Verdict:
-    """The verdict's warnings and findings, as plain sentences."""
+    """The verdict's bottom line, warnings and findings, as plain sentences."""
 
+    headline: str
     caveats: tuple[str, ...]
     findings: tuple[str, ...]
 
@@ -173,12 +174,42 @@ def _caveats(metrics: pd.DataFrame, random_init: Collection[str]) -> list[str]:
     return notes
 
 
+def _headline(metrics: pd.DataFrame, comparison: pd.DataFrame, random_init: Collection[str], glm: str | None) -> str:
+    """The answer to the report's question in one sentence: the lead gLM against the best simple model."""
+    rows = ranked_test_rows(metrics)
+    usable = _usable(rows, random_init)
+    if glm is None:
+        best = f"{usable['model'].to_numpy()[0]} has the highest test r" if len(usable) else "no model has a usable r"
+        return f"No genome language model in this run; {best}."
+    simple = _usable(rows[rows["model"].map(is_simple)], random_init)
+    if simple.empty:
+        return f"No simple model with a usable r to set {glm} against."
+    rung = str(simple["model"].to_numpy()[0])
+    delta = paired_delta(comparison, glm, rung, ALL)
+    if delta is None or not (np.isfinite(delta[1]) and np.isfinite(delta[2])):
+        answer = f"{glm} and the best simple model, {rung}, have no paired comparison"
+    elif delta[1] > 0:
+        answer = f"{glm} predicts expression better than the best simple model, {rung}"
+    elif delta[2] < 0:
+        answer = f"the best simple model, {rung}, predicts expression better than {glm}"
+    else:
+        answer = f"{glm} and the best simple model, {rung}, are not distinguishable"
+    answer = f"On these test genes, {answer}."
+    # the warning travels with the answer: neither a test checkpoint's r nor a near-constant one is a finding
+    if glm in random_init:
+        answer += f" But {glm} has random weights (a test checkpoint): this checks the pipeline, not the model."
+    elif glm not in set(usable["model"].astype(str)):
+        answer += f" But {glm}'s predictions are near-constant: its r measures noise."
+    return answer
+
+
 def write_verdict(metrics: pd.DataFrame, comparison: pd.DataFrame, random_init: Collection[str] = ()) -> Verdict:
     """The verdict from `metrics.tsv` and `comparison.tsv` (both with a `stratum` column) and the models
     whose weights are random (`seq2expr.report_models.random_init_models`)."""
     everything = ranked_test_rows(metrics)
     glms = [str(model) for model in everything["model"] if is_glm(str(model))]
     findings = _best(metrics, comparison, random_init)
+    lead: list[str] = []
     if not glms:
         findings.append("No genome language model was evaluated: the report compares the other models only.")
         findings += [_stratum_best(metrics, random_init, stratum) for stratum in strata_in(metrics) if stratum != ALL]
@@ -193,7 +224,8 @@ def write_verdict(metrics: pd.DataFrame, comparison: pd.DataFrame, random_init: 
                 findings += _glm_against_simple(metrics, comparison, random_init, stratum, lead)
         simple = _usable(everything[everything["model"].map(is_simple)], random_init)
         findings += _on_off(metrics, random_init, lead + [str(model) for model in simple["model"][:1]])
-    return Verdict(tuple(_caveats(metrics, random_init)), tuple(findings))
+    headline = _headline(metrics, comparison, random_init, lead[0] if glms else None)
+    return Verdict(headline, tuple(_caveats(metrics, random_init)), tuple(findings))
 
 
 def _emphasised(sentence: str) -> str:
@@ -202,8 +234,8 @@ def _emphasised(sentence: str) -> str:
 
 
 def verdict_section(verdict: Verdict) -> ReportFile:
-    """The verdict as the report's first section: warnings in a box, then the findings."""
-    parts = []
+    """The verdict as the report's first section: the bottom line, warnings in a box, then the findings."""
+    parts = [f'<p class="lead"><strong>{html.escape(verdict.headline)}</strong></p>']
     if verdict.caveats:
         items = "".join(f"<li>{html.escape(note)}</li>" for note in verdict.caveats)
         parts.append(

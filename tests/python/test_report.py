@@ -377,6 +377,7 @@ def test_multiqc_reads_verdict_first_ladder_per_stratum_test_rows_first(tmp_path
     verdict = html[html.index(f'id="{VERDICT_ID}"') : html.index(f'id="{LADDER_ID}"')]
     assert "alert-warning" in verdict and "DNABERT-2 has random weights" in verdict
     assert "<strong>DNABERT-2 ahead</strong>" in verdict
+    assert verdict.index("On these test genes, DNABERT-2 predicts expression better") < verdict.index("alert-warning")
     ladder = html[html.index(f'id="{LADDER_ID}"') : html.index('id="model_ladder_comparison"')]
     assert ladder.count("data:image/png;base64,") == 1  # one figure, a panel per stratum (checked above)
     rows = table_rows(html, METRICS_ID)

@@ -121,6 +121,9 @@ def test_the_best_model_and_the_glm_against_the_best_simple_rung_with_intervals(
     )
     verdict = write_verdict(metrics, comparison)
     assert verdict.caveats == ()
+    assert verdict.headline == (
+        "On these test genes, DNABERT-2 predicts expression better than the best simple model, DExTER."
+    )
     best, glm, *strata, on_off = verdict.findings
     assert best == (
         "Highest test r on all 441 test genes: DNABERT-2, r = 0.700 [0.650, 0.750]. Against the runner-up, "
@@ -146,14 +149,16 @@ def test_the_best_model_and_the_glm_against_the_best_simple_rung_with_intervals(
 def test_an_interval_that_includes_zero_is_never_called_a_win():
     metrics = contract_metrics({key: {"all": LADDER_RUN[key]["all"]} for key in ("DNABERT-2", "DExTER")})
     comparison = contract_comparison({("DNABERT-2", "DExTER", "all"): (0.06, -0.001, 0.12)})
-    findings = write_verdict(metrics, comparison).findings
-    assert all("not distinguishable" in sentence for sentence in findings), findings
-    assert not any("ahead" in sentence for sentence in findings)
-    behind = contract_comparison({("DNABERT-2", "DExTER", "all"): (-0.06, -0.12, -0.01)})
-    assert (
-        write_verdict(metrics, behind)
-        .findings[1]
-        .endswith("Δr = \u22120.060 [\u22120.120, \u22120.010], DExTER ahead.")
+    verdict = write_verdict(metrics, comparison)
+    assert all("not distinguishable" in sentence for sentence in verdict.findings), verdict.findings
+    assert not any("ahead" in sentence for sentence in verdict.findings)
+    assert verdict.headline == (
+        "On these test genes, DNABERT-2 and the best simple model, DExTER, are not distinguishable."
+    )
+    behind = write_verdict(metrics, contract_comparison({("DNABERT-2", "DExTER", "all"): (-0.06, -0.12, -0.01)}))
+    assert behind.findings[1].endswith("Δr = \u22120.060 [\u22120.120, \u22120.010], DExTER ahead.")
+    assert behind.headline == (
+        "On these test genes, the best simple model, DExTER, predicts expression better than DNABERT-2."
     )
 
 
@@ -168,11 +173,16 @@ def test_a_random_weight_model_is_flagged_and_never_called_best():
     )
     assert verdict.findings[0].startswith("Highest test r on all 441 test genes: DExTER, r = 0.640")
     assert verdict.findings[1].startswith("DNABERT-2 (⚠ random weights) r = 0.700")
+    assert verdict.headline == (
+        "On these test genes, DNABERT-2 predicts expression better than the best simple model, DExTER. "
+        "But DNABERT-2 has random weights (a test checkpoint): this checks the pipeline, not the model."
+    )
     strata = write_verdict(contract_metrics(LADDER_RUN), contract_comparison({}), random_init={"DNABERT-2"}).findings
     assert strata[2].startswith("Unseen genes, n = 57: DNABERT-2 (⚠ random weights) 0.600")
     html = verdict_section(verdict).content.decode()
     assert 'class="alert alert-warning"' in html and "DNABERT-2 has random weights" in html
-    assert html.index("alert-warning") < html.index("Highest test r")  # the warning is read first
+    # the bottom line with its warning, then the warnings box, then the findings
+    assert html.index("But DNABERT-2 has random weights") < html.index("alert-warning") < html.index("Highest test r")
 
 
 def test_a_near_constant_model_is_flagged_and_skipped():
@@ -184,6 +194,7 @@ def test_a_near_constant_model_is_flagged_and_skipped():
     )
     assert verdict.findings[0] == "Highest test r on all 441 test genes: DExTER, r = 0.640 [0.580, 0.700]."
     assert "No genome language model was evaluated" in verdict.findings[1]
+    assert verdict.headline == "No genome language model in this run; DExTER has the highest test r."
     # without a gLM the strata still say what holds: the highest r within each
     run["DExTER"] = {**run["DExTER"], "cgi": (0.01, -0.12, 0.14)}
     run["flat"] = {**run["flat"], "cgi": (0.5, 0.4, 0.6)}
@@ -199,6 +210,7 @@ def test_a_near_constant_glm_is_named_with_its_warning_wherever_it_appears():
     verdict = write_verdict(contract_metrics(run, near_constant=frozenset({"DNABERT-2"})), contract_comparison({}))
     assert verdict.findings[0].startswith("Highest test r on all 441 test genes: DExTER")
     assert verdict.findings[1].startswith("DNABERT-2 (⚠ near-constant predictions) r = 0.300")
+    assert verdict.headline.endswith("But DNABERT-2's predictions are near-constant: its r measures noise.")
     assert len(verdict.caveats) == 1 and verdict.caveats[0].startswith("DNABERT-2's test predictions are near-constant")
 
 
