@@ -1,6 +1,7 @@
 """The report's first section: the answer in a few sentences, written from the numbers.
 
-A reader should not have to assemble the result from tables: the verdict names the model with the
+A reader should not have to assemble the result from tables: the verdict opens with a one-sentence
+bottom line (the leading gLM against the best simple model), then names the model with the
 highest test r (with its interval and whether the runner-up is distinguishable from it), sets each
 genome language model against the best simple model, and says whether that holds within each
 gene stratum (unseen genes, CGI and non-CGI promoters, expressed genes) and for telling expressed
