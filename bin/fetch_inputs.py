@@ -12,17 +12,7 @@ from pathlib import Path
 import click
 
 from seq2expr.cli import command, outdir_option, setup_logging, verbose_option
-from seq2expr.errors import InputError
-from seq2expr.fetch import (
-    Checksum,
-    RetryPolicy,
-    describe_registry,
-    fetch,
-    fetch_reference,
-    load_registry,
-    lookup,
-    target_filename,
-)
+from seq2expr.fetch import FetchRequest, RetryPolicy, describe_registry, load_registry, run
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parents[1] / "assets" / "references.json"
 
@@ -45,14 +35,14 @@ DEFAULT_REGISTRY = Path(__file__).resolve().parents[1] / "assets" / "references.
 @click.option(
     "--retries",
     type=click.IntRange(min=0),
-    default=3,
+    default=RetryPolicy.retries,
     show_default=True,
     help="Retries after a failure (pooch waits 1 s, 2 s, … between them).",
 )
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
+    default=RetryPolicy.timeout,
     show_default=True,
     help="Seconds to wait for the server before counting a failure.",
 )
@@ -72,22 +62,20 @@ def main(
 ) -> None:
     """Download a reference (genome, annotation, expression table) and verify it."""
     setup_logging(verbose)
-    policy = RetryPolicy(retries=retries, timeout=timeout)
     if list_only:
         click.echo(describe_registry(load_registry(registry)))
         return
-    if reference is not None and url is None:
-        if sha256 or md5 or filename:
-            raise InputError("--sha256, --md5 and --filename go with --url; a reference brings its own")
-        result = fetch_reference(lookup(load_registry(registry), reference), outdir, policy)
-    elif url is not None and reference is None:
-        if (sha256 is None) == (md5 is None):
-            raise InputError("--url needs exactly one of --sha256 HEX or --md5 HEX (the publisher's checksum)")
-        checksum = Checksum.parse("sha256", sha256) if sha256 else Checksum.parse("md5", md5 or "")
-        result = fetch(url, outdir / target_filename(url, filename), checksum, policy)
-    else:
-        raise InputError("give exactly one of --reference NAME or --url URL (--list shows the references)")
-    click.echo(str(result.path))
+    request = FetchRequest(
+        outdir=outdir,
+        registry=registry,
+        reference=reference,
+        url=url,
+        sha256=sha256,
+        md5=md5,
+        filename=filename,
+        policy=RetryPolicy(retries=retries, timeout=timeout),
+    )
+    click.echo(str(run(request).path))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -230,6 +230,39 @@ def fetch(url: str, dest: Path, checksum: Checksum | None, policy: RetryPolicy |
     else:
         log.info("%s verified (%s %s)", dest, checksum.algorithm, checksum.value)
     return FetchResult(dest, sha256, checksum, downloaded=True)
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """What bin/fetch_inputs.py asks for: a registry reference, or a URL with its publisher's checksum."""
+
+    outdir: Path
+    registry: Path
+    reference: str | None = None
+    url: str | None = None
+    sha256: str | None = None
+    md5: str | None = None
+    filename: str | None = None
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def run(request: FetchRequest) -> FetchResult:
+    """The FETCH_INPUTS step: check that the request names exactly one source, then fetch and verify it."""
+    if request.reference is not None and request.url is None:
+        if request.sha256 or request.md5 or request.filename:
+            raise InputError("--sha256, --md5 and --filename go with --url; a reference brings its own")
+        return fetch_reference(
+            lookup(load_registry(request.registry), request.reference), request.outdir, request.policy
+        )
+    if request.url is not None and request.reference is None:
+        if (request.sha256 is None) == (request.md5 is None):
+            raise InputError("--url needs exactly one of --sha256 HEX or --md5 HEX (the publisher's checksum)")
+        checksum = (
+            Checksum.parse("sha256", request.sha256) if request.sha256 else Checksum.parse("md5", request.md5 or "")
+        )
+        dest = request.outdir / target_filename(request.url, request.filename)
+        return fetch(request.url, dest, checksum, request.policy)
+    raise InputError("give exactly one of --reference NAME or --url URL (--list shows the references)")
 
 
 def fetch_bytes(url: str, policy: RetryPolicy | None = None) -> bytes:

@@ -27,12 +27,15 @@ from seq2expr.errors import InputError
 from seq2expr.fetch import (
     Checksum,
     DownloadError,
+    FetchRequest,
     RetryPolicy,
     fetch,
     fetch_reference,
+    file_sha256,
     load_registry,
     lookup,
     parse_checksum_list,
+    run,
 )
 
 FAST = RetryPolicy(retries=2, timeout=5.0)
@@ -381,6 +384,28 @@ def test_bundled_registry_entries_are_complete() -> None:
     assert registry["gtex_v8_gene_median_tpm"].filename == (
         "GTEx_Analysis_2017-06-05_v8_RNASeQCv1.1.9_gene_median_tpm.gct.gz"
     )
+
+
+# --- the step's function and the command ------------------------------------------------------
+
+
+def test_run_takes_exactly_one_source_and_fetches_it(server: Server, tmp_path: Path) -> None:
+    server.behaviours["/good.bin"] = Behaviour()
+    outdir = tmp_path / "out"
+    request = FetchRequest(outdir=outdir, registry=tmp_path / "unused.json", url=server.url("/good.bin"),
+                           sha256=SHA256, policy=FAST)  # fmt: skip
+    result = run(request)
+    assert result.path == outdir / "good.bin" and result.sha256 == SHA256 == file_sha256(result.path)
+    with pytest.raises(InputError, match="give exactly one of --reference NAME or --url URL"):
+        run(FetchRequest(outdir=outdir, registry=tmp_path / "unused.json"))
+    with pytest.raises(InputError, match="needs exactly one of --sha256 HEX or --md5 HEX"):
+        run(FetchRequest(outdir=outdir, registry=tmp_path / "unused.json", url=server.url("/good.bin")))
+
+
+def test_file_sha256_streams_a_file_larger_than_a_block(tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(DATA * 5)  # 1.5 MB, more than hashlib.file_digest's buffer
+    assert file_sha256(path) == hashlib.sha256(DATA * 5).hexdigest()
 
 
 # --- the command -----------------------------------------------------------------------------
