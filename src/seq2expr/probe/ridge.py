@@ -14,8 +14,9 @@ never read. The final read-out is then fitted on all train + val genes with the 
 penalty, so val is *fitted on* (as the contract of metrics.tsv calls it), not held out.
 
 One ridge path per fold: on standardised features the solutions for every penalty come from one
-SVD, `coef(alpha) = V diag(s / (s² + alpha)) Uᵀ y`, which is what `StandardScaler` + `Ridge(alpha)`
-compute one penalty at a time.
+decomposition, `coef(alpha) = V diag(s / (s² + alpha)) Uᵀ y` (SVD of the features, or the
+eigen-decomposition of their Gram matrix), which is what `StandardScaler` + `Ridge(alpha)` compute
+one penalty at a time.
 """
 
 from __future__ import annotations
@@ -76,12 +77,23 @@ def standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
 
 
 def ridge_path(x_fit: np.ndarray, y_fit: np.ndarray, x_new: np.ndarray, alphas: Sequence[float]) -> np.ndarray:
-    """Predictions for `x_new` of a ridge fitted on standardised `x_fit` (free intercept), a column per alpha."""
+    """Predictions for `x_new` of a ridge fitted on standardised `x_fit` (free intercept), a column per alpha.
+
+    With more genes than features (the study: ~14,000 per fold, 1,536 features) the eigen-decomposition
+    of the features' Gram matrix gives the same solutions several times faster than an SVD (48 s
+    against 321 s for 17,600 × 1,536 on 2 busy cores); with fewer genes, the thin SVD is the small one.
+    """
     fit, new = standardise(x_fit, x_new)
     offset = float(y_fit.mean())
-    u, s, vt = np.linalg.svd(fit, full_matrices=False)
-    shrink = s[:, None] / (s[:, None] ** 2 + np.asarray(alphas, dtype=np.float64)[None, :])
-    coefficients = vt.T @ (shrink * (u.T @ (y_fit - offset))[:, None])
+    centred = y_fit - offset
+    penalties = np.asarray(alphas, dtype=np.float64)[None, :]
+    if fit.shape[0] >= fit.shape[1]:
+        eigenvalues, vectors = np.linalg.eigh(fit.T @ fit)
+        projected = vectors.T @ (fit.T @ centred)
+        coefficients = vectors @ (projected[:, None] / (np.clip(eigenvalues, 0.0, None)[:, None] + penalties))
+    else:
+        u, s, vt = np.linalg.svd(fit, full_matrices=False)
+        coefficients = vt.T @ (s[:, None] / (s[:, None] ** 2 + penalties) * (u.T @ centred)[:, None])
     predicted: np.ndarray = new @ coefficients + offset
     return predicted
 
