@@ -5,28 +5,16 @@ Reads a FASTA of windows (header = gene id; cut like the training windows, e.g. 
 extract_tss_windows.py) and writes predictions.tsv (gene_id, predicted, model) into --outdir.
 Windows are tokenised, truncated and batched exactly as in the fine-tuning (its --max-tokens is
 read from the folder's config.json), so on the fine-tuning's own genes the predictions are the
-fine-tuning's own.
+fine-tuning's own. The work is `seq2expr.dnabert2.predict.run`.
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
 
-from seq2expr.cli import (
-    command,
-    device_option,
-    ensure_outdir,
-    outdir_option,
-    setup_logging,
-    threads_option,
-    verbose_option,
-)
-
-logger = logging.getLogger("predict_dnabert2")
-PREDICT_COLUMNS = ["gene_id", "predicted", "model"]
+from seq2expr.cli import command, device_option, outdir_option, setup_logging, threads_option, verbose_option
 
 
 @command(context_settings={"show_default": True})
@@ -67,43 +55,9 @@ def main(
     """Write predictions.tsv (gene_id, predicted, model) for every window of the FASTA."""
     setup_logging(verbose)
     # torch and transformers take seconds to import: only here, so that --help answers at once.
-    import pandas as pd
-    import torch
+    from seq2expr.dnabert2.predict import run
 
-    from seq2expr.dnabert2.batching import encode_split
-    from seq2expr.dnabert2.finetune import MODEL_NAME, predict, resolve_device
-    from seq2expr.dnabert2.model import Dnabert2ForRegression
-    from seq2expr.dnabert2.options import FinetuneOptions
-    from seq2expr.dnabert2.tokenizer import check_sequences, load_tokenizer
-    from seq2expr.errors import InputError
-    from seq2expr.genome import iter_fasta
-    from seq2expr.tables import write_tsv
-
-    torch.set_num_threads(threads)
-    target = resolve_device(device)
-    names: list[str] = []
-    windows: list[str] = []
-    for record in iter_fasta(sequences):  # refuses duplicated names, naming the line
-        names.append(record.name)
-        windows.append(record.sequence.decode("ascii"))
-    if not names:
-        raise InputError("no FASTA records; expected one window per gene (>gene_id, then its sequence)", sequences)
-    windows = check_sequences(windows, [f"window {name}" for name in names], sequences)
-    tokenizer = load_tokenizer(model_dir)
-    if tokenizer.pad_token_id is None:
-        raise InputError("the tokenizer has no [PAD] token", model_dir)
-    model = Dnabert2ForRegression.from_pretrained(model_dir).to(target)
-    tokens = max_tokens or int(getattr(model.config, "finetune_max_tokens", FinetuneOptions().max_tokens))
-    encoded = encode_split(tokenizer, windows, [0.0] * len(windows), tokens)
-    if encoded.n_truncated:
-        logger.info(
-            "%d of %d windows are longer than %d tokens: cut at their 3' end", encoded.n_truncated, len(names), tokens
-        )
-    predicted = predict(model, encoded, batch_size, target, int(tokenizer.pad_token_id))
-    table = pd.DataFrame({"gene_id": names, "predicted": predicted, "model": MODEL_NAME}, columns=PREDICT_COLUMNS)
-    outdir = ensure_outdir(outdir)
-    write_tsv(table, outdir / "predictions.tsv")
-    logger.info("Predicted %d windows with %s (%d tokens at most) into %s", len(names), model_dir, tokens, outdir)
+    run(model_dir, sequences, outdir, max_tokens, batch_size, device, threads)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,14 @@ only under `--verbose`. Exit status 1 (2 for usage errors), never a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
+import types
+import typing
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -203,3 +207,102 @@ outdir_option = click.option(
     show_default=True,
     help="Folder to write the outputs into (created if missing).",
 )
+
+
+# --------------------------------------------------------------------------------------------
+# options built from dataclasses: each default and its help are written once, in the dataclass
+
+#: Keys of a field's metadata that bound its value (`click.IntRange` / `click.FloatRange` arguments).
+RANGE_KEYS = ("min", "max", "min_open", "max_open")
+
+
+def _click_type(name: str, hint: Any, metadata: Any) -> tuple[Any, bool]:
+    """The click type of a field's annotation, and whether it is a flag; `X | None` gives X's type."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        inner = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if len(inner) != 1:
+            raise TypeError(f"field {name}: cannot make a command-line option of {hint}")
+        hint = inner[0]
+    bounds = {key: metadata[key] for key in RANGE_KEYS if key in metadata}
+    if hint is bool:
+        return None, True
+    if hint is int:
+        return (click.IntRange(**bounds) if bounds else click.INT), False
+    if hint is float:
+        return (click.FloatRange(**bounds) if bounds else click.FLOAT), False
+    if hint is str:
+        return (click.Choice(metadata["choices"]) if "choices" in metadata else click.STRING), False
+    if hint is Path:
+        return click.Path(path_type=Path, file_okay=metadata.get("file_okay", True)), False
+    raise TypeError(f"field {name}: cannot make a command-line option of {hint}; exclude it")
+
+
+def dataclass_options(cls: type, exclude: Iterable[str] = ()) -> Decorator:
+    """Click options `--field-name` for the fields of an options dataclass, default and help taken from it.
+
+    Each field declares its help as `field(default=..., metadata={"help": "..."})`, and may bound its
+    value with `min`, `max`, `min_open`, `max_open` (an `IntRange`/`FloatRange`) or list `choices`.
+    A bool field becomes a flag (`--name/--no-name` when it defaults to true). Read the values
+    back with `options_from`.
+    """
+    skipped = set(exclude)
+    hints = typing.get_type_hints(cls)
+    chosen = [item for item in dataclasses.fields(cls) if item.name not in skipped]
+    unknown = skipped - {item.name for item in dataclasses.fields(cls)}
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no field(s) {', '.join(sorted(unknown))}")
+    decorators = []
+    for item in chosen:
+        if "help" not in item.metadata:
+            raise TypeError(f"{cls.__name__}.{item.name} has no help text in its metadata")
+        if item.default is dataclasses.MISSING:
+            raise TypeError(f"{cls.__name__}.{item.name} has no default")
+        kind, flag = _click_type(item.name, hints[item.name], item.metadata)
+        option = "--" + item.name.replace("_", "-")
+        if flag:
+            declaration = f"{option}/--no-{option[2:]}" if item.default else option
+            decorators.append(
+                click.option(declaration, item.name, is_flag=True, default=item.default, help=item.metadata["help"])
+            )
+        else:
+            decorators.append(
+                click.option(option, item.name, type=kind, default=item.default, help=item.metadata["help"])
+            )
+
+    def add(function: Callable[..., Any]) -> Callable[..., Any]:
+        for decorator in reversed(decorators):  # the first field comes first in --help
+            function = decorator(function)
+        return function
+
+    return add
+
+
+OptionsT = TypeVar("OptionsT")
+
+
+def options_from(cls: type[OptionsT], values: dict[str, Any]) -> OptionsT:
+    """An options dataclass from a command's parsed values, taking (popping) the fields it has.
+
+    Fields the command did not offer (excluded from `dataclass_options`) keep their defaults.
+    """
+    names = {item.name for item in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{name: values.pop(name) for name in list(values) if name in names})
+
+
+@dataclass(frozen=True)
+class ResumeOptions:
+    """Where a trainer keeps its resumable checkpoint, and a planned interruption (for tests and tight queues)."""
+
+    checkpoint_dir: Path | None = field(
+        default=None,
+        metadata={"help": "Where the resumable checkpoint lives [default: OUTDIR/checkpoints].", "file_okay": False},
+    )
+    keep_checkpoints: bool = field(default=False, metadata={"help": "Keep the checkpoint files after a finished run."})
+    stop_after_steps: int | None = field(
+        default=None,
+        metadata={
+            "help": "Stop with a checkpoint after N optimiser steps in all, as a kill would; the schedule still spans "
+            "--epochs, and the same command continues the run.",
+            "min": 1,
+        },
+    )

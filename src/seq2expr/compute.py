@@ -6,11 +6,16 @@ minutes on a laptop, so every model step records its compute in `compute.tsv` (c
 memory differ between re-runs by nature; that is why they live in their own file and never in the
 byte-identical outputs (predictions, weights).
 
+`random_init` is true when the model's weights came from a random-weight test checkpoint (its
+config.json says `"seq2expr_random_init": true`, as the project's tiny checkpoint generators
+write): its accuracy says nothing about the real model, and the report says so.
+
 torch is imported only when the run is on a GPU, so CPU-only steps (DExTER) do not pay for it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import resource
@@ -38,9 +43,25 @@ COMPUTE_COLUMNS = [
     "peak_host_memory_gib",
     "peak_gpu_memory_gib",
     "gpu_hours",
+    "random_init",
 ]
 DEVICES = ("cpu", "cuda")
 GIB = 1024**3
+#: The config.json key of a random-weight test checkpoint (written by `seq2expr.dnabert2.tiny` and its kin).
+RANDOM_INIT_KEY = "seq2expr_random_init"
+
+
+def is_random_init(model_folder: Path) -> bool:
+    """Whether the model folder is a random-weight test checkpoint (see `RANDOM_INIT_KEY`).
+
+    A folder without config.json, or one that is not a JSON object, is not marked: the loader that
+    needs the file reports it.
+    """
+    try:
+        fields = json.loads((model_folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(fields, dict) and fields.get(RANDOM_INIT_KEY) is True
 
 
 def peak_host_memory_bytes() -> int:
@@ -64,6 +85,7 @@ class ComputeRecorder:
     """Collects one run's figures; the step tells it the device once it has chosen one."""
 
     model: str
+    random_init: bool = False
     device: str = "cpu"
     device_name: str = field(default_factory=platform.processor)
     started: float = field(default_factory=time.perf_counter)
@@ -97,6 +119,7 @@ class ComputeRecorder:
             "peak_host_memory_gib": round(peak_host_memory_bytes() / GIB, 4),
             "peak_gpu_memory_gib": round(gpu_peak, 4),
             "gpu_hours": round(wall / 3600, 6) if self.device == "cuda" else 0.0,
+            "random_init": "true" if self.random_init else "false",
         }
 
     def write(self, path: Path) -> None:
@@ -106,22 +129,25 @@ class ComputeRecorder:
 
 
 @contextmanager
-def record_compute(path: Path, model: str) -> Iterator[ComputeRecorder]:
+def record_compute(path: Path, model: str, random_init: bool = False) -> Iterator[ComputeRecorder]:
     """Measure the body and write `path` (a one-row compute table) when it finishes without error.
 
     A failed run writes nothing: its cost is not that of a model anyone can evaluate.
     """
-    recorder = ComputeRecorder(model)
+    recorder = ComputeRecorder(model, random_init=random_init)
     yield recorder
     recorder.write(path)
 
 
 def read_compute(path: Path) -> pd.DataFrame:
     """Read one compute table, checking its columns, devices and numbers (errors name file and line)."""
-    table = read_table(path, COMPUTE_COLUMNS, ["model", "device", "device_name"], "a compute table")
+    text = ["model", "device", "device_name", "random_init"]
+    table = read_table(path, COMPUTE_COLUMNS, text, "a compute table")
     if table.empty:
         raise InputError("no rows; expected one row per run", path)
     check_allowed(table, "device", DEVICES, path)
+    check_allowed(table, "random_init", ("true", "false"), path)
+    table["random_init"] = table["random_init"] == "true"
     for column in ("cpu_threads", "wall_seconds", "peak_host_memory_gib", "peak_gpu_memory_gib", "gpu_hours"):
         table[column] = numeric_column(table, column, path, finite=True)
         if (table[column] < 0).any():
@@ -140,6 +166,7 @@ SUMMARY_COLUMNS = [
     "peak_host_memory_gib",
     "peak_gpu_memory_gib",
     "gpu_hours",
+    "random_init",
 ]
 
 
@@ -161,6 +188,7 @@ def compute_summary(tables: list[pd.DataFrame]) -> pd.DataFrame:
                 "peak_host_memory_gib": float(group["peak_host_memory_gib"].max()),
                 "peak_gpu_memory_gib": float(group["peak_gpu_memory_gib"].max()),
                 "gpu_hours": float(group["gpu_hours"].sum()),
+                "random_init": bool(group["random_init"].astype(bool).any()),
             }
         )
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

@@ -8,6 +8,7 @@ from pathlib import Path
 from conftest import TEST_DATA, run_script
 from safetensors.torch import load_file
 
+from seq2expr.compute import RANDOM_INIT_KEY
 from seq2expr.dnabert2.tiny import TOKENIZER_CONFIG
 
 TINY = TEST_DATA / "tiny_dnabert2"
@@ -31,6 +32,7 @@ def test_bundled_model_is_small_and_in_the_published_layout() -> None:
     config = json.loads((TINY / "config.json").read_text())
     assert config["vocab_size"] == state["bert.embeddings.word_embeddings.weight"].shape[0] == 512
     assert "auto_map" not in config
+    assert config[RANDOM_INIT_KEY] is True  # random weights: compute.tsv and the report say so
     assert json.loads((TINY / "tokenizer_config.json").read_text()) == TOKENIZER_CONFIG
 
 

@@ -17,9 +17,13 @@ import yaml
 from click.testing import CliRunner, Result
 from conftest import load_command
 
+from seq2expr.cli import ResumeOptions
+from seq2expr.compute import read_compute
 from seq2expr.dataset import read_dataset, write_dataset
 from seq2expr.dnabert2.finetune import CURVES_ID, LOG_COLUMNS, encode_table, predict
+from seq2expr.dnabert2.finetune import run as finetune_run
 from seq2expr.dnabert2.model import Dnabert2ForRegression
+from seq2expr.dnabert2.options import FinetuneOptions
 from seq2expr.dnabert2.tokenizer import load_tokenizer
 from seq2expr.predictions import read_predictions
 
@@ -37,11 +41,11 @@ COMMAND = load_command("finetune_dnabert2.py")
 
 
 def run(*args: str | Path) -> Result:
+    """The command in this process; its --threads (process-wide in torch) must not outlive it."""
     threads = torch.get_num_threads()
-    try:
-        return CliRunner().invoke(COMMAND, [str(arg) for arg in args], catch_exceptions=False)
-    finally:
-        torch.set_num_threads(threads)  # --threads is process-wide; leave other tests as they were
+    result = CliRunner().invoke(COMMAND, [str(arg) for arg in args], catch_exceptions=False)
+    assert torch.get_num_threads() == threads
+    return result
 
 
 def one_line_error(result: Result) -> str:
@@ -83,6 +87,8 @@ def test_writes_the_contract_files(finished: Path, synthetic_dataset: Path):
     assert log["step"].tolist() == [2, 4, 6, 8, 9]
     assert log.dropna(subset=["val_loss"])["step"].tolist() == [4, 8, 9]
     assert (log["tokens_per_s"] > 0).all() and log["train_loss"].notna().all()
+    # the tiny checkpoint's random weights are marked, so the report can say its accuracy means nothing
+    assert read_compute(finished / "compute.tsv")["random_init"].tolist() == [True]
 
     curves = yaml.safe_load((finished / "training_curves_mqc.yaml").read_text())
     assert curves["id"] == CURVES_ID and curves["plot_type"] == "linegraph"
@@ -192,3 +198,35 @@ def test_inconsistent_batch_sizes(synthetic_dataset: Path, tmp_path: Path):
 def test_cuda_without_a_gpu(synthetic_dataset: Path, tmp_path: Path):
     result = run("--dataset", synthetic_dataset, *QUICK, "--device", "cuda", "--outdir", tmp_path)
     assert "no CUDA device" in one_line_error(result)
+
+
+def test_run_returns_every_file_it_writes(synthetic_dataset: Path, tmp_path: Path):
+    """`run()` is the command without click: what it returns names exactly what it wrote."""
+    options = FinetuneOptions(
+        epochs=1, batch_size=16, global_batch_size=32, learning_rate=1e-3, warmup_steps=2, max_tokens=64, seed=5
+    )
+    stopped = finetune_run(synthetic_dataset, str(TINY), options, tmp_path, "cpu", 1, ResumeOptions(stop_after_steps=2))
+    assert stopped.result.predictions is None and stopped.result.state.step == 2
+    written = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file())
+    assert sorted(stopped.files) == written == ["checkpoints/last.pt", "training_log.tsv"]  # no evaluation yet
+    done = finetune_run(synthetic_dataset, str(TINY), options, tmp_path, "cpu", 1)
+    assert done.result.predictions is not None and done.result.state.finished
+    written = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file())
+    assert sorted(done.files) == written and "model/model.safetensors" in written and "compute.tsv" in written
+
+
+def test_an_early_stopped_run_started_again_trains_no_further(synthetic_dataset: Path, tmp_path: Path):
+    """Early stopping through the command; with --keep-checkpoints a second start finds the finished run
+    and writes the same outputs without a step of training."""
+    early = [*QUICK, "--learning-rate", "2e-2", "--warmup-steps", "0", "--eval-steps", "1", "--patience", "1"]
+    first = run("--dataset", synthetic_dataset, *early, "--keep-checkpoints", "--outdir", tmp_path)
+    assert first.exit_code == 0, first.output
+    assert "early stopping: val MSE did not improve for 1 evaluations" in first.stderr
+    log = pd.read_csv(tmp_path / "training_log.tsv", sep="\t")
+    assert log["step"].max() < 9  # before the epoch's last step
+    predictions = (tmp_path / "predictions.tsv").read_bytes()
+    again = run("--dataset", synthetic_dataset, *early, "--keep-checkpoints", "--outdir", tmp_path)
+    assert again.exit_code == 0, again.output
+    assert "finished run" in again.stderr and "nothing left to train" in again.stderr
+    assert (tmp_path / "predictions.tsv").read_bytes() == predictions
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "training_log.tsv", sep="\t"), log)

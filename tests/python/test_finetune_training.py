@@ -13,21 +13,21 @@ import torch
 from torch import nn
 
 from seq2expr.dataset import read_dataset
-from seq2expr.dnabert2.finetune import (
+from seq2expr.dnabert2.finetune import encode_table, new_trainer, predict, run_fingerprint
+from seq2expr.dnabert2.model import Dnabert2ForRegression
+from seq2expr.dnabert2.options import FinetuneOptions
+from seq2expr.dnabert2.tokenizer import load_tokenizer
+from seq2expr.errors import InputError
+from seq2expr.training import (
     Checkpoints,
-    FinetuneOptions,
-    TrainingRun,
+    Trainer,
+    TrainingDiverged,
     build_optimizer,
     carve_validation,
     checked_table,
-    encode_table,
-    predict,
     regression_metrics,
-    run_fingerprint,
+    torch_threads,
 )
-from seq2expr.dnabert2.model import Dnabert2ForRegression
-from seq2expr.dnabert2.tokenizer import load_tokenizer
-from seq2expr.errors import InputError
 
 TINY = Path(__file__).resolve().parents[2] / "assets" / "test_data" / "tiny_dnabert2"
 #: Small but real: 64 train genes, 4 steps of 16 sequences (2 × 8 accumulated) per epoch, evaluation every 3
@@ -50,10 +50,8 @@ FAST = FinetuneOptions(
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
     """One CPU thread: on a shared 2-core runner, two spinning threads are several times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -76,19 +74,15 @@ def splits(table, tokenizer):
     }
 
 
-def new_trainer(splits, tokenizer, checkpoint_dir: Path, options: FinetuneOptions, init_seed: int) -> TrainingRun:
+def trainer_for(
+    splits, tokenizer, checkpoint_dir: Path, options: FinetuneOptions, init_seed: int, stop_after: int | None = None
+) -> Trainer:
     torch.manual_seed(init_seed)
     model = Dnabert2ForRegression.from_pretrained(TINY)
     fingerprint = run_fingerprint(options, "tiny", "sha")
-    return TrainingRun(
-        model,
-        splits["train"],
-        splits["val"],
-        options,
-        torch.device("cpu"),
-        tokenizer.pad_token_id,
-        Checkpoints(checkpoint_dir),
-        fingerprint,
+    cpu, pad = torch.device("cpu"), tokenizer.pad_token_id
+    return new_trainer(
+        model, splits["train"], splits["val"], options, cpu, pad, Checkpoints(checkpoint_dir), fingerprint, stop_after
     )
 
 
@@ -98,7 +92,7 @@ def mse(model: nn.Module, split, pad_id: int) -> float:
 
 def test_training_lowers_the_loss_and_keeps_the_best_checkpoint(splits, tokenizer, tmp_path):
     pad = tokenizer.pad_token_id
-    trainer = new_trainer(splits, tokenizer, tmp_path, FAST, init_seed=3)
+    trainer = trainer_for(splits, tokenizer, tmp_path, FAST, init_seed=3)
     train_before, val_before = mse(trainer.model, splits["train"], pad), mse(trainer.model, splits["val"], pad)
     state = trainer.run()
     assert state.finished and state.step == trainer.total_steps == 3 * 4
@@ -122,17 +116,17 @@ def test_training_lowers_the_loss_and_keeps_the_best_checkpoint(splits, tokenize
 
 
 def test_an_interrupted_run_resumes_to_exactly_the_uninterrupted_result(splits, tokenizer, tmp_path):
-    whole = new_trainer(splits, tokenizer, tmp_path / "whole", FAST, init_seed=3)
+    whole = trainer_for(splits, tokenizer, tmp_path / "whole", FAST, init_seed=3)
     whole_state = whole.run()
 
     # stop mid-epoch and between evaluations (step 5), as a kill right after a checkpoint would
-    stopped = new_trainer(splits, tokenizer, tmp_path / "split", replace(FAST, stop_after_steps=5), init_seed=3)
+    stopped = trainer_for(splits, tokenizer, tmp_path / "split", FAST, init_seed=3, stop_after=5)
     stopped_state = stopped.run()
     assert stopped_state.step == 5 and not stopped_state.finished
     assert (stopped_state.epoch, stopped_state.batches_done) == (1, 1)
 
     # a fresh process with another initialisation, which the checkpoint must override entirely
-    resumed = new_trainer(splits, tokenizer, tmp_path / "split", FAST, init_seed=99)
+    resumed = trainer_for(splits, tokenizer, tmp_path / "split", FAST, init_seed=99)
     assert resumed.resume() and resumed.state.step == 5
     resumed_state = resumed.run()
 
@@ -150,8 +144,8 @@ def test_an_interrupted_run_resumes_to_exactly_the_uninterrupted_result(splits, 
 
 
 def test_a_checkpoint_of_another_run_is_refused(splits, tokenizer, tmp_path):
-    new_trainer(splits, tokenizer, tmp_path, replace(FAST, stop_after_steps=1), init_seed=3).run()
-    other = new_trainer(splits, tokenizer, tmp_path, replace(FAST, learning_rate=5e-4), init_seed=3)
+    trainer_for(splits, tokenizer, tmp_path, FAST, init_seed=3, stop_after=1).run()
+    other = trainer_for(splits, tokenizer, tmp_path, replace(FAST, learning_rate=5e-4), init_seed=3)
     with pytest.raises(InputError, match="different learning_rate"):
         other.resume()
 
@@ -210,10 +204,36 @@ def test_gradient_checkpointing_changes_memory_not_results(splits, tokenizer, tm
     results = []
     for checkpointing in (False, True):
         options = replace(FAST, gradient_checkpointing=checkpointing)
-        run = new_trainer(splits, tokenizer, tmp_path / str(checkpointing), options, init_seed=3)
+        run = trainer_for(splits, tokenizer, tmp_path / str(checkpointing), options, init_seed=3)
         assert run.model.is_gradient_checkpointing == checkpointing
         losses = [run.train_step(np.arange(16 * i, 16 * (i + 1)))[0] for i in range(2)]
         results.append((losses, [p.detach().clone() for p in run.model.parameters()]))
     (plain_losses, plain), (checkpointed_losses, checkpointed) = results
     assert plain_losses == checkpointed_losses  # dropout masks are replayed in the recomputation
     assert all(torch.equal(a, b) for a, b in zip(plain, checkpointed, strict=True))
+
+
+def test_early_stopping_triggers_and_an_early_stopped_run_resumes_as_finished(splits, tokenizer, tmp_path):
+    """Evaluated every step at a learning rate that overshoots, val MSE soon fails to improve: the run stops
+    there, keeps the best step's weights, and a fresh process on its checkpoint trains no further."""
+    options = replace(FAST, learning_rate=2e-2, warmup_steps=0, eval_steps=1, patience=2)
+    first = trainer_for(splits, tokenizer, tmp_path, options, init_seed=3)
+    state = first.run()
+    assert state.finished and state.stopped_early and state.step < first.total_steps
+    val = [row["val_loss"] for row in state.log]
+    assert len(val) == state.step and min(val[-2:]) >= state.best_val_loss == min(val)
+    first.load_best()
+    assert mse(first.model, splits["val"], tokenizer.pad_token_id) == pytest.approx(state.best_val_loss, rel=1e-6)
+
+    second = trainer_for(splits, tokenizer, tmp_path, options, init_seed=99)
+    assert second.resume()
+    assert second.run() == state  # nothing trained: the same state, log included
+    second.load_best()
+    for (name, a), b in zip(first.model.state_dict().items(), second.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_a_diverging_run_says_to_lower_the_learning_rate(splits, tokenizer, tmp_path):
+    trainer = trainer_for(splits, tokenizer, tmp_path, replace(FAST, learning_rate=1e30, warmup_steps=0), init_seed=3)
+    with pytest.raises(TrainingDiverged, match=r"training diverged: the (training|validation) loss became .* lower "):
+        trainer.run()

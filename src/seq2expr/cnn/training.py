@@ -1,51 +1,76 @@
 """Train the promoter CNN from scratch on a dataset's train split, early-stopped on its val split.
 
 Recipe: MSE on the standardised target (mean and SD of the training genes, undone for the
-predictions), AdamW with weight decay, gradient norm clipped at 1.0, one evaluation on val per
-epoch, the epoch with the lowest val MSE kept, stop after `patience` epochs without a better one.
-bf16 autocast on CUDA; on the CPU, deterministic kernels and a seeded batch order make re-runs
-with the same seed and thread count byte-identical. The val split is the dataset's own, or a
-seeded share of train carved the same way as for DNABERT-2 (`carve_validation`), so both models
-stop on the same kind of evidence.
+predictions), AdamW with weight decay on the weight matrices only (biases and batch-norm
+parameters exempt), gradient norm clipped at 1.0, one evaluation on val per epoch, the epoch
+with the lowest val MSE kept, stop after `patience` epochs without a better one. bf16 autocast
+on CUDA; on the CPU, deterministic kernels and a seeded batch order make re-runs with the same
+seed and thread count byte-identical. The loop, the early stopping, the checkpoints for an
+exact resume and the carving of a val split are the training core's (`seq2expr.training`), the
+same as DNABERT-2's, so both models stop on the same kind of evidence.
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
+import hashlib
 import logging
-import math
-import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from torch.nn import functional
 
-from seq2expr.cnn.model import PromoterCnn, encode, one_hot
+from seq2expr.cli import ResumeOptions
+from seq2expr.cnn.model import PromoterCnn, encode, one_hot, save_cnn
 from seq2expr.cnn.options import CnnConfig, CnnOptions
-from seq2expr.dnabert2.finetune import autocast, carve_validation, checked_table, regression_metrics
+from seq2expr.compute import COMPUTE_FILE
 from seq2expr.errors import InputError
-from seq2expr.predictions import make_predictions
+from seq2expr.predictions import make_predictions, write_predictions
+from seq2expr.tables import honour_umask, table_bytes, write_tsv
+from seq2expr.training import (
+    LOG_COLUMNS,
+    Checkpoints,
+    LoopSettings,
+    Trainer,
+    autocast,
+    build_optimizer,
+    carve_validation,
+    checked_table,
+    checkpoint_files,
+    checkpoint_folder,
+    constant_schedule,
+    regression_metrics,
+    training_curves,
+    training_log_table,
+    training_session,
+    write_yaml,
+)
 
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "CNN"
 CURVES_ID = "cnn_training_curves"
-LOG_COLUMNS = ["step", "epoch", "train_loss", "val_loss", "val_pearson", "learning_rate"]
 
 
 @dataclass(frozen=True)
 class CnnResult:
-    """The trained model (best epoch's weights), its log, predictions and target scaling."""
+    """The trained model (best epoch's weights), its log, predictions and target scaling.
+
+    `predictions` is None when the run stopped before its end as asked (`stop_after_steps`).
+    """
 
     model: PromoterCnn
     log: pd.DataFrame
-    predictions: pd.DataFrame
+    predictions: pd.DataFrame | None
     target_mean: float
     target_sd: float
     best_epoch: int
     stop_reason: str
+    stopped_early: bool
 
 
 def window_codes(table: pd.DataFrame, path: str) -> np.ndarray:
@@ -85,40 +110,62 @@ def predict(model: PromoterCnn, codes: np.ndarray, batch_size: int, device: torc
     return out
 
 
-def _train_epoch(
-    model: PromoterCnn,
-    optimizer: torch.optim.Optimizer,
-    codes: np.ndarray,
-    labels: np.ndarray,
-    options: CnnOptions,
-    epoch: int,
-    device: torch.device,
-) -> tuple[float, int]:
-    """One pass over the training windows in a seeded order; returns the mean loss and the steps taken."""
-    model.train()
-    order = np.random.default_rng([options.seed, epoch]).permutation(len(codes))
-    total, steps = 0.0, 0
-    for start in range(0, len(order), options.batch_size):
-        chosen = np.sort(order[start : start + options.batch_size])
-        if len(chosen) < 2:  # batch norm needs two windows; one leftover window is seen next epoch
-            continue
-        batch = one_hot(torch.from_numpy(codes[chosen]).to(device))
-        target = torch.from_numpy(labels[chosen]).to(device)
-        with autocast(device):
-            output = model(batch)
+@dataclass
+class CnnTask:
+    """The CNN's part of the training loop: seeded window batches, the MSE gradient, val metrics."""
+
+    model: PromoterCnn
+    codes: np.ndarray  # train windows
+    labels: np.ndarray  # their standardised targets
+    val_codes: np.ndarray
+    val_labels: np.ndarray
+    options: CnnOptions
+    device: torch.device
+
+    def epoch_batches(self, epoch: int) -> list[np.ndarray]:
+        """One pass over the training windows in a seeded order, each batch sorted.
+
+        Batch norm needs two windows: a leftover single window is dropped (it is seen in other epochs).
+        """
+        order = np.random.default_rng([self.options.seed, epoch + 1]).permutation(len(self.codes))
+        size = self.options.batch_size
+        batches = [np.sort(order[start : start + size]) for start in range(0, len(order), size)]
+        return [batch for batch in batches if len(batch) >= 2]
+
+    def backward(self, indices: np.ndarray) -> tuple[float, int]:
+        batch = one_hot(torch.from_numpy(self.codes[indices]).to(self.device))
+        target = torch.from_numpy(self.labels[indices]).to(self.device)
+        with autocast(self.device):
+            output = self.model(batch)
         loss = functional.mse_loss(output.float(), target)
-        optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), options.max_grad_norm)
-        optimizer.step()
-        total, steps = total + float(loss.detach()), steps + 1
-    return total / max(steps, 1), steps
+        return float(loss.detach()), len(indices)
+
+    def evaluate(self) -> tuple[float, float]:
+        predicted = predict(self.model, self.val_codes, self.options.eval_batch_size, self.device)
+        return regression_metrics(self.val_labels.astype(np.float64), predicted)
+
+
+def table_fingerprint(table: pd.DataFrame) -> str:
+    """SHA-256 of what the CNN learns from (genes, splits, targets, windows): a checkpoint resumes only on the same."""
+    return hashlib.sha256(table_bytes(table[["gene_id", "split", "target", "sequence"]])).hexdigest()
 
 
 def train_cnn(
-    table: pd.DataFrame, path: str, config: CnnConfig, options: CnnOptions, device: torch.device
+    table: pd.DataFrame,
+    path: str,
+    config: CnnConfig,
+    options: CnnOptions,
+    device: torch.device,
+    checkpoint_dir: Path | None = None,
+    stop_after_steps: int | None = None,
 ) -> CnnResult:
-    """Train on train, stop on val, predict every gene of the dataset (carved val genes reported as val)."""
+    """Train on train, stop on val, predict every gene of the dataset (carved val genes reported as val).
+
+    With `checkpoint_dir`, the run resumes from the checkpoint there (after a kill, or a planned stop
+    after `stop_after_steps`) and leaves it there; without, it keeps its best weights in a
+    temporary folder.
+    """
     options.check()
     table = checked_table(table, path)
     table, n_carved = carve_validation(table, options.val_fraction, options.seed, path)
@@ -139,7 +186,7 @@ def train_cnn(
 
     make_deterministic(options.seed, device)
     model = PromoterCnn(config).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=options.learning_rate, weight_decay=options.weight_decay)
+    optimizer = build_optimizer(model, options.learning_rate, options.weight_decay)
     logger.info(
         "CNN: %d parameters, %d train / %d val windows of %d bp, up to %d epochs on %s",
         sum(p.numel() for p in model.parameters()),
@@ -149,45 +196,76 @@ def train_cnn(
         options.epochs,
         device,
     )
-    rows: list[dict[str, float]] = []
-    best_loss, best_epoch, best_state, waited, step = math.inf, 0, copy.deepcopy(model.state_dict()), 0, 0
-    stop_reason = f"all {options.epochs} epochs done"
-    for epoch in range(1, options.epochs + 1):
-        started = time.perf_counter()
-        train_loss, steps = _train_epoch(model, optimizer, codes[train], labels[train], options, epoch, device)
-        step += steps
-        val_predicted = predict(model, codes[val], options.eval_batch_size, device)
-        val_loss, val_pearson = regression_metrics(labels[val].astype(np.float64), val_predicted)
-        seconds = time.perf_counter() - started
-        rows.append(
-            {
-                "step": step,
-                "epoch": epoch,
-                "train_loss": train_loss,
-                "val_loss": val_loss,
-                "val_pearson": val_pearson,
-                "learning_rate": options.learning_rate,
-            }
-        )
-        logger.info(
-            "epoch %d: train MSE %.4f, val MSE %.4f, val r %.3f (%.1f s)",
-            epoch,
-            train_loss,
-            val_loss,
-            val_pearson,
-            seconds,
-        )
-        if val_loss < best_loss:
-            best_loss, best_epoch, waited = val_loss, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            waited += 1
-            if options.patience and waited >= options.patience:
-                stop_reason = f"val MSE did not improve for {options.patience} epochs"
-                break
-    logger.info("Training stopped after epoch %d (%s); best epoch %d", epoch, stop_reason, best_epoch)
-    model.load_state_dict(best_state)
+    task = CnnTask(model, codes[train], labels[train], codes[val], labels[val], options, device)
+    settings = LoopSettings(options.epochs, options.patience, options.max_grad_norm, stop_after_steps=stop_after_steps)
+    fingerprint: dict[str, Any] = {
+        "options": dataclasses.asdict(options),
+        "config": config.to_dict(),
+        "table_sha256": table_fingerprint(table),
+    }
+    with checkpoint_folder(checkpoint_dir) as checkpoints:
+        trainer = Trainer(task, optimizer, constant_schedule, settings, checkpoints, fingerprint)
+        trainer.resume()
+        state = trainer.run()
+        log = training_log_table(state, LOG_COLUMNS)
+        best_epoch = round(state.best_step / trainer.steps_per_epoch) if state.best_step > 0 else 0
+        if not state.finished:
+            return CnnResult(model, log, None, mean, sd, best_epoch, "stopped as asked", False)
+        trainer.load_best()
     predicted = predict(model, codes, options.eval_batch_size, device) * sd + mean
     predictions = make_predictions(table["gene_id"], table["split"], target, predicted, MODEL_NAME)
-    log = pd.DataFrame(rows, columns=LOG_COLUMNS)
-    return CnnResult(model, log, predictions, mean, sd, best_epoch, stop_reason)
+    return CnnResult(model, log, predictions, mean, sd, best_epoch, state.stop_reason, state.stopped_early)
+
+
+# --------------------------------------------------------------------------------------------
+# the command
+
+
+@dataclass(frozen=True)
+class CnnRun:
+    """What `bin/train_cnn.py` produced: the training result and every file it wrote (relative to outdir)."""
+
+    result: CnnResult
+    outdir: Path
+    files: list[str]
+
+
+def run(
+    dataset: Path,
+    config: CnnConfig,
+    options: CnnOptions,
+    outdir: Path,
+    device: str = "auto",
+    threads: int = 1,
+    resume: ResumeOptions | None = None,
+) -> CnnRun:
+    """Train the CNN and write predictions.tsv, training_log.tsv, the curves, model/ and compute.tsv into `outdir`.
+
+    An interrupted run (`resume.stop_after_steps`, or a kill) leaves its checkpoint, and the same call
+    continues it; a finished run removes the checkpoint unless `resume.keep_checkpoints`.
+    """
+    from seq2expr.dataset import read_dataset
+
+    resume = resume or ResumeOptions()
+    options.check()
+    outdir.mkdir(parents=True, exist_ok=True)
+    checkpoints = Checkpoints(resume.checkpoint_dir or outdir / "checkpoints")
+    with training_session(threads, device, MODEL_NAME) as (target, compute):
+        table = read_dataset(dataset)
+        result = train_cnn(table, str(dataset), config, options, target, checkpoints.directory, resume.stop_after_steps)
+        write_tsv(result.log, outdir / "training_log.tsv")
+        if result.predictions is None:
+            logger.info("Not finished: training_log.tsv written; predictions and model/ come when the run ends")
+            return CnnRun(result, outdir, ["training_log.tsv", *checkpoint_files(checkpoints, outdir)])
+        write_predictions(result.predictions, outdir / "predictions.tsv")
+        write_yaml(training_curves(result.log, CURVES_ID, MODEL_NAME), outdir / f"{CURVES_ID}_mqc.yaml")
+        window = len(table["sequence"].iloc[0])
+        save_cnn(result.model.cpu(), outdir / "model", result.target_mean, result.target_sd, window)
+        honour_umask(outdir / "model")
+        if not resume.keep_checkpoints:
+            checkpoints.remove()
+        compute.write(outdir / COMPUTE_FILE)
+    files = ["predictions.tsv", "training_log.tsv", f"{CURVES_ID}_mqc.yaml", "model/config.json"]
+    files += ["model/model.safetensors", COMPUTE_FILE, *checkpoint_files(checkpoints, outdir)]
+    logger.info("Wrote %s", ", ".join(files))
+    return CnnRun(result, outdir, files)

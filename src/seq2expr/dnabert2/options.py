@@ -1,38 +1,69 @@
 """The fine-tuning's options, apart from the training code so that `--help` needs no PyTorch.
 
-Importing torch and transformers takes seconds; the command line reads its defaults from here.
+Importing torch and transformers takes seconds; the command line is built from these fields
+(`seq2expr.cli.dataclass_options`), so each default and its help are written here once.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from seq2expr.dataset import DEXTER_SEED
 from seq2expr.errors import InputError
 
+AT_LEAST_1 = {"min": 1}
+
 
 @dataclass(frozen=True)
 class FinetuneOptions:
-    """Every knob of a run; the defaults are the study's (see the module docstring)."""
+    """Every knob of a run; the defaults are the study's (see `seq2expr.dnabert2.finetune`)."""
 
-    epochs: int = 10
-    global_batch_size: int = 32
-    batch_size: int = 32
-    eval_batch_size: int = 32
-    learning_rate: float = 3e-5
-    weight_decay: float = 0.01
-    warmup_steps: int = 50
-    max_grad_norm: float = 1.0
-    max_tokens: int = 1000
-    eval_steps: int = 200
-    logging_steps: int = 50
-    patience: int = 5
-    val_fraction: float = 0.1
-    seed: int = DEXTER_SEED
-    gradient_checkpointing: bool = False
-    stop_after_steps: int | None = None
+    epochs: int = field(default=10, metadata={"help": "Passes over the training genes.", **AT_LEAST_1})
+    global_batch_size: int = field(
+        default=32,
+        metadata={"help": "Sequences per optimiser step (gradient accumulation over --batch-size).", **AT_LEAST_1},
+    )
+    batch_size: int = field(default=32, metadata={"help": "Sequences per forward pass.", **AT_LEAST_1})
+    eval_batch_size: int = field(default=32, metadata={"help": "Sequences per prediction pass.", **AT_LEAST_1})
+    learning_rate: float = field(
+        default=3e-5, metadata={"help": "Peak AdamW learning rate.", "min": 0, "min_open": True}
+    )
+    weight_decay: float = field(
+        default=0.01, metadata={"help": "AdamW weight decay (not on biases and normalisation layers).", "min": 0}
+    )
+    warmup_steps: int = field(default=50, metadata={"help": "Linear warm-up, then linear decay to 0.", "min": 0})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient norm clipped to this value.", "min": 0})
+    max_tokens: int = field(default=1000, metadata={"help": "Tokens per sequence, [CLS]/[SEP] included.", "min": 3})
+    eval_steps: int = field(
+        default=200, metadata={"help": "Evaluate on val every N steps (and each epoch end).", **AT_LEAST_1}
+    )
+    logging_steps: int = field(default=50, metadata={"help": "Log the training loss every N steps.", **AT_LEAST_1})
+    patience: int = field(
+        default=5, metadata={"help": "Stop after N evaluations without a better val MSE (0: never).", "min": 0}
+    )
+    val_fraction: float = field(
+        default=0.1,
+        metadata={
+            "help": "Share of the training genes held out as 'val' for early stopping, used only when the dataset "
+            "has no val split.",
+            "min": 0,
+            "max": 1,
+            "max_open": True,
+        },
+    )
+    seed: int = field(
+        default=DEXTER_SEED,
+        metadata={
+            "help": "Seed of the head, dropout, batch order and carved val (one seed drives the split and the "
+            "training of every model).",
+            "min": 0,
+        },
+    )
+    gradient_checkpointing: bool = field(
+        default=False, metadata={"help": "Recompute activations in the backward pass (less memory)."}
+    )
 
     def check(self) -> None:
         """Reject option combinations that cannot run, with a message naming the options."""
@@ -53,8 +84,6 @@ class FinetuneOptions:
             raise InputError(f"--max-tokens must be at least 3 ([CLS], one token, [SEP]), got {self.max_tokens}")
         if not 0 < self.val_fraction < 1:
             raise InputError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
-        if self.stop_after_steps is not None and self.stop_after_steps < 1:
-            raise InputError(f"--stop-after-steps must be at least 1, got {self.stop_after_steps}")
 
     @property
     def grad_accum(self) -> int:
@@ -62,5 +91,5 @@ class FinetuneOptions:
 
     def trajectory(self) -> dict[str, Any]:
         """The options that decide the sequence of weights; a checkpoint only resumes a run with the same."""
-        skip = {"batch_size", "eval_batch_size", "logging_steps", "gradient_checkpointing", "stop_after_steps"}
+        skip = {"batch_size", "eval_batch_size", "logging_steps", "gradient_checkpointing"}
         return {key: value for key, value in dataclasses.asdict(self).items() if key not in skip}

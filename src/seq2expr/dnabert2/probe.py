@@ -20,11 +20,11 @@ import numpy as np
 
 from seq2expr.compute import is_random_init
 from seq2expr.dnabert2.batching import EncodedSplit
-from seq2expr.dnabert2.finetune import encode_table, pad_token_id
+from seq2expr.dnabert2.finetune import encode_table
 from seq2expr.dnabert2.loading import read_config, resolve_source
 from seq2expr.dnabert2.model import Dnabert2Model
 from seq2expr.dnabert2.options import FinetuneOptions
-from seq2expr.dnabert2.tokenizer import load_tokenizer
+from seq2expr.dnabert2.tokenizer import load_tokenizer, pad_token_id
 from seq2expr.errors import InputError
 from seq2expr.probe.embeddings import Chunks
 from seq2expr.probe.options import ProbeOptions, resolve_layers

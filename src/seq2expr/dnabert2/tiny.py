@@ -5,7 +5,10 @@ the published special tokens and ids ([UNK]=0 [CLS]=1 [SEP]=2 [PAD]=3 [MASK]=4, 
 written in the published layout: `config.json` with the published fields, a masked-LM state dict
 (`bert.*` without pooler, `cls.predictions.*`, the tied decoder stored too) in
 `model.safetensors`, `tokenizer.json`, `tokenizer_config.json`. So everything that reads the
-real checkpoint reads this one the same way, in seconds on a CPU.
+real checkpoint reads this one the same way, in seconds on a CPU. Its config.json also says
+`"seq2expr_random_init": true` (`seq2expr.compute.RANDOM_INIT_KEY`), which carries over into a
+model fine-tuned from it: compute.tsv and the report mark such a model as a random-weight test,
+whose accuracy says nothing about DNABERT-2.
 
 The output depends only on the sequences, the sizes and the seed: re-running gives identical
 files (with the same torch and tokenizers versions).
@@ -23,6 +26,7 @@ import torch
 from safetensors.torch import save_file
 from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
 
+from seq2expr.compute import RANDOM_INIT_KEY
 from seq2expr.dnabert2.config import Dnabert2Config
 from seq2expr.dnabert2.loading import CONFIG_FILE, SAFETENSORS_FILE, TIED_KEYS
 from seq2expr.dnabert2.model import Dnabert2ForMaskedLM
@@ -144,7 +148,7 @@ def write_tiny_model(sequences: Iterable[str], outdir: Path, seed: int = 0, size
         outdir / "tokenizer.json",
         outdir / "tokenizer_config.json",
     ]
-    fields = {name: getattr(config, name) for name in CONFIG_FIELDS} | {"torch_dtype": "float32"}
+    fields = {name: getattr(config, name) for name in CONFIG_FIELDS} | {"torch_dtype": "float32", RANDOM_INIT_KEY: True}
     paths[0].write_text(json.dumps(fields, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     save_file(published_state_dict(model), str(paths[1]), metadata={"format": "pt"})
     paths[2].write_text(tokenizer.to_str(pretty=True) + "\n", encoding="utf-8")

@@ -1,21 +1,20 @@
 """The DNABERT-2 tokenizer (BPE over DNA, `[CLS] … [SEP]`) and the check of what it is fed.
 
 The published `tokenizer.json` has no normaliser: a lower-case letter or any other unexpected
-character silently becomes `[UNK]`. `check_sequences` therefore upper-cases and refuses anything
-outside ACGTN before tokenising (N is allowed: the published tokenizer maps it to `[UNK]`, as the
-study did).
+character silently becomes `[UNK]`. `check_sequences` (the training core's, re-exported here as part
+of the DNABERT-2 API) therefore upper-cases and refuses anything outside ACGTN before tokenising
+(N is allowed: the published tokenizer maps it to `[UNK]`, as the study did).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from pathlib import Path
 
-from transformers import PreTrainedTokenizerFast
+from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 from seq2expr.dnabert2.loading import resolve_source
 from seq2expr.errors import InputError
+from seq2expr.training import check_sequences as check_sequences  # the DNABERT-2 API names it
 
 SPECIAL_TOKENS = {
     "unk_token": "[UNK]",
@@ -24,7 +23,6 @@ SPECIAL_TOKENS = {
     "pad_token": "[PAD]",
     "mask_token": "[MASK]",
 }
-NOT_ACGTN = re.compile(r"[^ACGTN]")
 
 
 def load_tokenizer(
@@ -55,28 +53,11 @@ def load_tokenizer(
     return tokenizer
 
 
-def check_sequences(
-    sequences: Iterable[str], names: Iterable[str] | None = None, path: str | Path | None = None
-) -> list[str]:
-    """Upper-cased sequences, or InputError naming the first one that is empty or has a non-ACGTN character.
+def pad_token_id(tokenizer: PreTrainedTokenizerBase, source: str | Path) -> int:
+    """The tokenizer's `[PAD]` id, which right-padded batches need; InputError naming the model without one.
 
-    `names` (e.g. gene ids, same order) make the message point at the record; `path` at the file.
+    The one check of it: the fine-tuning, the prediction and the probe all pad with this id.
     """
-    sequences = list(sequences)
-    labels = [f"sequence {index + 1}" for index in range(len(sequences))] if names is None else list(names)
-    if len(labels) != len(sequences):
-        raise ValueError(f"{len(labels)} names for {len(sequences)} sequences")
-    checked = []
-    for label, sequence in zip(labels, sequences, strict=True):
-        upper = sequence.upper()
-        if not upper:
-            raise InputError(f"{label}: empty sequence", path)
-        bad = NOT_ACGTN.search(upper)
-        if bad:
-            raise InputError(
-                f"{label}: character {sequence[bad.start()]!r} at position {bad.start() + 1}; "
-                "expected only A, C, G, T or N",
-                path,
-            )
-        checked.append(upper)
-    return checked
+    if tokenizer.pad_token_id is None:
+        raise InputError("the tokenizer has no [PAD] token", source)
+    return int(tokenizer.pad_token_id)

@@ -1,0 +1,85 @@
+"""DNABERT-2 fine-tuning and prediction on the CPU give exactly the bytes of seq2expr at commit 071dc1f,
+before the training core was shared with the CNN: the move changed no number.
+
+The digests were made by running the same commands with the same options on the same generated
+dataset in a worktree of 071dc1f (torch 2.13.0, x86-64 CPU, one thread). Since then only the
+fine-tuned model's config.json gained a line: the base checkpoint's `"seq2expr_random_init": true`,
+which a model fine-tuned from the random-weight test checkpoint inherits; without that line it is
+the old file. (Float results can differ between CPU instruction sets; these digests are of the
+project's CI machine type.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TEST_DATA, run_script
+
+TINY = TEST_DATA / "tiny_dnabert2"
+OPTIONS = [
+    "--model", TINY, "--epochs", "3", "--batch-size", "8", "--global-batch-size", "16", "--learning-rate", "2e-3",
+    "--warmup-steps", "2", "--max-tokens", "64", "--eval-steps", "3", "--logging-steps", "1", "--seed", "5",
+    "--device", "cpu", "--threads", "1",
+]  # fmt: skip
+AT_071DC1F = {
+    "ft/predictions.tsv": "769ffa65f15fdcd1a49e434517a32bf708eacb5b3cc4bdc8432ed80104463253",
+    "ft/model/model.safetensors": "1b184ef3fd5e59fa7a3e3fa90117300be7587093750040a47d265475b18ee812",
+    "ft/training_curves_mqc.yaml": "c8c810e027d8f71adb306fcddd559375d41e8a222d2b1b7147ae952dbf9e7fc4",
+    "pred/predictions.tsv": "3671de4e1e0609a8ee3b6979f37ff5d5035e51c5449779bbd2a303e64c1e5b23",
+}
+CONFIG_AT_071DC1F = "8c775abd5c756ab579f89886a70ddcb70d5652e5813c7664ae29c871f78e1807"
+#: training_log.tsv without its wall-clock column (tokens_per_s)
+LOG_AT_071DC1F = "a7b597bef12b34912866593c76d4aac5c2162ea4f64d8ef0a365f43be8c32fc0"
+
+
+def reference_dataset(path: Path) -> Path:
+    """96 random 300 bp windows (64 train, 16 val, 16 test) with 0-3 planted TATA boxes setting the target."""
+    rng = np.random.default_rng(20240601)
+    rows = ["gene_id\tchrom\tsplit\ttpm\ttarget\tsequence"]
+    splits = ["train"] * 64 + ["val"] * 16 + ["test"] * 16
+    for index, split in enumerate(splits):
+        sequence = "".join(rng.choice(list("ACGT"), size=300))
+        tata = int(rng.integers(0, 4))
+        for copy in range(tata):
+            start = 100 + 20 * copy
+            sequence = sequence[:start] + "TATAAA" + sequence[start + 6 :]
+        target = 0.5 * tata + float(rng.normal(0, 0.3))
+        tpm = 10**target - 0.1 if target > -1 else 0.0
+        rows.append(f"G{index:03d}\tchr{1 + index % 3}\t{split}\t{tpm:.6g}\t{target:.6g}\t{sequence}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def without_column(text: str, column: str) -> str:
+    lines = [line.split("\t") for line in text.splitlines()]
+    drop = lines[0].index(column)
+    return "\n".join("\t".join(f for i, f in enumerate(line) if i != drop) for line in lines) + "\n"
+
+
+@pytest.mark.slow  # two command runs, ~1 min on one thread
+def test_finetuning_and_prediction_are_byte_identical_to_071dc1f(tmp_path: Path) -> None:
+    dataset = reference_dataset(tmp_path / "dataset.tsv")
+    run_script("finetune_dnabert2.py", "--dataset", dataset, *OPTIONS, "--outdir", tmp_path / "ft")
+    fasta = tmp_path / "windows.fa"
+    records = [line.split("\t") for line in dataset.read_text().splitlines()[1:]]
+    fasta.write_text("".join(f">{fields[0]}\n{fields[5]}\n" for fields in records))
+    run_script(
+        "predict_dnabert2.py", "--model", tmp_path / "ft" / "model", "--sequences", fasta, "--batch-size", "5",
+        "--threads", "1", "--device", "cpu", "--outdir", tmp_path / "pred",
+    )  # fmt: skip
+    for name, expected in AT_071DC1F.items():
+        assert digest((tmp_path / name).read_bytes()) == expected, name
+    log = (tmp_path / "ft" / "training_log.tsv").read_text()
+    assert digest(without_column(log, "tokens_per_s").encode()) == LOG_AT_071DC1F
+    config = (tmp_path / "ft" / "model" / "config.json").read_text()
+    assert json.loads(config)["seq2expr_random_init"] is True
+    old = "".join(line for line in config.splitlines(keepends=True) if '"seq2expr_random_init"' not in line)
+    assert digest(old.encode()) == CONFIG_AT_071DC1F
