@@ -56,6 +56,8 @@ def write_dataset(table: pd.DataFrame, path: Path) -> None:
 
 LEDGER_COLUMNS = ["gene_id", "source", "reason", "detail"]
 DEXTER_SEED = 686185200
+#: The share of the train genes held out as `val` (for early stopping), wherever it is an option.
+DEFAULT_VAL_FRACTION = 0.1
 UNKNOWN_CHROM = "."
 SPLIT_MODES = ("grouped", "dexter", "chromosome")
 SUMMARY_FILE = "dataset_summary_mqc.tsv"
@@ -272,7 +274,7 @@ class DatasetOptions:
         },
     )
     seed: int = DEXTER_SEED
-    val_fraction: float = 0.1
+    val_fraction: float = DEFAULT_VAL_FRACTION
     test_chromosomes: tuple[str, ...] = ()
     val_chromosomes: tuple[str, ...] = ()
     target: TargetSpec = field(default_factory=TargetSpec)

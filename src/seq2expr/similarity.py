@@ -27,12 +27,12 @@ below every alignment of (ii), i.e. the alignment's own sensitivity decides.
 from __future__ import annotations
 
 import logging
-import os
+import multiprocessing
 import tempfile
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import mappy
 import numpy as np
@@ -63,7 +63,7 @@ class GroupingSpec:
     min_identity: float = field(
         default=0.7, metadata={"help": "Identity (matches / alignment length) an alignment needs to link two genes."}
     )
-    threads: int = field(default=2, metadata={"help": "Threads for the all-against-all alignment."})
+    threads: int = field(default=2, metadata={"help": "Processes for the all-against-all alignment."})
 
     def __post_init__(self) -> None:
         if self.min_matches < 1:
@@ -107,36 +107,61 @@ def overlap_links(coordinates: pd.DataFrame, lengths: Mapping[str, int]) -> list
     return links
 
 
+#: What the alignment workers share: the index and the masked windows, inherited when they fork.
+_SHARED: dict[str, object] = {}
+
+
+def _align(indexes: range) -> list[tuple[str, str, int]]:
+    """(query, target, matching bases) of each passing alignment of the windows `indexes`."""
+    aligner = cast(mappy.Aligner, _SHARED["aligner"])
+    genes = cast(list[str], _SHARED["genes"])
+    windows = cast(list[str], _SHARED["windows"])
+    spec = cast(GroupingSpec, _SHARED["spec"])
+    buffer = mappy.ThreadBuffer()
+    found = []
+    for index in indexes:
+        gene = genes[index]
+        for hit in aligner.map(windows[index], buf=buffer):
+            if hit.ctg != gene and hit.mlen >= spec.min_matches and hit.mlen >= spec.min_identity * hit.blen:
+                found.append((gene, hit.ctg, hit.mlen))
+    return found
+
+
 def homology_links(sequences: Mapping[str, str], spec: GroupingSpec) -> list[Link]:
-    """Best alignment of every pair of windows that passes the thresholds, either strand."""
-    masked = {gene: mask_repeats(sequence) for gene, sequence in sequences.items()}
-    if len(masked) < 2:
+    """Best alignment of every pair of windows that passes the thresholds, either strand.
+
+    mappy holds the GIL while it maps, so the queries are spread over forked processes that
+    share the index (copy-on-write), not over threads.
+    """
+    genes = list(sequences)
+    windows = [mask_repeats(sequences[gene]) for gene in genes]
+    if len(genes) < 2:
         return []
     with tempfile.TemporaryDirectory(prefix="seq2expr_similarity_") as folder:
         index_fasta = Path(folder) / "windows.fa"
         with open(index_fasta, "w", encoding="ascii") as handle:
-            handle.writelines(f">{gene}\n{sequence}\n" for gene, sequence in masked.items())
+            handle.writelines(f">{gene}\n{window}\n" for gene, window in zip(genes, windows, strict=True))
         aligner = mappy.Aligner(
             str(index_fasta), preset=_PRESET, n_threads=spec.threads, best_n=_BEST_N, extra_flags=_ALL_CHAINS
         )
     if not aligner:
         raise RuntimeError("minimap2 could not build its index of the windows")
-
-    def align(item: tuple[str, str]) -> list[tuple[str, str, int, int]]:
-        gene, sequence = item
-        buffer = mappy.ThreadBuffer()
-        return [
-            (gene, hit.ctg, hit.mlen, hit.blen)
-            for hit in aligner.map(sequence, buf=buffer)
-            if hit.ctg != gene and hit.mlen >= spec.min_matches and hit.mlen >= spec.min_identity * hit.blen
-        ]
-
+    _SHARED.update(aligner=aligner, genes=genes, windows=windows, spec=spec)
+    step = max(1, -(-len(genes) // (8 * spec.threads)))
+    chunks = [range(start, min(start + step, len(genes))) for start in range(0, len(genes), step)]
+    try:
+        if spec.threads == 1:
+            results = [_align(chunk) for chunk in chunks]
+        else:
+            with multiprocessing.get_context("fork").Pool(spec.threads) as pool:
+                results = pool.map(_align, chunks)
+    finally:
+        _SHARED.clear()
     best: dict[tuple[str, str], int] = {}
-    with ThreadPoolExecutor(max_workers=spec.threads) as pool:
-        for hits in pool.map(align, masked.items(), chunksize=64):
-            for query, target, matches, _ in hits:
-                pair = (query, target) if query < target else (target, query)
-                best[pair] = max(best.get(pair, 0), matches)
+    for hits in results:
+        for query, target, matches in hits:
+            pair = (query, target) if query < target else (target, query)
+            best[pair] = max(best.get(pair, 0), matches)
     return [
         Link(a, b, "homology", matches, min(1.0, matches / min(len(sequences[a]), len(sequences[b]))))
         for (a, b), matches in sorted(best.items())
@@ -151,7 +176,7 @@ def group_genes(
     `coordinates` (gene_id, chrom, start, end) may be None: then only homology is searched.
     """
     lengths = {gene: len(sequences[gene]) for gene in genes}
-    log.info("aligning %d windows against each other (minimap2 %s, %d threads)", len(genes), _PRESET, spec.threads)
+    log.info("aligning %d windows against each other (minimap2 %s, %d processes)", len(genes), _PRESET, spec.threads)
     links = homology_links({gene: sequences[gene] for gene in genes}, spec)
     log.info("%d homologous pairs", len(links))
     if coordinates is not None:
@@ -161,7 +186,10 @@ def group_genes(
         overlapping |= {(b, a) for a, b in overlapping}
         # An alignment between overlapping windows is the overlap itself, not homology.
         links = overlaps + [link for link in links if (link.gene_a, link.gene_b) not in overlapping]
-    return groups_table(genes, links)
+        log.info("%d pairs of overlapping windows", len(overlaps))
+    groups = groups_table(genes, links)
+    log.info("grouped: %d groups of %d genes", groups["group"].nunique(), len(groups))
+    return groups
 
 
 def groups_table(genes: list[str], links: Iterable[Link]) -> pd.DataFrame:
@@ -255,8 +283,3 @@ def check_groups_cover(groups: pd.DataFrame, gene_ids: Iterable[str], groups_pat
     if missing:
         shown = ", ".join(missing[:5]) + (f", … ({len(missing)} in all)" if len(missing) > 5 else "")
         raise InputError(f"{len(missing)} gene(s) of {other_path} have no row in {groups_path}: {shown}")
-
-
-def default_threads() -> int:
-    """The CPUs this process may use (a scheduler's cgroup or affinity limit included)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

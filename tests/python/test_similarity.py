@@ -18,6 +18,7 @@ from seq2expr.similarity import (
     check_groups_cover,
     group_genes,
     groups_table,
+    homology_links,
     mask_repeats,
     overlap_links,
     read_gene_groups,
@@ -63,6 +64,13 @@ def test_divergent_copies_below_the_identity_threshold_are_not_linked() -> None:
     planted = similarity_set(60, 2001, n_paralogs=10, n_overlaps=0, n_repeat_carriers=0, seed=4)
     strict = group_genes(list(planted.sequences), planted.sequences, None, GroupingSpec(min_identity=0.999))
     assert found_groups(strict) == []
+
+
+def test_one_process_and_several_find_the_same_links() -> None:
+    planted = similarity_set(80, 2001, n_paralogs=12, n_overlaps=0, n_repeat_carriers=10, seed=5)
+    one = homology_links(planted.sequences, GroupingSpec(threads=1))
+    three = homology_links(planted.sequences, GroupingSpec(threads=3))
+    assert one == three and len(one) >= 12
 
 
 def test_overlap_needs_the_same_chromosome_and_an_intersection_on_either_strand() -> None:
