@@ -51,6 +51,8 @@ _PRESET = "asm20"
 #: Hits kept per query: room for a large paralog family.
 _BEST_N = 200
 _MASK = bytes.maketrans(b"acgtn", b"NNNNN")
+#: Below this many windows one process aligns them all (~1 ms a window): forking would cost more than it saves.
+PARALLEL_MIN_GENES = 2_000
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,7 @@ def homology_links(sequences: Mapping[str, str], spec: GroupingSpec) -> list[Lin
     step = max(1, -(-len(genes) // (8 * spec.threads)))
     chunks = [range(start, min(start + step, len(genes))) for start in range(0, len(genes), step)]
     try:
-        if spec.threads == 1:
+        if spec.threads == 1 or len(genes) < PARALLEL_MIN_GENES:
             results = [_align(chunk) for chunk in chunks]
         else:
             with multiprocessing.get_context("fork").Pool(spec.threads) as pool:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from conftest import shared_path
 
+from seq2expr import similarity
 from seq2expr.errors import InputError
 from seq2expr.genome import read_sequences
 from seq2expr.similarity import (
@@ -66,9 +67,10 @@ def test_divergent_copies_below_the_identity_threshold_are_not_linked() -> None:
     assert found_groups(strict) == []
 
 
-def test_one_process_and_several_find_the_same_links() -> None:
+def test_one_process_and_several_find_the_same_links(monkeypatch: pytest.MonkeyPatch) -> None:
     planted = similarity_set(80, 2001, n_paralogs=12, n_overlaps=0, n_repeat_carriers=10, seed=5)
     one = homology_links(planted.sequences, GroupingSpec(threads=1))
+    monkeypatch.setattr(similarity, "PARALLEL_MIN_GENES", 0)
     three = homology_links(planted.sequences, GroupingSpec(threads=3))
     assert one == three and len(one) >= 12
 
