@@ -121,3 +121,9 @@ def test_grouped_is_the_default_and_writes_whole_groups(test_windows: Path, tmp_
     assert "gene_groups" in (tmp_path / "out" / "gene_groups_mqc.tsv").read_text()
     outcome = run_script("build_dataset.py", *common, "--outdir", tmp_path / "bare", check=False)
     assert_one_line_error(outcome, "--split grouped needs the windows' coordinates")
+
+
+def test_a_group_larger_than_the_test_share_stays_whole_on_the_train_side() -> None:
+    groups = ["big"] * 50 + [f"s{index}" for index in range(10)]
+    labels = grouped_split(groups, 1, 0.0)
+    assert set(labels[:50]) == {"train"} and labels[50:] == ["test"] * 10
