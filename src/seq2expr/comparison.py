@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from seq2expr.errors import InputError
-from seq2expr.evaluate import MIN_GENES, ModelRuns, model_splits, resample_weights, resampled
+from seq2expr.evaluate import resample_weights, resampled
+from seq2expr.model_runs import MIN_GENES, ModelRuns, model_splits
 from seq2expr.predictions import is_near_constant
 from seq2expr.stats import (
     bootstrap_p,

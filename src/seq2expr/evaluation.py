@@ -20,19 +20,18 @@ from seq2expr.comparison import comparison_table
 from seq2expr.compute import compute_summary, read_compute
 from seq2expr.dataset import read_dataset
 from seq2expr.errors import InputError
-from seq2expr.evaluate import (
+from seq2expr.evaluate import baseline_models, metrics_table
+from seq2expr.fetch import file_sha256
+from seq2expr.ladder import GLM, ladder_table
+from seq2expr.model_runs import (
     BASELINES,
     ModelRuns,
-    baseline_models,
     check_against_dataset,
     check_complete,
     group_models,
     mean_prediction,
-    metrics_table,
     model_splits,
 )
-from seq2expr.fetch import file_sha256
-from seq2expr.ladder import GLM, ladder_table
 from seq2expr.mqc import ReportFile
 from seq2expr.predictions import read_predictions
 from seq2expr.report import MAX_SCATTER_POINTS, Methods, MethodsInput, evaluation_report

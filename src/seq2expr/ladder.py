@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from seq2expr.comparison import holm_within_families, mean_r, resampled_r, shared_genes, williams
-from seq2expr.evaluate import MIN_GENES, ModelRuns, model_splits, resample_weights, resampled
+from seq2expr.evaluate import resample_weights, resampled
+from seq2expr.model_runs import MIN_GENES, ModelRuns, model_splits
 from seq2expr.stats import bootstrap_p, percentile_interval
 from seq2expr.strata import GeneStrata, gene_strata
 

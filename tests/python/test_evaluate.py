@@ -14,15 +14,12 @@ from seq2expr.evaluate import (
     GC_CPG_BASELINE,
     MEAN_BASELINE,
     METRIC_COLUMNS,
-    ModelRuns,
     baseline_models,
     bookkeeping,
-    check_against_dataset,
-    check_complete,
-    group_models,
     metrics_table,
     stratum_metrics,
 )
+from seq2expr.model_runs import ModelRuns, check_against_dataset, check_complete, group_models
 from seq2expr.predictions import make_predictions
 from seq2expr.stats import williams_test
 from seq2expr.strata import ALL, GeneStrata, gene_strata, sequence_composition
