@@ -18,9 +18,8 @@ from seq2expr.dnabert2.model import Dnabert2ForRegression
 from seq2expr.dnabert2.options import FinetuneOptions
 from seq2expr.dnabert2.tokenizer import load_tokenizer
 from seq2expr.errors import InputError
+from seq2expr.trainer import Checkpoints, Trainer
 from seq2expr.training import (
-    Checkpoints,
-    Trainer,
     TrainingDiverged,
     build_optimizer,
     carve_validation,

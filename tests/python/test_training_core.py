@@ -15,11 +15,9 @@ from transformers import get_linear_schedule_with_warmup
 
 from seq2expr.cnn.model import PromoterCnn
 from seq2expr.cnn.options import CnnConfig
+from seq2expr.trainer import Checkpoints, LoopSettings, Trainer
 from seq2expr.training import (
     NORM_LAYERS,
-    Checkpoints,
-    LoopSettings,
-    Trainer,
     TrainingDiverged,
     build_optimizer,
     constant_schedule,

@@ -31,21 +31,16 @@ from seq2expr.compute import COMPUTE_FILE
 from seq2expr.errors import InputError
 from seq2expr.predictions import make_predictions, write_predictions
 from seq2expr.tables import honour_umask, table_bytes, write_tsv
+from seq2expr.trainer import Checkpoints, LoopSettings, Trainer, checkpoint_files, checkpoint_folder, training_log_table
 from seq2expr.training import (
     LOG_COLUMNS,
-    Checkpoints,
-    LoopSettings,
-    Trainer,
     autocast,
     build_optimizer,
     carve_validation,
     checked_table,
-    checkpoint_files,
-    checkpoint_folder,
     constant_schedule,
     regression_metrics,
     training_curves,
-    training_log_table,
     training_session,
     write_yaml,
 )

@@ -41,22 +41,17 @@ from seq2expr.dnabert2.tokenizer import pad_token_id
 from seq2expr.errors import InputError
 from seq2expr.predictions import make_predictions, warn_if_near_constant, write_predictions
 from seq2expr.tables import honour_umask, write_tsv
+from seq2expr.trainer import Checkpoints, LoopSettings, Trainer, TrainState, checkpoint_files, training_log_table
 from seq2expr.training import LOG_COLUMNS as CORE_LOG_COLUMNS
 from seq2expr.training import (
-    Checkpoints,
-    LoopSettings,
-    Trainer,
-    TrainState,
     autocast,
     build_optimizer,
     carve_validation,
     checked_table,
-    checkpoint_files,
     file_sha256,
     linear_warmup_decay,
     regression_metrics,
     training_curves,
-    training_log_table,
     training_session,
     write_yaml,
 )
