@@ -623,17 +623,7 @@ def clean(test_windows: Path, synthetic_dataset: Path, tmp_path_factory: pytest.
     return {"windows": test_windows, "dataset": synthetic_dataset, "dexter": outdir}
 
 
-#: Cases that fail because the command mishandles the input (not the test): the fix is owned elsewhere.
-KNOWN_FAILURES: dict[str, str] = {}
-
-
-def case_parameter(name: str) -> object:
-    if name in KNOWN_FAILURES:
-        return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[name]))
-    return name
-
-
-@pytest.mark.parametrize("name", [case_parameter(name) for name in sorted(CASES)])
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_is_one_line(name: str, clean: dict[str, Path], tmp_path: Path) -> None:
     arguments, expected = CASES[name]
     inputs = Inputs(clean["windows"], clean["dataset"], clean["dexter"], tmp_path)
