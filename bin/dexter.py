@@ -7,14 +7,12 @@ import logging
 from pathlib import Path
 
 import click
-from threadpoolctl import threadpool_limits
 
 from seq2expr.cli import command, ensure_outdir, outdir_option, progress, setup_logging, threads_option, verbose_option
-from seq2expr.compute import COMPUTE_FILE, ComputeRecorder
-from seq2expr.dataset import read_dataset
-from seq2expr.dexter import DexterConfig, ExplorationParams, fit_dexter
-from seq2expr.dexter.model import MODEL_NAME
-from seq2expr.dexter.report import DEFAULT_TOP, variables_mqc
+from seq2expr.compute import COMPUTE_FILE
+from seq2expr.dexter import DexterConfig, ExplorationParams
+from seq2expr.dexter.commands import run
+from seq2expr.dexter.report import DEFAULT_TOP
 from seq2expr.errors import InputError
 from seq2expr.mqc import write_report_files
 from seq2expr.predictions import write_predictions
@@ -110,7 +108,6 @@ def main(
 ) -> None:
     """Write dexter_variables.tsv, predictions.tsv (every gene), model.json and dexter_variables_mqc.tsv."""
     setup_logging(verbose)
-    compute = ComputeRecorder(MODEL_NAME)
     config = DexterConfig(
         tss_index=tss_index,
         bins=bins,
@@ -125,21 +122,16 @@ def main(
         compat_counting=counting == "compat",
         threads=threads,
     )
-    table = read_dataset(dataset)
-    with threadpool_limits(limits=threads):  # BLAS/OpenMP pools stay within the cores granted
-        result = fit_dexter(
-            table,
-            config,
-            source=dataset,
-            track=lambda steps: progress(steps, desc="DExTER exploration", unit="domain"),
-        )
+    done = run(dataset, config, top, track=lambda steps: progress(steps, desc="DExTER exploration", unit="domain"))
     ensure_outdir(outdir)
-    write_tsv(result.variables, outdir / "dexter_variables.tsv")
-    write_predictions(result.predictions, outdir / "predictions.tsv")
-    (outdir / "model.json").write_text(result.model.to_json(), encoding="utf-8")
-    write_report_files([variables_mqc(result.variables, top)], outdir)
-    compute.write(outdir / COMPUTE_FILE)
-    log.info("wrote %d variables and %d predictions to %s", len(result.variables), len(result.predictions), outdir)
+    write_tsv(done.result.variables, outdir / "dexter_variables.tsv")
+    write_predictions(done.result.predictions, outdir / "predictions.tsv")
+    (outdir / "model.json").write_text(done.result.model.to_json(), encoding="utf-8")
+    write_report_files(done.report, outdir)
+    write_tsv(done.compute, outdir / COMPUTE_FILE)
+    log.info(
+        "wrote %d variables and %d predictions to %s", len(done.result.variables), len(done.result.predictions), outdir
+    )
 
 
 if __name__ == "__main__":

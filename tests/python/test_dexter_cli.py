@@ -3,18 +3,24 @@ and the faithfulness check against the original DExTER's reference run on real d
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import assert_one_line_error, run_script, shared_path
+from conftest import TEST_DATA, assert_one_line_error, run_script, shared_path
 
 from seq2expr.dataset import read_dataset, write_dataset
+from seq2expr.dexter import DexterConfig
+from seq2expr.dexter.commands import run, run_predict
 from seq2expr.dexter.segmentation import uniform_bins
+from seq2expr.errors import InputError
+from seq2expr.fetch import file_sha256
 from seq2expr.predictions import read_predictions
 from seq2expr.synthetic import PLANTED_KMER, PLANTED_REGION
+from seq2expr.tables import table_bytes
 
 OUTPUTS = ("dexter_variables.tsv", "predictions.tsv", "model.json", "dexter_variables_mqc.tsv")
 
@@ -62,6 +68,19 @@ def test_same_inputs_give_byte_identical_outputs(planted_run: Path, synthetic_da
 
 
 @pytest.mark.slow  # ~20 s: LassoCV with more variables than training genes converges slowly at small alphas
+def test_the_commands_write_what_their_run_functions_return(planted_run: Path, synthetic_dataset: Path) -> None:
+    done = run(synthetic_dataset, DexterConfig())
+    assert (planted_run / "dexter_variables.tsv").read_bytes() == table_bytes(done.result.variables)
+    assert (planted_run / "predictions.tsv").read_bytes() == table_bytes(done.result.predictions)
+    assert (planted_run / "model.json").read_text() == done.result.model.to_json()
+    assert [file.name for file in done.report] == ["dexter_variables_mqc.tsv"]
+    assert done.compute["model"].tolist() == ["DExTER"]
+    again = run_predict(planted_run / "model.json", dataset=synthetic_dataset)
+    assert again.name == "predictions.tsv" and table_bytes(again.table) == table_bytes(done.result.predictions)
+    with pytest.raises(InputError, match="give exactly one of --sequences FASTA or --dataset TABLE"):
+        run_predict(planted_run / "model.json")
+
+
 def test_shuffled_expression_has_no_meaningful_variable(
     planted_run: Path, synthetic_dataset: Path, tmp_path: Path
 ) -> None:
@@ -172,6 +191,50 @@ def test_options_reach_the_model(tmp_path: Path) -> None:
 
 
 REFERENCE_R = 0.45827401958109926  # ALL.lasso of the original DExTER on this set
+BEFORE_THE_ROUND = {
+    # sha256 of the outputs of commit 071dc1f (a worktree of it, same inputs and options); model.json
+    # without its "versions" entry (library versions are the environment's, not DExTER's)
+    "bundled": {
+        "dataset.tsv.gz": "b9d83d07854030029c2cad8819a47c825786e3dfe85e3b73a9fcbc6b837974a6",
+        "dexter_variables.tsv": "9d1ee3b65dedfe895c2fe601c4a331690e68f727e75be71389f2e9f14d476f09",
+        "predictions.tsv": "e7d9984f3dc6ba347a3f2e4e5fd3def0dd226b8bad661e8dd948a5a16ac9b33d",
+        "model.json": "7b29affd6b730ed93f9c3271ed26c01a13156911496c684b57d87ee28573ce85",
+    },
+    "real": {
+        "dexter_variables.tsv": "755ac39081e225d087fcaa380ebc605ddfe88c8091bd8684e7eed41c0f5b9f42",
+        "predictions.tsv": "e1eb798a832c7fa84edf8cefc5cc85f9b12c147ad74f6d55b4d7dbfb1cbf81d1",
+        "model.json": "756e905f7929c02c55411418e7c2f522d716d18d0c0d3544316a64a198d06209",
+    },
+}
+
+
+def output_digests(outdir: Path) -> dict[str, str]:
+    """sha256 of DExTER's outputs, model.json without its versions entry."""
+    model = json.loads((outdir / "model.json").read_text())
+    model.pop("versions")
+    return {
+        "dexter_variables.tsv": file_sha256(outdir / "dexter_variables.tsv"),
+        "predictions.tsv": file_sha256(outdir / "predictions.tsv"),
+        "model.json": hashlib.sha256(json.dumps(model, sort_keys=True).encode()).hexdigest(),
+    }
+
+
+def test_outputs_are_those_of_the_code_before_the_round(test_windows: Path, tmp_path: Path) -> None:
+    """On the bundled data (DExTER split, 10 % val): variables, predictions and model as at 071dc1f."""
+    run_script(
+        "build_dataset.py",
+        "--sequences", test_windows / "tss_windows.fa",
+        "--windows", test_windows / "tss_windows.tsv",
+        "--expression", TEST_DATA / "expression.gct.gz",
+        "--tissue", "Pituitary",
+        "--split", "dexter",
+        "--val-fraction", "0.1",
+        "--outdir", tmp_path,
+    )  # fmt: skip
+    expected = dict(BEFORE_THE_ROUND["bundled"])
+    assert file_sha256(tmp_path / "dataset.tsv.gz") == expected.pop("dataset.tsv.gz"), "the dataset step changed"
+    run_dexter(tmp_path / "dataset.tsv.gz", tmp_path / "out")
+    assert output_digests(tmp_path / "out") == expected
 
 
 def test_faithful_to_the_original_on_real_data(tmp_path: Path) -> None:
@@ -199,3 +262,4 @@ def test_faithful_to_the_original_on_real_data(tmp_path: Path) -> None:
     model = json.loads((tmp_path / "out" / "model.json").read_text())
     assert abs(model["test_metrics"]["pearson"] - REFERENCE_R) < 0.02
     assert model["n_iter"] == 36
+    assert output_digests(tmp_path / "out") == BEFORE_THE_ROUND["real"], "DExTER's outputs changed on the real set"

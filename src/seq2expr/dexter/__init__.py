@@ -3,7 +3,7 @@
 Modules, one job each: `segmentation` (bins, lattice), `counting` (k-mer occurrences per bin),
 `scoring` (|Spearman ρ| of every region at once), `exploration` (the variable search),
 `model` (region frequencies, LassoCV, the saved model), `training` (one run on a dataset),
-`report` (MultiQC table).
+`report` (MultiQC table), `commands` (the two steps as functions the `bin/` commands call).
 """
 
 from seq2expr.dexter.exploration import ExplorationParams

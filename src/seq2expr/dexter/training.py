@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import scipy
 import sklearn
-from scipy.stats import pearsonr
 
 import seq2expr
 from seq2expr.dexter.counting import BinCounts, encode_sequences
@@ -29,6 +28,7 @@ from seq2expr.dexter.scoring import Scorer
 from seq2expr.dexter.segmentation import Lattice, make_bins
 from seq2expr.errors import InputError
 from seq2expr.predictions import make_predictions
+from seq2expr.stats import pearson
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +100,18 @@ def split_rows(table: pd.DataFrame, source: str | Path | None = None) -> tuple[n
     return training, test
 
 
-def test_metrics(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """The original's report on the test set: Pearson r, R² (test mean) and MSE (divided by n)."""
+def test_metrics(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]:
+    """The original's report on the test set: Pearson r, R² (test mean) and MSE (divided by n).
+
+    r follows the project's policy (`seq2expr.stats`): undefined for constant predictions, which
+    JSON writes as null.
+    """
     residual = observed - predicted
     total = float(np.sum((observed - observed.mean()) ** 2))
-    pearson = float(pearsonr(observed, predicted)[0]) if np.ptp(predicted) > 0 and np.ptp(observed) > 0 else 0.0
+    r = pearson(observed, predicted)
     return {
         "n": len(observed),
-        "pearson": pearson,
+        "pearson": r if np.isfinite(r) else None,
         "r2": 1.0 - float(np.sum(residual**2)) / total if total > 0 else 0.0,
         "mse": float(np.mean(residual**2)),
     }
@@ -209,12 +213,12 @@ def fit_dexter(
     predicted = model.predict(features)
     metrics = test_metrics(target[test], predicted[test])
     log.info(
-        "LassoCV: alpha %.6g, %d non-zero of %d coefficients, %d iterations; test Pearson r %.4f, R2 %.4f, MSE %.4f",
+        "LassoCV: alpha %.6g, %d non-zero of %d coefficients, %d iterations; test Pearson r %s, R2 %.4f, MSE %.4f",
         model.alpha,
         int(np.count_nonzero(lasso.coef_)),
         len(regions),
         model.n_iter,
-        metrics["pearson"],
+        "undefined" if metrics["pearson"] is None else f"{metrics['pearson']:.4f}",
         metrics["r2"],
         metrics["mse"],
     )
