@@ -32,20 +32,10 @@ BIN = REPO / "bin"
 MODULES = REPO / "modules" / "local"
 SCHEMA = REPO / "nextflow_schema.json"
 
-#: Every step of the pipeline, in main.nf's order (FETCH_INPUTS runs only for named references).
-STEPS = [
-    "fetch_inputs",
-    "extract_tss_windows",
-    "build_dataset",
-    "dexter",
-    "finetune_dnabert2",
-    "train_cnn",
-    "probe_dnabert2",
-    "evaluate_models",
-    "multiqc",
-]
+#: Every module of the pipeline (one folder per step under modules/local).
+STEPS = sorted(path.name for path in MODULES.iterdir() if (path / "main.nf").is_file())
 #: The steps that can use a GPU (label process_gpu; CUDA image only under a gpu profile).
-GPU_STEPS = {"finetune_dnabert2", "train_cnn", "probe_dnabert2"}
+GPU_STEPS = {"finetune_dnabert2", "train_cnn", "probe_dnabert2", "probe_glm"}
 RESOURCE_LABELS = {
     "process_single",
     "process_low",
@@ -464,7 +454,10 @@ def test_module_has_real_and_stub_nf_tests(step: str) -> None:
 def test_workflow_includes_every_module() -> None:
     text = (REPO / "workflows" / "seq2expr.nf").read_text()
     for step in STEPS:
-        assert re.search(rf"include\s*{{\s*{step.upper()}\s*}}\s*from\s*'\.\./modules/local/{step}/main'", text), step
+        included = re.search(rf"include\s*{{\s*{step.upper()}\s*}}\s*from\s*'\.\./modules/local/{step}/main'", text)
+        assert included, (
+            f"modules/local/{step} is in no workflow: workflows/seq2expr.nf does not include {step.upper()}"
+        )
     assert "channel.topic('versions')" in text
     utils = (REPO / "subworkflows" / "local" / "utils_nfcore_seq2expr_pipeline" / "main.nf").read_text()
     assert "include { validateParameters" in utils and "paramsSummaryLog" in utils
