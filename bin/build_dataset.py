@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import click
 
 from seq2expr.cli import (
     comma_list,
     command,
+    dataclass_options,
+    options_from,
     outdir_option,
     seed_option,
     setup_logging,
@@ -22,11 +25,9 @@ from seq2expr.similarity import GroupingSpec
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 DEFAULT_SPLIT = next(spec for spec in fields(DatasetOptions) if spec.name == "split")
-GROUPING = GroupingSpec()
-GROUPING_HELP = {spec.name: spec.metadata["help"] for spec in fields(GroupingSpec)}
 
 
-@command()
+@command(context_settings={"show_default": True})
 @click.option(
     "--sequences",
     required=True,
@@ -72,23 +73,7 @@ GROUPING_HELP = {spec.name: spec.metadata["help"] for spec in fields(GroupingSpe
     type=click.FloatRange(min=0.0),
     help="Added to TPM.",
 )
-@click.option(
-    "--min-matches",
-    default=GROUPING.min_matches,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help=GROUPING_HELP["min_matches"],
-)
-@click.option(
-    "--min-identity",
-    default=GROUPING.min_identity,
-    show_default=True,
-    type=click.FloatRange(0.0, 1.0, min_open=True),
-    help=GROUPING_HELP["min_identity"],
-)
-@click.option(
-    "--threads", default=GROUPING.threads, show_default=True, type=click.IntRange(min=1), help=GROUPING_HELP["threads"]
-)
+@dataclass_options(GroupingSpec)
 @outdir_option
 @verbose_option
 def main(
@@ -103,11 +88,9 @@ def main(
     val_chromosomes: tuple[str, ...],
     tpm_floor: float,
     pseudocount: float,
-    min_matches: int,
-    min_identity: float,
-    threads: int,
     outdir: Path,
     verbose: bool,
+    **grouping: Any,
 ) -> None:
     """Write dataset.tsv.gz (gene_id, chrom, split, tpm, target, sequence; expression-file order),
     dataset_ledger.tsv (every gene left out, with the reason), gene_groups.tsv (gene_id, group,
@@ -122,7 +105,7 @@ def main(
         test_chromosomes=tuple(comma_list(test_chromosomes)),
         val_chromosomes=tuple(comma_list(val_chromosomes)),
         target=TargetSpec(tpm_floor, pseudocount),
-        grouping=GroupingSpec(min_matches, min_identity, threads),
+        grouping=options_from(GroupingSpec, grouping),
     )
     run(sequences, expression, windows, outdir, options)
 

@@ -60,12 +60,22 @@ class GroupingSpec:
     """What links two genes; the defaults and the evidence for them are in the module docstring."""
 
     min_matches: int = field(
-        default=350, metadata={"help": "Matching bases an alignment needs to link two genes (above an Alu)."}
+        default=350,
+        metadata={
+            "help": "Matching bases an alignment needs to link two genes (above an Alu).",
+            "min": 1,
+        },
     )
     min_identity: float = field(
-        default=0.7, metadata={"help": "Identity (matches / alignment length) an alignment needs to link two genes."}
+        default=0.7,
+        metadata={
+            "help": "Identity (matches / alignment length) an alignment needs to link two genes.",
+            "min": 0.0,
+            "min_open": True,
+            "max": 1.0,
+        },
     )
-    threads: int = field(default=2, metadata={"help": "Processes for the all-against-all alignment."})
+    threads: int = field(default=2, metadata={"help": "Processes for the all-against-all alignment.", "min": 1})
 
     def __post_init__(self) -> None:
         if self.min_matches < 1:

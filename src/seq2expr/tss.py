@@ -42,11 +42,15 @@ def chromosome_key(name: str) -> str:
 class WindowSpec:
     """The window around each TSS and the N tolerance."""
 
-    upstream: int = field(default=2000, metadata={"help": "Bases before the TSS."})
-    downstream: int = field(default=2000, metadata={"help": "Bases after the TSS."})
+    upstream: int = field(default=2000, metadata={"help": "Bases before the TSS.", "min": 0})
+    downstream: int = field(default=2000, metadata={"help": "Bases after the TSS.", "min": 0})
     max_n_fraction: float = field(
         default=0.1,
-        metadata={"help": "Windows with a larger fraction of N (or other non-ACGT letters) go to the ledger."},
+        metadata={
+            "help": "Windows with a larger fraction of N (or other non-ACGT letters) go to the ledger.",
+            "min": 0.0,
+            "max": 1.0,
+        },
     )
 
     def __post_init__(self) -> None:
