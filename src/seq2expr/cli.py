@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import click
 from tqdm import tqdm
 
-from seq2expr.dataset import DEXTER_SEED
+from seq2expr.dataset import DEFAULT_VAL_FRACTION, DEXTER_SEED
 from seq2expr.errors import InputError
 
 T = TypeVar("T")
@@ -124,8 +124,6 @@ verbose_option = click.option(
 )
 #: One seed drives the split and every model's training, so every command has the same default.
 DEFAULT_SEED = DEXTER_SEED
-#: The share of training genes set aside as `val`, the same meaning wherever it is an option.
-DEFAULT_VAL_FRACTION = 0.1
 
 
 def seed_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -160,36 +158,6 @@ def device_option(what: str) -> Decorator:
         type=click.Choice(["auto", "cpu", "cuda"]),
         default="auto",
         help=f"Where to {what} (auto: the GPU when PyTorch sees one).",
-    )
-
-
-def adamw_options(learning_rate: float, weight_decay: float) -> Decorator:
-    """`--learning-rate` and `--weight-decay` of the AdamW optimiser, the same words in every trainer."""
-
-    def add(function: Callable[..., Any]) -> Callable[..., Any]:
-        function = click.option(
-            "--weight-decay",
-            type=click.FloatRange(min=0),
-            default=weight_decay,
-            help="AdamW weight decay (not on biases and LayerNorm weights).",
-        )(function)
-        return click.option(
-            "--learning-rate",
-            type=click.FloatRange(min=0, min_open=True),
-            default=learning_rate,
-            help="Peak AdamW learning rate.",
-        )(function)
-
-    return add
-
-
-def patience_option(default: int, per: str) -> Decorator:
-    """`--patience`: early stopping after this many evaluations (`per`) without a better val MSE."""
-    return click.option(
-        "--patience",
-        type=click.IntRange(min=0),
-        default=default,
-        help=f"Stop after N {per} without a better val MSE (0: never).",
     )
 
 

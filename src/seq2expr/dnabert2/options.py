@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from seq2expr.dataset import DEXTER_SEED
+from seq2expr.dataset import DEFAULT_VAL_FRACTION, DEXTER_SEED
 from seq2expr.errors import InputError
 
 AT_LEAST_1 = {"min": 1}
@@ -44,7 +44,7 @@ class FinetuneOptions:
         default=5, metadata={"help": "Stop after N evaluations without a better val MSE (0: never).", "min": 0}
     )
     val_fraction: float = field(
-        default=0.1,
+        default=DEFAULT_VAL_FRACTION,
         metadata={
             "help": "Share of the training genes held out as 'val' for early stopping, used only when the dataset "
             "has no val split.",
