@@ -11,6 +11,7 @@ include { DEXTER              } from '../modules/local/dexter/main'
 include { FINETUNE_DNABERT2   } from '../modules/local/finetune_dnabert2/main'
 include { TRAIN_CNN           } from '../modules/local/train_cnn/main'
 include { PROBE_DNABERT2      } from '../modules/local/probe_dnabert2/main'
+include { PROBE_GLM           } from '../modules/local/probe_glm/main'
 include { EVALUATE_MODELS     } from '../modules/local/evaluate_models/main'
 include { MULTIQC             } from '../modules/local/multiqc/main'
 
@@ -128,7 +129,7 @@ workflow SEQ2EXPR {
     }
     if ('dnabert2_probe' in models) {
         PROBE_DNABERT2 (
-            BUILD_DATASET.out.dataset,
+            BUILD_DATASET.out.dataset.join(BUILD_DATASET.out.groups),
             pretrained,
             model_id,
             stepCode('probe_dnabert2.py')
@@ -136,12 +137,26 @@ workflow SEQ2EXPR {
         ch_predictions  = ch_predictions.mix(PROBE_DNABERT2.out.predictions)
         ch_compute      = ch_compute.mix(PROBE_DNABERT2.out.compute)
     }
+    // One frozen probe rung per genome language model of --probe_models (hub id or folder), each
+    // with the penalty and layer chosen by folds of the dataset's gene groups
+    def probe_models = probeModels()
+    if (probe_models) {
+        PROBE_GLM (
+            BUILD_DATASET.out.dataset
+                .join(BUILD_DATASET.out.groups)
+                .combine(channel.fromList(probe_models))
+                .map { meta, dataset, groups, name, hub_id, folder -> [ meta, dataset, groups, name, hub_id, folder ] },
+            stepCode('probe_glm.py')
+        )
+        ch_predictions  = ch_predictions.mix(PROBE_GLM.out.predictions)
+        ch_compute      = ch_compute.mix(PROBE_GLM.out.compute)
+    }
 
     //
     // MODULE: metrics and paired comparisons of every model of a tissue, on the same test genes
     // (the runs of one model with several seeds are summarised as mean ± SD)
     //
-    def n_runs = models.sum { model -> model in [ 'dnabert2', 'cnn' ] ? params.replicates : 1 }
+    def n_runs = models.sum { model -> model in [ 'dnabert2', 'cnn' ] ? params.replicates : 1 } + probe_models.size()
     EVALUATE_MODELS (
         groupRuns(ch_predictions, n_runs)
             .join(groupRuns(ch_compute, n_runs))
@@ -207,6 +222,25 @@ def groupRuns(ch_runs, n_runs) {
     return ch_runs
         .map { meta, file -> [ tissueMeta(meta), file ] }
         .groupTuple(size: n_runs, sort: { a, b -> a.toString() <=> b.toString() })
+}
+
+//
+// --probe_models as [ name, hub id, folder ] per model: an existing folder is staged (hub id ''),
+// anything else is a Hugging Face hub id loaded by the task ([] folder). The name (the folder's or
+// the id's last part) names the rung probe:<name> and its output folder, so two models may not share one.
+//
+def probeModels() {
+    def entries = (params.probe_models ?: '').toString().tokenize(',')*.trim().findAll { entry -> entry }.unique()
+    def models = entries.collect { entry ->
+        def folder = file(entry, type: 'dir')
+        folder.exists() ? [ folder.name, '', folder ] : [ entry.tokenize('/').last(), entry, [] ]
+    }
+    def names = models.collect { model -> model[0] }
+    def twice = names.findAll { name -> names.count(name) > 1 }.unique()
+    if (twice) {
+        error("--probe_models: two models are named ${twice.join(', ')} (the last part of a folder or hub id names the rung); give folders with distinct names")
+    }
+    return models
 }
 
 //

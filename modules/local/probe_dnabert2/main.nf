@@ -9,7 +9,7 @@ process PROBE_DNABERT2 {
     container "${ workflow.containerEngine in ['singularity', 'apptainer'] && !task.ext.singularity_pull_docker_container ? (task.ext.use_gpu ? 'oras://ghcr.io/seq2expr/seq2expr-gpu:0.1.0-sif' : 'oras://ghcr.io/seq2expr/seq2expr-cpu:0.1.0-sif') : (task.ext.use_gpu ? 'ghcr.io/seq2expr/seq2expr-gpu:0.1.0' : 'ghcr.io/seq2expr/seq2expr-cpu:0.1.0') }"
 
     input:
-    tuple val(meta), path(dataset)
+    tuple val(meta), path(dataset), path(groups) // groups: the dataset's gene_groups.tsv (folds of the penalty choice), or []
     path(pretrained, stageAs: 'pretrained/*') // checkpoint folder, or [] to download model_id
     val(model_id)                             // Hugging Face hub id, used when pretrained is []
     path(code, stageAs: 'code/seq2expr')      // src/seq2expr of the launching checkout: the only seq2expr code a task runs
@@ -30,6 +30,7 @@ process PROBE_DNABERT2 {
     def args   = task.ext.args ?: ''
     def device = task.accelerator ? 'cuda' : 'cpu'
     def model  = pretrained ?: model_id
+    def folds  = groups ? "--groups ${groups}" : ''
     """
     export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     # Writable caches inside the task: containers may run as a user without a home folder
@@ -40,6 +41,7 @@ process PROBE_DNABERT2 {
     probe_dnabert2.py \\
         ${args} \\
         --dataset ${dataset} \\
+        ${folds} \\
         --model ${model} \\
         --device ${device} \\
         --threads ${task.cpus} \\
