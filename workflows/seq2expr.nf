@@ -40,6 +40,7 @@ workflow SEQ2EXPR {
     // can never run other code): only the part its bin/ script imports, from a folder named by its
     // content, so that -resume reruns a step when, and only when, its code changes (stepCode below)
     def models = selectedModels()
+    def probe_models = probeModels() // checked here, before any task starts
 
     //
     // MODULE: download and verify the named references (none when every input is a path or URL)
@@ -139,7 +140,6 @@ workflow SEQ2EXPR {
     }
     // One frozen probe rung per genome language model of --probe_models (hub id or folder), each
     // with the penalty and layer chosen by folds of the dataset's gene groups
-    def probe_models = probeModels()
     if (probe_models) {
         PROBE_GLM (
             BUILD_DATASET.out.dataset
@@ -233,7 +233,14 @@ def probeModels() {
     def entries = (params.probe_models ?: '').toString().tokenize(',')*.trim().findAll { entry -> entry }.unique()
     def models = entries.collect { entry ->
         def folder = file(entry, type: 'dir')
-        folder.exists() ? [ folder.name, '', folder ] : [ entry.tokenize('/').last(), entry, [] ]
+        if (folder.exists()) {
+            checkProbeFolder(folder)
+            return [ folder.name, '', folder ]
+        }
+        if (!(entry ==~ /[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*/)) {
+            error("--probe_models: '${entry}' is neither a checkpoint folder nor a Hugging Face hub id (owner/name)")
+        }
+        return [ entry.tokenize('/').last(), entry, [] ]
     }
     def names = models.collect { model -> model[0] }
     def twice = names.findAll { name -> names.count(name) > 1 }.unique()
@@ -241,6 +248,31 @@ def probeModels() {
         error("--probe_models: two models are named ${twice.join(', ')} (the last part of a folder or hub id names the rung); give folders with distinct names")
     }
     return models
+}
+
+//
+// A --probe_models folder must hold a transformers config.json; one whose model ships its own code
+// (auto_map) runs only with --trust_remote_code. (Whether transformers implements the architecture
+// is checked by bin/probe_glm.py before it loads any weight; a hub id is checked by that task.)
+//
+def checkProbeFolder(folder) {
+    def config = folder.resolve('config.json')
+    if (!config.exists()) {
+        error("--probe_models: ${folder} has no config.json: not a Hugging Face checkpoint folder")
+    }
+    def settings
+    try {
+        settings = new groovy.json.JsonSlurper().parse(config.toFile())
+    }
+    catch (Exception e) {
+        error("--probe_models: ${config} is not valid JSON (${e.message})")
+    }
+    if (!(settings instanceof Map) || !settings.model_type) {
+        error("--probe_models: ${config} names no model_type")
+    }
+    if (settings.auto_map && !params.trust_remote_code) {
+        error("--probe_models: ${folder.name} ships its own modelling code (auto_map in ${config}); read it, then allow it with --trust_remote_code")
+    }
 }
 
 //
