@@ -108,7 +108,7 @@ def _strata(
         log.warning(
             "no --groups: every gene is its own group (gene-level bootstrap; similar genes are taken as independent)"
         )
-    return gene_strata(splits, dataset, groups, options.tss_index), test_genes
+    return gene_strata(splits, dataset, groups, options.tss_index, options.dataset), test_genes
 
 
 def run(options: EvaluationOptions) -> EvaluationResult:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -85,12 +86,13 @@ def cgi_promoter(sequences: pd.Series, tss_index: int) -> pd.Series:
     return calls.astype("boolean").where(called, pd.NA)
 
 
-def resolve_tss_index(tss_index: int | None, sequences: pd.Series) -> int | None:
+def resolve_tss_index(tss_index: int | None, sequences: pd.Series, source: str | Path | None = None) -> int | None:
     """The TSS position for the CGI rule: given, or the centre of odd windows; None (rule skipped) otherwise."""
     lengths = sequences.str.len()
     if tss_index is not None:
         if not (lengths > tss_index).all():
-            raise InputError(f"--tss-index {tss_index} is outside the dataset's windows ({int(lengths.min())} bp)")
+            shortest = int(lengths.min())
+            raise InputError(f"--tss-index {tss_index} is outside the dataset's windows ({shortest} bp)", source)
         return tss_index
     if lengths.nunique() == 1 and int(lengths.iloc[0]) % 2 == 1:
         return (int(lengths.iloc[0]) - 1) // 2
@@ -126,8 +128,10 @@ def gene_strata(
     dataset: pd.DataFrame | None = None,
     groups: pd.Series | None = None,
     tss_index: int | None = None,
+    source: str | Path | None = None,
 ) -> GeneStrata:
-    """The strata of the genes in `splits` (gene id -> split): from the dataset (sequence, TPM) and groups."""
+    """The strata of the genes in `splits` (gene id -> split): from the dataset (sequence, TPM; read from
+    `source`, named in errors) and the groups."""
     members = pd.DataFrame({ALL: True}, index=splits.index)
     if groups is not None:
         # the contract's definition, beside the grouping (imported here: that module needs mappy, the rest does not)
@@ -140,7 +144,7 @@ def gene_strata(
     expressed = None
     if dataset is not None:
         table = dataset.set_index("gene_id").reindex(splits.index)
-        position = resolve_tss_index(tss_index, table["sequence"])
+        position = resolve_tss_index(tss_index, table["sequence"], source)
         if position is not None:
             calls = cgi_promoter(table["sequence"], position)
             members[CGI] = calls.fillna(False).astype(bool)

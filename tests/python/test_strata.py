@@ -80,8 +80,8 @@ def test_tss_index_default_and_bounds():
     assert resolve_tss_index(None, pd.Series(["A" * 1001, "C" * 1001])) == 500
     assert resolve_tss_index(None, pd.Series(["A" * 1000])) is None  # even windows: the CGI strata are left out
     assert resolve_tss_index(1024, pd.Series(["A" * 2048])) == 1024
-    with pytest.raises(InputError, match="outside the dataset's windows"):
-        resolve_tss_index(2048, pd.Series(["A" * 2048]))
+    with pytest.raises(InputError, match=r"dataset\.tsv\.gz: --tss-index 2048 is outside the dataset's windows"):
+        resolve_tss_index(2048, pd.Series(["A" * 2048]), "dataset.tsv.gz")
 
 
 def test_gene_strata_from_dataset_and_groups():
