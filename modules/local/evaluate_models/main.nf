@@ -55,7 +55,10 @@ process EVALUATE_MODELS {
     touch observed_vs_predicted_mqc.yaml
     touch prediction_distribution_mqc.yaml
     touch pearson_by_split_mqc.yaml
-    touch model_ladder_mqc.yaml
+    touch model_ladder_mqc.png
+    touch model_ladder_comparison_mqc.tsv
+    touch model_metrics_strata_mqc.tsv
+    touch evaluation_verdict_mqc.html
     touch evaluation_methods_mqc.html
     """
 }
