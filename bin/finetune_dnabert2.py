@@ -2,7 +2,9 @@
 """Fine-tune DNABERT-2 to predict each gene's expression target from its TSS window.
 
 Writes into --outdir: predictions.tsv (best checkpoint, every split), training_log.tsv,
-training_curves_mqc.yaml (MultiQC line graph), model/ (weights + tokenizer) and compute.tsv.
+training_curves_mqc.yaml (MultiQC line graph), model/ (weights + tokenizer), fit.json (which genes
+the predicting weights were fitted on, `seq2expr.refit`; with --refit also refit_log.tsv) and
+compute.tsv.
 A killed run started again with the same options continues from its last checkpoint. The
 options and their defaults are those of `seq2expr.dnabert2.options.FinetuneOptions`; the work is
 `seq2expr.dnabert2.finetune.run`.
@@ -28,6 +30,7 @@ from seq2expr.cli import (
     verbose_option,
 )
 from seq2expr.dnabert2.options import FinetuneOptions
+from seq2expr.refit import RefitOptions
 
 logger = logging.getLogger("finetune_dnabert2")
 
@@ -38,6 +41,7 @@ logger = logging.getLogger("finetune_dnabert2")
 )
 @click.option("--model", "model_name", required=True, help="Hugging Face hub id or folder of a DNABERT-2 checkpoint.")
 @dataclass_options(FinetuneOptions)
+@dataclass_options(RefitOptions)
 @device_option("train")
 @threads_option
 @dataclass_options(ResumeOptions)
@@ -48,10 +52,11 @@ def main(dataset: Path, model_name: str, device: str, threads: int, outdir: Path
     setup_logging(verbose)
     options = options_from(FinetuneOptions, values)
     resume = options_from(ResumeOptions, values)
+    refit = options_from(RefitOptions, values)
     # torch and transformers take seconds to import: only here, so that --help answers at once.
     from seq2expr.dnabert2.finetune import run
 
-    done = run(dataset, model_name, options, outdir, device, threads, resume)
+    done = run(dataset, model_name, options, outdir, device, threads, resume, refit)
     logger.info("Wrote %s to %s", ", ".join(done.files), outdir)
 
 

@@ -8,6 +8,9 @@ run (early stopping, written once for both models); a non-finite loss stops it w
 `Checkpoints` make a killed or planned-stopped run resume exactly: weights, optimiser,
 scheduler, RNG, batch position, best-so-far and the log, written atomically, and refused when
 they belong to a run with other settings. A resumed early-stopped run trains no further.
+A refit (`LoopSettings.total_steps`, `refit_settings`) trains exactly a given number of steps
+without evaluating, from the initial weights and seed (`initial_weights`, `restart_from`); its
+checkpoints live in a `refit/` folder inside the run's (`Checkpoints.refit`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "last.pt"
 BEST_FILE = "best.safetensors"
+REFIT_FOLDER = "refit"
 
 
 # --------------------------------------------------------------------------------------------
@@ -62,6 +66,11 @@ class Checkpoints:
     def best(self) -> Path:
         return self.directory / BEST_FILE
 
+    @property
+    def refit(self) -> Checkpoints:
+        """The checkpoints of this run's refit on train + val (a folder inside this one)."""
+        return Checkpoints(self.directory / REFIT_FOLDER)
+
     def exists(self) -> bool:
         return self.last.is_file()
 
@@ -84,7 +93,9 @@ class Checkpoints:
         os.replace(temporary, self.last)
 
     def remove(self) -> None:
-        """Delete this run's files (and the folder if nothing else is in it) once the outputs are written."""
+        """Delete this run's files and its refit's (and the folder if nothing else is in it) after the outputs."""
+        if self.directory.name != REFIT_FOLDER:
+            self.refit.remove()
         for path in (self.last, self.best):
             path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
@@ -172,6 +183,26 @@ class LoopSettings:
     stop_after_steps: int | None = None
     #: name of the log column of items read per second (e.g. tokens_per_s), or None for no such column
     throughput: str | None = None
+    #: train exactly this many steps and never evaluate (a refit on train + val); None: `epochs` epochs
+    total_steps: int | None = None
+
+
+def refit_settings(settings: LoopSettings, steps: int) -> LoopSettings:
+    """The loop of a refit: exactly `steps` optimiser steps, no evaluation, no early stopping, not interrupted."""
+    if steps < 1:
+        raise InputError(f"a refit needs at least one optimiser step, got {steps}")
+    return dataclasses.replace(settings, total_steps=steps, patience=0, eval_steps=None, stop_after_steps=None)
+
+
+def initial_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A CPU copy of the model's weights before training, for a refit that starts from the same ones."""
+    return {name: value.detach().to("cpu", copy=True) for name, value in model.state_dict().items()}
+
+
+def restart_from(model: nn.Module, weights: dict[str, torch.Tensor], seed: int) -> None:
+    """Put the initial weights back and reseed torch (dropout, any draw) as at the first run's start."""
+    model.load_state_dict(weights)
+    torch.manual_seed(seed)
 
 
 @dataclass
@@ -221,7 +252,11 @@ class Trainer:
         self.steps_per_epoch = len(task.epoch_batches(0))
         if self.steps_per_epoch == 0:
             raise InputError("too few training examples for one optimiser step")
-        self.total_steps = self.steps_per_epoch * settings.epochs
+        if settings.total_steps is None:
+            self.epochs, self.total_steps = settings.epochs, self.steps_per_epoch * settings.epochs
+        else:
+            self.epochs, self.total_steps = math.ceil(settings.total_steps / self.steps_per_epoch), settings.total_steps
+        self.validates = settings.total_steps is None
         self.scheduler = schedule(optimizer, self.total_steps)
         self.state = TrainState()
 
@@ -303,7 +338,7 @@ class Trainer:
 
     def batches_to_run(self) -> Iterator[tuple[np.ndarray, bool]]:
         """The remaining steps' batches, each with whether it closes its epoch."""
-        while self.state.epoch < self.settings.epochs:
+        while self.state.epoch < self.epochs:
             batches = self.task.epoch_batches(self.state.epoch)
             for number in range(self.state.batches_done, len(batches)):
                 yield batches[number], number == len(batches) - 1
@@ -333,7 +368,13 @@ class Trainer:
                 "Already at step %d, --stop-after-steps %d: nothing to do", state.step, settings.stop_after_steps
             )
             return state
-        logger.info("Training %d steps (%d epochs of %d)", self.total_steps, settings.epochs, self.steps_per_epoch)
+        logger.info(
+            "Training %d steps (%s epochs of %d)%s",
+            self.total_steps,
+            f"{self.total_steps / self.steps_per_epoch:.3g}" if settings.total_steps else settings.epochs,
+            self.steps_per_epoch,
+            "" if self.validates else ", no evaluation (refit)",
+        )
         started, steps_at_start = time.perf_counter(), state.step
         for indices, closes_epoch in self.batches_to_run():
             step_started = time.perf_counter()
@@ -346,19 +387,24 @@ class Trainer:
                 state.epoch, state.batches_done = state.epoch + 1, 0
             state.loss_sum, state.loss_steps = state.loss_sum + loss, state.loss_steps + 1
             state.items, state.seconds = state.items + items, state.seconds + time.perf_counter() - step_started
-            evaluate = closes_epoch or _every(state.step, settings.eval_steps)
+            evaluate = self.validates and (closes_epoch or _every(state.step, settings.eval_steps))
             if evaluate:
                 val_loss, val_pearson = self.task.evaluate()
                 check_finite(val_loss, "validation loss", state.step, learning_rate)
                 self.log_row(learning_rate, (val_loss, val_pearson))
                 logger.info("step %d: val MSE %.4g, val Pearson r %.3f", state.step, val_loss, val_pearson)
                 self.after_evaluation(val_loss)
-            elif _every(state.step, settings.logging_steps):
+            elif _every(state.step, settings.logging_steps) or (not self.validates and closes_epoch):
                 self.log_row(learning_rate, None)
             if evaluate or _every(state.step, settings.logging_steps):
                 self.progress_line(started, steps_at_start, learning_rate)
             if state.step == self.total_steps and not state.finished:
-                state.finished, state.stop_reason = True, f"all {settings.epochs} epochs done"
+                state.finished = True
+                state.stop_reason = (
+                    f"all {settings.epochs} epochs done" if self.validates else f"all {state.step} steps done"
+                )
+                if not self.validates and state.loss_steps:
+                    self.log_row(learning_rate, None)
             stop_now = settings.stop_after_steps is not None and state.step >= settings.stop_after_steps
             if evaluate or state.finished or stop_now:
                 self.save_checkpoint()
@@ -386,7 +432,8 @@ def format_duration(seconds: float) -> str:
 
 def checkpoint_files(checkpoints: Checkpoints, outdir: Path) -> list[str]:
     """The checkpoint files left after a run, relative to `outdir` when inside it (for a command's file list)."""
-    present = [path for path in (checkpoints.last, checkpoints.best) if path.is_file()]
+    candidates = (checkpoints.last, checkpoints.best, checkpoints.refit.last, checkpoints.refit.best)
+    present = [path for path in candidates if path.is_file()]
     return [str(path.relative_to(outdir)) if path.is_relative_to(outdir) else str(path) for path in present]
 
 

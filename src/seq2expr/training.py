@@ -213,6 +213,11 @@ def linear_warmup_decay(warmup_steps: int) -> Schedule:
     return schedule
 
 
+def scaled_warmup(warmup_steps: int, steps: int, total_steps: int) -> int:
+    """The warm-up of a schedule of `total_steps` scaled to a run of `steps` (a refit): same share of the run."""
+    return round(warmup_steps * steps / max(1, total_steps))
+
+
 def constant_schedule(optimizer: torch.optim.Optimizer, total_steps: int) -> LambdaLR:
     """The peak learning rate throughout (a scheduler all the same, so every run checkpoints alike)."""
     return LambdaLR(optimizer, lambda step: 1.0)
@@ -255,16 +260,25 @@ def _significant(value: float) -> float:
     return float(f"{value:.9g}")
 
 
-def training_curves(log: pd.DataFrame, curves_id: str, model: str) -> dict[str, Any]:
-    """MultiQC custom content: train and val loss against the optimiser step, one line graph."""
+def training_curves(log: pd.DataFrame, curves_id: str, model: str, refit_steps: int | None = None) -> dict[str, Any]:
+    """MultiQC custom content: train and val loss against the optimiser step, one line graph.
+
+    `refit_steps`: the predictions come from a refit on train + val for that many steps (the curves
+    are those of the early-stopped run that chose it), and the description says so.
+    """
+    chosen = (
+        "The predictions come from the step with the lowest validation loss."
+        if refit_steps is None
+        else f"The step with the lowest validation loss ({refit_steps}) set the length of a refit on train + val "
+        "genes from the same initial weights; the predictions come from that refit."
+    )
     train = log.dropna(subset=["train_loss"])
     val = log.dropna(subset=["val_loss"])
     return {
         "id": curves_id,
         "section_name": f"{model} training curves",
         "description": f"Mean-squared error of the {model} regressor on the training batches (dropout on) and on "
-        "the validation genes, by optimiser step. The predictions come from the step with the lowest "
-        "validation loss.",
+        f"the validation genes, by optimiser step. {chosen}",
         "plot_type": "linegraph",
         "pconfig": {
             "id": f"{curves_id}_plot",

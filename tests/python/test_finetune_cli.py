@@ -26,6 +26,7 @@ from seq2expr.dnabert2.model import Dnabert2ForRegression
 from seq2expr.dnabert2.options import FinetuneOptions
 from seq2expr.dnabert2.tokenizer import load_tokenizer
 from seq2expr.predictions import read_predictions
+from seq2expr.refit import read_fit
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "assets" / "test_data" / "tiny_dnabert2"
@@ -69,11 +70,17 @@ def test_writes_the_contract_files(finished: Path, synthetic_dataset: Path):
     dataset = read_dataset(synthetic_dataset)
     assert sorted(p.name for p in finished.iterdir()) == [
         "compute.tsv",
+        "fit.json",
         "model",
         "predictions.tsv",
         "training_curves_mqc.yaml",
         "training_log.tsv",
     ]  # the checkpoints are gone once the outputs are written
+    fit = read_fit(finished / "fit.json")  # no --refit: fitted on train, val was the early-stopping set
+    assert (fit.refit, fit.fitted_on, fit.val_use) == (False, "train", "early stopping")
+    assert (
+        fit.genes_fitted == (dataset["split"] == "train").sum() and fit.val_genes == (dataset["split"] == "val").sum()
+    )
 
     predictions = read_predictions(finished / "predictions.tsv")
     assert predictions["gene_id"].tolist() == dataset["gene_id"].tolist()

@@ -8,6 +8,11 @@ on CUDA; on the CPU, deterministic kernels and a seeded batch order make re-runs
 seed and thread count byte-identical. The loop, the early stopping, the checkpoints for an
 exact resume and the carving of a val split are the training core's (`seq2expr.training`), the
 same as DNABERT-2's, so both models stop on the same kind of evidence.
+
+With `refit`, the early-stopped run only chooses the number of steps N (its best step on val); a
+second run from the same initial weights and seed trains on train + val for exactly N steps (the
+learning rate is constant, so the schedule is the same) and predicts (`seq2expr.refit`). With
+`search`, the declared search of `seq2expr.cnn.search` chooses the recipe on val first.
 """
 
 from __future__ import annotations
@@ -30,8 +35,20 @@ from seq2expr.cnn.options import CnnConfig, CnnOptions
 from seq2expr.compute import COMPUTE_FILE
 from seq2expr.errors import InputError
 from seq2expr.predictions import make_predictions, write_predictions
+from seq2expr.refit import FIT_FILE, FitRecord, RefitOptions, write_fit
+from seq2expr.search import SearchResult
 from seq2expr.tables import honour_umask, table_bytes, write_tsv
-from seq2expr.trainer import Checkpoints, LoopSettings, Trainer, checkpoint_files, checkpoint_folder, training_log_table
+from seq2expr.trainer import (
+    Checkpoints,
+    LoopSettings,
+    Trainer,
+    checkpoint_files,
+    checkpoint_folder,
+    initial_weights,
+    refit_settings,
+    restart_from,
+    training_log_table,
+)
 from seq2expr.training import (
     LOG_COLUMNS,
     autocast,
@@ -49,13 +66,16 @@ logger = logging.getLogger(__name__)
 
 MODEL_NAME = "CNN"
 CURVES_ID = "cnn_training_curves"
+SEARCH_FILE = "cnn_search.tsv"
+REFIT_LOG = "refit_log.tsv"
 
 
 @dataclass(frozen=True)
 class CnnResult:
     """The trained model (best epoch's weights), its log, predictions and target scaling.
 
-    `predictions` is None when the run stopped before its end as asked (`stop_after_steps`).
+    `predictions` is None when the run stopped before its end as asked (`stop_after_steps`); `fit`
+    says which weights predicted (the early-stopped run's best, or a refit on train + val).
     """
 
     model: PromoterCnn
@@ -66,6 +86,9 @@ class CnnResult:
     best_epoch: int
     stop_reason: str
     stopped_early: bool
+    fit: FitRecord | None = None
+    #: the refit's own log (train loss by step), None without a refit
+    refit_log: pd.DataFrame | None = None
 
 
 def window_codes(table: pd.DataFrame, path: str) -> np.ndarray:
@@ -154,8 +177,12 @@ def train_cnn(
     device: torch.device,
     checkpoint_dir: Path | None = None,
     stop_after_steps: int | None = None,
+    refit: bool = False,
 ) -> CnnResult:
     """Train on train, stop on val, predict every gene of the dataset (carved val genes reported as val).
+
+    With `refit`, a second run from the same initial weights and seed trains on train + val for the
+    first run's best number of steps, and predicts instead (never a test gene in either run).
 
     With `checkpoint_dir`, the run resumes from the checkpoint there (after a kill, or a planned stop
     after `stop_after_steps`) and leaves it there; without, it keeps its best weights in a
@@ -181,6 +208,7 @@ def train_cnn(
 
     make_deterministic(options.seed, device)
     model = PromoterCnn(config).to(device)
+    initial = initial_weights(model)
     optimizer = build_optimizer(model, options.learning_rate, options.weight_decay)
     logger.info(
         "CNN: %d parameters, %d train / %d val windows of %d bp, up to %d epochs on %s",
@@ -206,10 +234,34 @@ def train_cnn(
         best_epoch = round(state.best_step / trainer.steps_per_epoch) if state.best_step > 0 else 0
         if not state.finished:
             return CnnResult(model, log, None, mean, sd, best_epoch, "stopped as asked", False)
-        trainer.load_best()
+        refit_log = None
+        schedule = f"constant learning rate {options.learning_rate:g}"
+        fit = FitRecord(MODEL_NAME, refit, state.best_step, len(train), len(val), state.best_step, schedule)
+        if refit:
+            fitted = np.concatenate([train, val])
+            restart_from(model, initial, options.seed)
+            refit_task = CnnTask(model, codes[fitted], labels[fitted], codes[val], labels[val], options, device)
+            refitted = Trainer(
+                refit_task,
+                build_optimizer(model, options.learning_rate, options.weight_decay),
+                constant_schedule,
+                refit_settings(settings, state.best_step),
+                checkpoints.refit,
+                {**fingerprint, "refit_steps": state.best_step},
+            )
+            refitted.resume()
+            refit_log = training_log_table(refitted.run(), LOG_COLUMNS)
+            fit = dataclasses.replace(fit, genes_fitted=len(fitted))
+            logger.info(
+                "Refit on %d train + val genes for %d steps: its predictions are written", len(fitted), fit.steps
+            )
+        else:
+            trainer.load_best()
     predicted = predict(model, codes, options.eval_batch_size, device) * sd + mean
     predictions = make_predictions(table["gene_id"], table["split"], target, predicted, MODEL_NAME)
-    return CnnResult(model, log, predictions, mean, sd, best_epoch, state.stop_reason, state.stopped_early)
+    return CnnResult(
+        model, log, predictions, mean, sd, best_epoch, state.stop_reason, state.stopped_early, fit, refit_log
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,6 +275,8 @@ class CnnRun:
     result: CnnResult
     outdir: Path
     files: list[str]
+    #: the declared search's outcome when it ran (`search=True`)
+    search: SearchResult[Any] | None = None
 
 
 def run(
@@ -233,34 +287,57 @@ def run(
     device: str = "auto",
     threads: int = 1,
     resume: ResumeOptions | None = None,
+    refit: RefitOptions | None = None,
+    search: bool = False,
 ) -> CnnRun:
-    """Train the CNN and write predictions.tsv, training_log.tsv, the curves, model/ and compute.tsv into `outdir`.
+    """Train the CNN and write predictions.tsv, training_log.tsv, the curves, model/, fit.json and compute.tsv.
 
     An interrupted run (`resume.stop_after_steps`, or a kill) leaves its checkpoint, and the same call
-    continues it; a finished run removes the checkpoint unless `resume.keep_checkpoints`.
+    continues it; a finished run removes the checkpoint unless `resume.keep_checkpoints`. With
+    `refit.refit`, the predictions are a refit's on train + val (refit_log.tsv, fit.json). With
+    `search`, the declared search (`seq2expr.cnn.search`) first chooses the recipe on the val genes
+    (cnn_search.tsv, its methods paragraph in the log), and `config` and the learning rate of
+    `options` give way to the chosen candidate's.
     """
+    from seq2expr.cnn.search import candidate_options, search_cnn, search_table
     from seq2expr.dataset import read_dataset
 
-    resume = resume or ResumeOptions()
+    resume, refit = resume or ResumeOptions(), refit or RefitOptions()
     options.check()
     outdir.mkdir(parents=True, exist_ok=True)
     checkpoints = Checkpoints(resume.checkpoint_dir or outdir / "checkpoints")
+    searched: list[str] = []
+    chosen = None
     with training_session(threads, device, MODEL_NAME) as (target, compute):
         table = read_dataset(dataset)
-        result = train_cnn(table, str(dataset), config, options, target, checkpoints.directory, resume.stop_after_steps)
+        if search:
+            chosen = search_cnn(table, str(dataset), options, target)
+            write_tsv(search_table(chosen), outdir / SEARCH_FILE)
+            logger.info("%s", chosen.methods())
+            config, options = chosen.chosen.settings.config, candidate_options(chosen.chosen.settings, options)
+            searched = [SEARCH_FILE]
+        result = train_cnn(
+            table, str(dataset), config, options, target, checkpoints.directory, resume.stop_after_steps, refit.refit
+        )
         write_tsv(result.log, outdir / "training_log.tsv")
-        if result.predictions is None:
+        if result.predictions is None or result.fit is None:
             logger.info("Not finished: training_log.tsv written; predictions and model/ come when the run ends")
-            return CnnRun(result, outdir, ["training_log.tsv", *checkpoint_files(checkpoints, outdir)])
+            files = [*searched, "training_log.tsv", *checkpoint_files(checkpoints, outdir)]
+            return CnnRun(result, outdir, files, chosen)
         write_predictions(result.predictions, outdir / "predictions.tsv")
-        write_yaml(training_curves(result.log, CURVES_ID, MODEL_NAME), outdir / f"{CURVES_ID}_mqc.yaml")
+        refit_steps = result.fit.steps if result.fit.refit else None
+        write_yaml(training_curves(result.log, CURVES_ID, MODEL_NAME, refit_steps), outdir / f"{CURVES_ID}_mqc.yaml")
+        write_fit(result.fit, outdir / FIT_FILE)
+        if result.refit_log is not None:
+            write_tsv(result.refit_log, outdir / REFIT_LOG)
         window = len(table["sequence"].iloc[0])
         save_cnn(result.model.cpu(), outdir / "model", result.target_mean, result.target_sd, window)
         honour_umask(outdir / "model")
         if not resume.keep_checkpoints:
             checkpoints.remove()
         compute.write(outdir / COMPUTE_FILE)
-    files = ["predictions.tsv", "training_log.tsv", f"{CURVES_ID}_mqc.yaml", "model/config.json"]
-    files += ["model/model.safetensors", COMPUTE_FILE, *checkpoint_files(checkpoints, outdir)]
+    files = [*searched, "predictions.tsv", "training_log.tsv", f"{CURVES_ID}_mqc.yaml", FIT_FILE]
+    files += [REFIT_LOG] if result.refit_log is not None else []
+    files += ["model/config.json", "model/model.safetensors", COMPUTE_FILE, *checkpoint_files(checkpoints, outdir)]
     logger.info("Wrote %s", ", ".join(files))
-    return CnnRun(result, outdir, files)
+    return CnnRun(result, outdir, files, chosen)

@@ -6,6 +6,10 @@ norm clipped at 1.0, linear decay after 50 warm-up steps, 32 sequences per optim
 evaluation on val every 200 steps and at each epoch end, the checkpoint with the lowest val
 MSE kept. Added here: bf16 autocast on CUDA, length-bucketed batches, gradient accumulation,
 early stopping and an exact resume after a kill (`seq2expr.training`, shared with the CNN).
+With `refit`, the early-stopped run only chooses the number of optimiser steps N (its best step
+on val); a second run from the same initial weights (the pretrained encoder and the seeded head)
+and seed trains on train + val for exactly N steps, the schedule scaled to N steps (warm-up the
+same share of the run, linear decay to 0 at step N), and predicts (`seq2expr.refit`).
 
 What is DNABERT-2's lives here: tokenised, length-bucketed batches (`Dnabert2Task`), gradient
 accumulation over micro-batches, prediction in length order, and the command's `run()`. The
@@ -40,8 +44,19 @@ from seq2expr.dnabert2.options import FinetuneOptions
 from seq2expr.dnabert2.tokenizer import pad_token_id
 from seq2expr.errors import InputError
 from seq2expr.predictions import make_predictions, warn_if_near_constant, write_predictions
+from seq2expr.refit import FIT_FILE, FitRecord, RefitOptions, write_fit
 from seq2expr.tables import honour_umask, write_tsv
-from seq2expr.trainer import Checkpoints, LoopSettings, Trainer, TrainState, checkpoint_files, training_log_table
+from seq2expr.trainer import (
+    Checkpoints,
+    LoopSettings,
+    Trainer,
+    TrainState,
+    checkpoint_files,
+    initial_weights,
+    refit_settings,
+    restart_from,
+    training_log_table,
+)
 from seq2expr.training import LOG_COLUMNS as CORE_LOG_COLUMNS
 from seq2expr.training import (
     autocast,
@@ -51,6 +66,7 @@ from seq2expr.training import (
     file_sha256,
     linear_warmup_decay,
     regression_metrics,
+    scaled_warmup,
     training_curves,
     training_session,
     write_yaml,
@@ -63,6 +79,7 @@ THROUGHPUT = "tokens_per_s"
 LOG_COLUMNS = [*CORE_LOG_COLUMNS, THROUGHPUT]
 CURVES_ID = "dnabert2_training_curves"
 CURVES_FILE = "training_curves_mqc.yaml"
+REFIT_LOG = "refit_log.tsv"
 
 
 def encode_table(table: pd.DataFrame, tokenizer: PreTrainedTokenizerBase, max_tokens: int) -> EncodedSplit:
@@ -145,8 +162,13 @@ def new_trainer(
     checkpoints: Checkpoints,
     fingerprint: dict[str, Any],
     stop_after_steps: int | None = None,
+    refit_of: Trainer | None = None,
 ) -> Trainer:
-    """The shared loop set up with the study's recipe for `model` (moved to `device`)."""
+    """The shared loop set up with the study's recipe for `model` (moved to `device`).
+
+    `refit_of`: a finished early-stopped run; this one trains exactly its best number of steps on
+    `train` (then train + val) without evaluating, the warm-up scaled to that length.
+    """
     model.to(device)
     if options.gradient_checkpointing:
         enable_gradient_checkpointing(model)
@@ -159,9 +181,15 @@ def new_trainer(
         stop_after_steps=stop_after_steps,
         throughput=THROUGHPUT,
     )
+    warmup = options.warmup_steps
+    if refit_of is not None:
+        steps = refit_of.state.best_step
+        settings = refit_settings(settings, steps)
+        warmup = scaled_warmup(warmup, steps, refit_of.total_steps)
+        fingerprint = {**fingerprint, "refit_steps": steps}
     task = Dnabert2Task(model, train, val, options, device, pad_id)
     optimizer = build_optimizer(model, options.learning_rate, options.weight_decay)
-    return Trainer(task, optimizer, linear_warmup_decay(options.warmup_steps), settings, checkpoints, fingerprint)
+    return Trainer(task, optimizer, linear_warmup_decay(warmup), settings, checkpoints, fingerprint)
 
 
 def run_fingerprint(options: FinetuneOptions, model_name: str, dataset_sha256: str) -> dict[str, Any]:
@@ -171,11 +199,14 @@ def run_fingerprint(options: FinetuneOptions, model_name: str, dataset_sha256: s
 
 @dataclass(frozen=True)
 class FinetuneResult:
-    """What a training run produced: predictions are None until training has finished."""
+    """What a training run produced: predictions and `fit` are None until training has finished."""
 
     state: TrainState
     log: pd.DataFrame
     predictions: pd.DataFrame | None
+    fit: FitRecord | None = None
+    #: the refit's own log (train loss by step), None without a refit
+    refit_log: pd.DataFrame | None = None
 
 
 def finetune(
@@ -189,11 +220,14 @@ def finetune(
     checkpoints: Checkpoints,
     fingerprint: dict[str, Any],
     stop_after_steps: int | None = None,
+    refit: bool = False,
 ) -> FinetuneResult:
     """Fine-tune `model` on the dataset's train split, resuming from `checkpoints` when they exist.
 
     When training finishes (all epochs or early stopping), the best weights are loaded into
     `model` and it predicts every gene of the dataset; carved val genes are reported as `val`.
+    With `refit`, `model` is instead trained again from its initial weights on train + val for the
+    best number of steps (checkpoints in `checkpoints.refit`), and that model predicts.
     """
     options.check()
     table = checked_table(table, dataset_path)
@@ -214,15 +248,30 @@ def finetune(
     train = everything.subset(np.flatnonzero(split == "train"))
     val = everything.subset(np.flatnonzero(split == "val"))
     trainer = new_trainer(model, train, val, options, device, pad_id, checkpoints, fingerprint, stop_after_steps)
+    initial = initial_weights(model)  # before a resume overwrites them: the refit starts where this run started
     trainer.resume()
     state = trainer.run()
     log = training_log_table(state, LOG_COLUMNS)
     if not state.finished:
         return FinetuneResult(state, log, None)
-    trainer.load_best()
+    schedule = f"linear warm-up {options.warmup_steps} steps, linear decay to 0 at step {trainer.total_steps}"
+    fit = FitRecord(MODEL_NAME, False, state.best_step, len(train), len(val), state.best_step, schedule)
+    refit_log = None
+    if refit:
+        fitted = everything.subset(np.flatnonzero(split != "test"))
+        restart_from(model, initial, options.seed)
+        again = new_trainer(model, fitted, val, options, device, pad_id, checkpoints.refit, fingerprint, None, trainer)
+        again.resume()
+        refit_log = training_log_table(again.run(), LOG_COLUMNS)
+        warmup = scaled_warmup(options.warmup_steps, state.best_step, trainer.total_steps)
+        schedule = f"linear warm-up {warmup} steps, linear decay to 0 at step {state.best_step} (scaled to the refit)"
+        fit = FitRecord(MODEL_NAME, True, state.best_step, len(fitted), len(val), state.best_step, schedule)
+        logger.info("Refit on %d train + val genes for %d steps; its predictions are written", len(fitted), fit.steps)
+    else:
+        trainer.load_best()
     predicted = predict(model, everything, options.eval_batch_size, device, pad_id)
     predictions = make_predictions(table["gene_id"], table["split"], table["target"], predicted, MODEL_NAME)
-    return FinetuneResult(state, log, predictions)
+    return FinetuneResult(state, log, predictions, fit, refit_log)
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,12 +295,14 @@ def run(
     device: str = "auto",
     threads: int = 1,
     resume: ResumeOptions | None = None,
+    refit: RefitOptions | None = None,
 ) -> FinetuneRun:
     """Fine-tune, predict every gene and write the outputs into `outdir` (created).
 
     Files: training_log.tsv always; once training has finished also predictions.tsv,
     training_curves_mqc.yaml, model/ (weights, config with the fine-tuning's --max-tokens,
-    tokenizer) and compute.tsv (of this invocation: a resumed run's since its resume).
+    tokenizer), fit.json (which genes the predicting weights saw; with `refit.refit` also
+    refit_log.tsv) and compute.tsv (of this invocation: a resumed run's since its resume).
     """
     # imported here: the model module is DNABERT-2's native architecture (seconds of torch set-up)
     from transformers import set_seed
@@ -261,7 +312,7 @@ def run(
     from seq2expr.dnabert2.model import Dnabert2ForRegression
     from seq2expr.dnabert2.tokenizer import load_tokenizer
 
-    resume = resume or ResumeOptions()
+    resume, refit = resume or ResumeOptions(), refit or RefitOptions()
     options.check()
     outdir.mkdir(parents=True, exist_ok=True)
     with training_session(threads, device, MODEL_NAME) as (target, compute):
@@ -284,15 +335,29 @@ def run(
         checkpoints = Checkpoints(resume.checkpoint_dir or outdir / "checkpoints")
         fingerprint = run_fingerprint(options, model_name, file_sha256(dataset))
         result = finetune(
-            table, dataset, model, pad_id, tokenizer, options, target, checkpoints, fingerprint, resume.stop_after_steps
+            table,
+            dataset,
+            model,
+            pad_id,
+            tokenizer,
+            options,
+            target,
+            checkpoints,
+            fingerprint,
+            resume.stop_after_steps,
+            refit.refit,
         )
         write_tsv(result.log, outdir / "training_log.tsv")
-        if result.predictions is None:
+        if result.predictions is None or result.fit is None:
             logger.info("Not finished: training_log.tsv written; predictions and model/ come when the run ends")
             return FinetuneRun(result, outdir, ["training_log.tsv", *checkpoint_files(checkpoints, outdir)])
         warn_if_near_constant(result.predictions)
         write_predictions(result.predictions, outdir / "predictions.tsv")
-        write_yaml(training_curves(result.log, CURVES_ID, MODEL_NAME), outdir / CURVES_FILE)
+        refit_steps = result.fit.steps if result.fit.refit else None
+        write_yaml(training_curves(result.log, CURVES_ID, MODEL_NAME, refit_steps), outdir / CURVES_FILE)
+        write_fit(result.fit, outdir / FIT_FILE)
+        if result.refit_log is not None:
+            write_tsv(result.refit_log, outdir / REFIT_LOG)
         model.config.finetune_max_tokens = options.max_tokens  # predict_dnabert2.py cuts new windows the same way
         model.save_pretrained(outdir / "model", safe_serialization=True)
         tokenizer.save_pretrained(outdir / "model")
@@ -300,6 +365,7 @@ def run(
         if not resume.keep_checkpoints:
             checkpoints.remove()
         compute.write(outdir / COMPUTE_FILE)
-    files = ["training_log.tsv", "predictions.tsv", CURVES_FILE, COMPUTE_FILE]
+    files = ["training_log.tsv", "predictions.tsv", CURVES_FILE, FIT_FILE, COMPUTE_FILE]
+    files += [REFIT_LOG] if result.refit_log is not None else []
     files += sorted(str(path.relative_to(outdir)) for path in (outdir / "model").rglob("*") if path.is_file())
     return FinetuneRun(result, outdir, files + checkpoint_files(checkpoints, outdir))
