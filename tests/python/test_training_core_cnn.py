@@ -1,9 +1,11 @@
 """The CNN on the shared training core: early stopping is triggered and an early-stopped run started
 again trains no further, an interrupted run resumes to exactly the uninterrupted result, a diverging
-loss is one clear line, and `run()` returns exactly the files it writes."""
+loss is one clear line, `run()` returns exactly the files it writes, and `search=True` runs the declared
+search first and trains its choice."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,8 +16,10 @@ from conftest import assert_one_line_error, run_script
 
 from seq2expr.cli import ResumeOptions
 from seq2expr.cnn.options import CnnConfig, CnnOptions
+from seq2expr.cnn.search import CANDIDATES, CnnSetting
 from seq2expr.cnn.training import run
 from seq2expr.compute import read_compute
+from seq2expr.search import Candidate
 
 #: Few epochs of small batches; patience 1 so that the first evaluation without a better val MSE stops the run.
 QUICK = CnnOptions(epochs=8, batch_size=64, patience=1)
@@ -85,3 +89,29 @@ def test_a_diverging_loss_is_one_line_with_the_hint(synthetic_dataset: Path, tmp
     assert_one_line_error(result, "training diverged")
     assert "lower --learning-rate (now 1e+30)" in result.stderr
     assert not (tmp_path / "predictions.tsv").exists() and not (tmp_path / "compute.tsv").exists()
+
+
+def shrunk(candidate: Candidate[CnnSetting]) -> Candidate[CnnSetting]:
+    """A declared candidate at a test's budget: 8 channels and, where the setting carries its own, 2 epochs."""
+    setting = candidate.settings
+    config = replace(setting.config, motif_filters=8, filters=8, hidden=8)
+    budget = {name: value for name, value in (("epochs", 2), ("patience", 0)) if hasattr(setting, name)}
+    return Candidate(candidate.name, replace(setting, config=config, **budget), candidate.description)
+
+
+def test_the_search_runs_before_training_and_writes_its_table(synthetic_dataset: Path, tmp_path: Path) -> None:
+    """The declared candidates (shrunk to seconds) are scored on val, the chosen one trains, cnn_search.tsv says so."""
+    candidates = tuple(shrunk(candidate) for candidate in CANDIDATES[:2])
+    options = replace(QUICK, epochs=2, patience=0)
+    done = run(synthetic_dataset, CnnConfig(), options, tmp_path, "cpu", 1, search=True, candidates=candidates)
+    table = pd.read_csv(tmp_path / "cnn_search.tsv", sep="\t")
+    assert table["candidate"].tolist() == [candidate.name for candidate in candidates]
+    assert table["chosen"].sum() == 1 and done.search is not None
+    chosen = next(c for c in candidates if c.name == done.search.chosen.name)
+    assert table.loc[table["chosen"], "val_mse"].item() == pytest.approx(table["val_mse"].min())
+    # the chosen recipe is the one trained: its architecture in model/, its best val MSE the search's
+    saved = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert all(saved[key] == value for key, value in chosen.settings.config.to_dict().items())
+    assert done.result.log["val_loss"].min() == pytest.approx(table.loc[table["chosen"], "val_mse"].item(), abs=1e-6)
+    assert "cnn_search.tsv" in done.files and sorted(done.files) == written(tmp_path)
+    assert "hyper-parameter search" in done.search.methods()

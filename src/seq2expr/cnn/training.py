@@ -22,7 +22,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,7 @@ from seq2expr.compute import COMPUTE_FILE
 from seq2expr.errors import InputError
 from seq2expr.predictions import make_predictions, write_predictions
 from seq2expr.refit import FIT_FILE, FitRecord, RefitOptions, write_fit
-from seq2expr.search import SearchResult
+from seq2expr.search import Candidate, SearchResult
 from seq2expr.tables import honour_umask, table_bytes, write_tsv
 from seq2expr.trainer import (
     Checkpoints,
@@ -61,6 +61,9 @@ from seq2expr.training import (
     training_session,
     write_yaml,
 )
+
+if TYPE_CHECKING:  # seq2expr.cnn.search trains through this module
+    from seq2expr.cnn.search import CnnSetting
 
 logger = logging.getLogger(__name__)
 
@@ -289,6 +292,7 @@ def run(
     resume: ResumeOptions | None = None,
     refit: RefitOptions | None = None,
     search: bool = False,
+    candidates: tuple[Candidate[CnnSetting], ...] | None = None,
 ) -> CnnRun:
     """Train the CNN and write predictions.tsv, training_log.tsv, the curves, model/, fit.json and compute.tsv.
 
@@ -296,10 +300,12 @@ def run(
     continues it; a finished run removes the checkpoint unless `resume.keep_checkpoints`. With
     `refit.refit`, the predictions are a refit's on train + val (refit_log.tsv, fit.json). With
     `search`, the declared search (`seq2expr.cnn.search`) first chooses the recipe on the val genes
-    (cnn_search.tsv, its methods paragraph in the log), and `config` and the learning rate of
-    `options` give way to the chosen candidate's.
+    (cnn_search.tsv, its methods paragraph in the log) among `candidates` (default: the declared
+    `seq2expr.cnn.search.CANDIDATES`), and `config` and `options` give way to the chosen candidate's
+    (`candidate_options`); the chosen recipe is then trained on the whole table, exactly as its
+    search run was. A resumed run searches again (same seed: same choice) before it resumes.
     """
-    from seq2expr.cnn.search import candidate_options, search_cnn, search_table
+    from seq2expr.cnn.search import CANDIDATES, candidate_options, search_cnn, search_table
     from seq2expr.dataset import read_dataset
 
     resume, refit = resume or ResumeOptions(), refit or RefitOptions()
@@ -311,7 +317,7 @@ def run(
     with training_session(threads, device, MODEL_NAME) as (target, compute):
         table = read_dataset(dataset)
         if search:
-            chosen = search_cnn(table, str(dataset), options, target)
+            chosen = search_cnn(table, str(dataset), options, target, candidates or CANDIDATES)
             write_tsv(search_table(chosen), outdir / SEARCH_FILE)
             logger.info("%s", chosen.methods())
             config, options = chosen.chosen.settings.config, candidate_options(chosen.chosen.settings, options)
