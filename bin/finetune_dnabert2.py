@@ -42,12 +42,28 @@ logger = logging.getLogger("finetune_dnabert2")
 @click.option("--model", "model_name", required=True, help="Hugging Face hub id or folder of a DNABERT-2 checkpoint.")
 @dataclass_options(FinetuneOptions)
 @dataclass_options(RefitOptions)
+@click.option(
+    "--search-learning-rate",
+    "search_rate",
+    is_flag=True,
+    help="GPU only: first choose the learning rate on the val genes among the declared ones (the study's 3e-5 and one "
+    "on each side; one fine-tuning each; learning_rate_search.tsv), then fine-tune at the chosen one.",
+)
 @device_option("train")
 @threads_option
 @dataclass_options(ResumeOptions)
 @outdir_option
 @verbose_option
-def main(dataset: Path, model_name: str, device: str, threads: int, outdir: Path, verbose: bool, **values: Any) -> None:
+def main(
+    dataset: Path,
+    model_name: str,
+    search_rate: bool,
+    device: str,
+    threads: int,
+    outdir: Path,
+    verbose: bool,
+    **values: Any,
+) -> None:
     """Fine-tune DNABERT-2 (regression on the pooled [CLS]) and predict every gene of the dataset."""
     setup_logging(verbose)
     options = options_from(FinetuneOptions, values)
@@ -56,7 +72,7 @@ def main(dataset: Path, model_name: str, device: str, threads: int, outdir: Path
     # torch and transformers take seconds to import: only here, so that --help answers at once.
     from seq2expr.dnabert2.finetune import run
 
-    done = run(dataset, model_name, options, outdir, device, threads, resume, refit)
+    done = run(dataset, model_name, options, outdir, device, threads, resume, refit, search_rate)
     logger.info("Wrote %s to %s", ", ".join(done.files), outdir)
 
 

@@ -7,7 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,7 @@ import pytest
 import torch
 import yaml
 from click.testing import CliRunner, Result
-from conftest import load_command
+from conftest import assert_one_line_error, load_command, run_script
 
 from seq2expr.cli import ResumeOptions
 from seq2expr.compute import read_compute
@@ -237,3 +239,38 @@ def test_an_early_stopped_run_started_again_trains_no_further(synthetic_dataset:
     assert "finished run" in again.stderr and "nothing left to train" in again.stderr
     assert (tmp_path / "predictions.tsv").read_bytes() == predictions
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "training_log.tsv", sep="\t"), log)
+
+
+def test_the_learning_rate_search_is_refused_on_a_cpu_in_one_line(synthetic_dataset: Path, tmp_path: Path) -> None:
+    args = [*QUICK, "--search-learning-rate", "--outdir", tmp_path]
+    result = run_script("finetune_dnabert2.py", "--dataset", synthetic_dataset, *args, check=False)
+    assert_one_line_error(result, "runs only on a GPU (--device cuda)")
+    assert not any(tmp_path.iterdir())  # refused before any fine-tuning
+
+
+def test_the_learning_rate_search_trains_its_choice(
+    monkeypatch: pytest.MonkeyPatch, synthetic_dataset: Path, tmp_path: Path
+) -> None:
+    """The GPU path on the CPU (the device check passed as if on CUDA): two rates scored on val, the winner trained."""
+    import seq2expr.dnabert2.finetune as finetune_module
+
+    real = finetune_module.search_learning_rate
+
+    def as_on_a_gpu(
+        model: str, rates: object, epochs: int, table: pd.DataFrame, fit: Callable[..., Any], device: torch.device
+    ) -> Any:
+        assert device.type == "cpu"
+        return real(model, (1e-3, 1e-6), epochs, table, fit, torch.device("cuda"))
+
+    monkeypatch.setattr(finetune_module, "search_learning_rate", as_on_a_gpu)
+    options = FinetuneOptions(
+        epochs=2, global_batch_size=32, batch_size=32, learning_rate=1e-4, max_tokens=32, eval_steps=2, seed=3
+    )
+    done = finetune_run(synthetic_dataset, str(TINY), options, tmp_path, "cpu", 1, search_rate=True)
+    scores = pd.read_csv(tmp_path / "learning_rate_search.tsv", sep="\t")
+    assert scores["candidate"].tolist() == ["lr=0.001", "lr=1e-06"] and scores["chosen"].sum() == 1
+    assert done.search is not None
+    chosen = scores.loc[scores["chosen"]]
+    assert chosen["val_mse"].item() == scores["val_mse"].min()
+    assert done.result.log["val_loss"].min() == pytest.approx(chosen["val_mse"].item(), rel=1e-6)
+    assert "learning_rate_search.tsv" in done.files

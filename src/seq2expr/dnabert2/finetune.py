@@ -20,7 +20,7 @@ an object with `loss` and `logits`, so it does not depend on how the model is bu
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from seq2expr.dnabert2.tokenizer import pad_token_id
 from seq2expr.errors import InputError
 from seq2expr.predictions import make_predictions, warn_if_near_constant, write_predictions
 from seq2expr.refit import FIT_FILE, FitRecord, RefitOptions, write_fit
+from seq2expr.search import DNABERT2_LEARNING_RATES, SearchResult, ValidationScore, score_from_log, search_learning_rate
 from seq2expr.tables import honour_umask, write_tsv
 from seq2expr.trainer import (
     Checkpoints,
@@ -52,6 +53,7 @@ from seq2expr.trainer import (
     Trainer,
     TrainState,
     checkpoint_files,
+    checkpoint_folder,
     initial_weights,
     refit_settings,
     restart_from,
@@ -80,6 +82,7 @@ LOG_COLUMNS = [*CORE_LOG_COLUMNS, THROUGHPUT]
 CURVES_ID = "dnabert2_training_curves"
 CURVES_FILE = "training_curves_mqc.yaml"
 REFIT_LOG = "refit_log.tsv"
+SEARCH_FILE = "learning_rate_search.tsv"
 
 
 def encode_table(table: pd.DataFrame, tokenizer: PreTrainedTokenizerBase, max_tokens: int) -> EncodedSplit:
@@ -285,6 +288,8 @@ class FinetuneRun:
     result: FinetuneResult
     outdir: Path
     files: list[str]
+    #: the learning-rate choice's outcome when it ran (`search_rate=True`)
+    search: SearchResult[float] | None = None
 
 
 def run(
@@ -296,8 +301,14 @@ def run(
     threads: int = 1,
     resume: ResumeOptions | None = None,
     refit: RefitOptions | None = None,
+    search_rate: bool = False,
 ) -> FinetuneRun:
     """Fine-tune, predict every gene and write the outputs into `outdir` (created).
+
+    With `search_rate` (a GPU only: refused before any model is loaded on a CPU), the learning rate
+    is first chosen among `DNABERT2_LEARNING_RATES` on the val genes (`seq2expr.search`; one
+    fine-tuning per rate, test rows removed; learning_rate_search.tsv), then the run is made at the
+    chosen rate (its search run exactly: same seed, same genes).
 
     Files: training_log.tsv always; once training has finished also predictions.tsv,
     training_curves_mqc.yaml, model/ (weights, config with the fine-tuning's --max-tokens,
@@ -319,6 +330,24 @@ def run(
         table = read_dataset(dataset)
         tokenizer = load_tokenizer(model_name)
         pad_id = pad_token_id(tokenizer, model_name)
+        searched, searched_files = None, []
+        if search_rate:
+
+            def fit(rate: float, visible: pd.DataFrame) -> ValidationScore:
+                candidate = replace(options, learning_rate=rate)
+                set_seed(candidate.seed)
+                fresh = Dnabert2ForRegression.from_pretrained(model_name)
+                with checkpoint_folder(None) as scratch:
+                    its = run_fingerprint(candidate, model_name, file_sha256(dataset))
+                    done = finetune(visible, dataset, fresh, pad_id, tokenizer, candidate, target, scratch, its)
+                return score_from_log(done.log)
+
+            carved, _ = carve_validation(checked_table(table, dataset), options.val_fraction, options.seed, dataset)
+            searched = search_learning_rate(MODEL_NAME, DNABERT2_LEARNING_RATES, options.epochs, carved, fit, target)
+            write_tsv(searched.scores, outdir / SEARCH_FILE)
+            logger.info("%s", searched.methods())
+            options = replace(options, learning_rate=searched.chosen.settings)
+            searched_files = [SEARCH_FILE]
         set_seed(options.seed)  # before the model: the regression head is initialised at random
         model = Dnabert2ForRegression.from_pretrained(model_name)
         random_init = compute.random_init = is_random_init(resolve_source(model_name))
@@ -350,7 +379,8 @@ def run(
         write_tsv(result.log, outdir / "training_log.tsv")
         if result.predictions is None or result.fit is None:
             logger.info("Not finished: training_log.tsv written; predictions and model/ come when the run ends")
-            return FinetuneRun(result, outdir, ["training_log.tsv", *checkpoint_files(checkpoints, outdir)])
+            files = [*searched_files, "training_log.tsv", *checkpoint_files(checkpoints, outdir)]
+            return FinetuneRun(result, outdir, files, searched)
         warn_if_near_constant(result.predictions)
         write_predictions(result.predictions, outdir / "predictions.tsv")
         refit_steps = result.fit.steps if result.fit.refit else None
@@ -365,7 +395,7 @@ def run(
         if not resume.keep_checkpoints:
             checkpoints.remove()
         compute.write(outdir / COMPUTE_FILE)
-    files = ["training_log.tsv", "predictions.tsv", CURVES_FILE, FIT_FILE, COMPUTE_FILE]
+    files = [*searched_files, "training_log.tsv", "predictions.tsv", CURVES_FILE, FIT_FILE, COMPUTE_FILE]
     files += [REFIT_LOG] if result.refit_log is not None else []
     files += sorted(str(path.relative_to(outdir)) for path in (outdir / "model").rglob("*") if path.is_file())
-    return FinetuneRun(result, outdir, files + checkpoint_files(checkpoints, outdir))
+    return FinetuneRun(result, outdir, files + checkpoint_files(checkpoints, outdir), searched)
