@@ -8,7 +8,7 @@ and says so in fit.json; without it, fit.json says the val genes were the early-
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from conftest import TEST_DATA, run_script
 
+from seq2expr.cli import ResumeOptions
 from seq2expr.cnn.model import encode
 from seq2expr.cnn.options import CnnConfig, CnnOptions
 from seq2expr.cnn.training import CnnTask
@@ -175,3 +176,18 @@ def test_a_refit_needs_a_step_and_a_bad_fit_json_is_one_line(tmp_path: Path) -> 
     bad.write_text('{"refit": "yes"}')
     with pytest.raises(InputError, match="missing field"):
         read_fit(bad)
+
+
+def test_an_interrupted_refit_run_resumes_to_the_same_bytes(synthetic_dataset: Path, tmp_path: Path) -> None:
+    """Stopped during the early-stopped run, then resumed: the refit starts from the initial weights, not the resumed ones."""
+    options = replace(CNN, epochs=2, patience=0)
+    refit = RefitOptions(refit=True)
+    run_cnn(synthetic_dataset, SMALL, options, tmp_path / "whole", "cpu", 1, None, refit)
+    part = run_cnn(
+        synthetic_dataset, SMALL, options, tmp_path / "part", "cpu", 1, ResumeOptions(stop_after_steps=3), refit
+    )
+    assert part.result.predictions is None and part.result.fit is None
+    run_cnn(synthetic_dataset, SMALL, options, tmp_path / "part", "cpu", 1, None, refit)
+    for name in OUTPUTS:
+        assert (tmp_path / "part" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+    assert not (tmp_path / "part" / "checkpoints").exists()
