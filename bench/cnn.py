@@ -8,10 +8,11 @@ real data), then runs the real `seq2expr.cnn.training.train_cnn` with the defaul
 epoch (training on the train windows and predicting val), the rest is the fixed cost (setup and
 the final prediction of every gene). Both scale linearly with the number of genes, so they are
 projected to 22,000 genes; a run of the recipe costs at most its `epochs` (early stopping ends
-most runs sooner). The search (`seq2expr.cnn.search`, one run per candidate) costs about the
-number of candidates times that.
+most runs sooner). The search (`seq2expr.cnn.search`) runs each candidate once within its own
+declared epoch budget; `--architecture tower` (with the search's tower sizes) times a tower
+candidate's epoch the same way, so the search's cost is the sum of its candidates' runs.
 
-    python bench/cnn.py --threads 2 [--genes 600 --device cpu]
+    python bench/cnn.py --threads 2 [--genes 600 --device cpu] [--architecture tower]
     python bench/cnn.py --device cuda --genes 3000      # on a GPU: bf16 autocast, peak GPU memory
 
 On the CPU the figures include deterministic kernels, as `train_cnn` uses them there.
@@ -28,8 +29,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from seq2expr.cnn.model import BASES, PromoterCnn
-from seq2expr.cnn.options import CnnConfig, CnnOptions
+from seq2expr.cnn.model import BASES, build_cnn
+from seq2expr.cnn.options import ARCHITECTURES, CnnConfig, CnnOptions
 from seq2expr.cnn.search import CANDIDATES
 from seq2expr.cnn.training import train_cnn
 
@@ -55,10 +56,10 @@ def random_table(genes: int, length: int, seed: int) -> pd.DataFrame:
     )
 
 
-def timed_run(table: pd.DataFrame, options: CnnOptions, device: torch.device) -> float:
+def timed_run(table: pd.DataFrame, config: CnnConfig, options: CnnOptions, device: torch.device) -> float:
     """Wall seconds of one train_cnn call (the GPU's queue drained before the clock stops)."""
     started = time.perf_counter()
-    train_cnn(table, "benchmark", CnnConfig(), options, device)
+    train_cnn(table, "benchmark", config, options, device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return time.perf_counter() - started
@@ -69,16 +70,24 @@ def timed_run(table: pd.DataFrame, options: CnnOptions, device: torch.device) ->
 @click.option("--window", default=STUDY_WINDOW, type=click.IntRange(min=64), help="Window length (bp).")
 @click.option("--threads", default=2, type=click.IntRange(min=1), help="CPU threads.")
 @click.option("--device", default="cpu", type=click.Choice(["cpu", "cuda"]), help="Where to train.")
-def main(genes: int, window: int, threads: int, device: str) -> None:
-    """Time the default recipe's epochs and fixed cost and project them to the study's 22,000 × 4,001 bp."""
+@click.option(
+    "--architecture",
+    default=CnnConfig().architecture,
+    type=click.Choice(ARCHITECTURES),
+    help="The default recipe, or the search's first candidate of this architecture (its sizes and budget).",
+)
+def main(genes: int, window: int, threads: int, device: str, architecture: str) -> None:
+    """Time a recipe's epochs and fixed cost and project them to the study's 22,000 × 4,001 bp."""
     torch.set_num_threads(threads)
     target = torch.device(device)
-    recipe = CnnOptions()
+    setting = next(c.settings for c in CANDIDATES if c.settings.config.architecture == architecture)
+    config = setting.config
+    recipe = CnnOptions(learning_rate=setting.learning_rate, epochs=setting.epochs, patience=setting.patience)
     table = random_table(genes, window, 1)
     if target.type == "cuda":
         torch.cuda.reset_peak_memory_stats(target)
-    one = timed_run(table, replace(recipe, epochs=1, patience=0), target)
-    two = timed_run(table, replace(recipe, epochs=2, patience=0), target)
+    one = timed_run(table, config, replace(recipe, epochs=1, patience=0), target)
+    two = timed_run(table, config, replace(recipe, epochs=2, patience=0), target)
     per_epoch, fixed = max(two - one, 0.0), max(2 * one - two, 0.0)
     scale = STUDY_GENES / genes
     study_epoch, study_fixed = per_epoch * scale, fixed * scale
@@ -86,6 +95,7 @@ def main(genes: int, window: int, threads: int, device: str) -> None:
     train_genes = int((table["split"] == "train").sum())
     row = {
         "device": device if target.type == "cuda" else f"cpu ({threads} threads)",
+        "architecture": architecture,
         "window_bp": window,
         "genes_timed": genes,
         "train_windows_per_s": round(train_genes * (1 - recipe.val_fraction) / per_epoch, 1) if per_epoch else None,
@@ -94,9 +104,8 @@ def main(genes: int, window: int, threads: int, device: str) -> None:
         "study_fixed_s": round(study_fixed),
         "recipe_epochs_at_most": recipe.epochs,
         "study_recipe_minutes_at_most": round(recipe_minutes, 1),
-        "study_search_minutes_at_most": round(recipe_minutes * len(CANDIDATES), 1),
         "peak_host_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2),
-        "parameters": sum(p.numel() for p in PromoterCnn(CnnConfig()).parameters()),
+        "parameters": sum(p.numel() for p in build_cnn(config).parameters()),
     }
     if target.type == "cuda":
         row["peak_gpu_gib"] = round(torch.cuda.max_memory_allocated(target) / 1024**3, 2)

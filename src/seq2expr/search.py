@@ -25,7 +25,7 @@ from seq2expr.errors import InputError
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-SEARCH_COLUMNS = ["candidate", "settings", "val_mse", "val_pearson", "best_epoch", "seconds", "chosen"]
+SEARCH_COLUMNS = ["candidate", "settings", "max_epochs", "val_mse", "val_pearson", "best_epoch", "seconds", "chosen"]
 CRITERION = "lowest val MSE (standardised target) at the candidate's best epoch; ties go to the earlier candidate"
 
 
@@ -49,10 +49,11 @@ class ValidationScore:
 
 @dataclass(frozen=True)
 class SearchResult(Generic[T]):
-    """The whole budget and its outcome: `scores` has one row per candidate (SEARCH_COLUMNS)."""
+    """The whole budget and its outcome: `scores` has one row per candidate (SEARCH_COLUMNS), `epochs` the
+    epoch budget of each candidate, in order."""
 
     model: str
-    epochs: int
+    epochs: tuple[int, ...]
     candidates: tuple[Candidate[T], ...]
     scores: pd.DataFrame
     chosen: Candidate[T]
@@ -62,13 +63,14 @@ class SearchResult(Generic[T]):
     def methods(self) -> str:
         """One paragraph for the report's methods: budget, criterion, every score and the choice."""
         listed = "; ".join(
-            f"{row.candidate} ({row.settings}): val MSE {row.val_mse:.4f}, val r {row.val_pearson:.3f}, "
-            f"best epoch {row.best_epoch}"
+            f"{row.candidate} ({row.settings}; up to {row.max_epochs} epochs): val MSE {row.val_mse:.4f}, "
+            f"val r {row.val_pearson:.3f}, best epoch {row.best_epoch}"
             for row in self.scores.itertuples()
         )
         return (
-            f"{self.model} hyper-parameter search: {len(self.candidates)} declared candidates × up to {self.epochs} "
-            f"epochs each, trained on {self.n_train} train genes and scored on {self.n_val} val genes only "
+            f"{self.model} hyper-parameter search: {len(self.candidates)} declared candidates, each with its "
+            f"declared epoch budget (at most {max(self.epochs)} epochs), trained on {self.n_train} train genes "
+            f"and scored on {self.n_val} val genes only "
             f"(test genes removed before the search). Criterion: {CRITERION}. Scores: {listed}. "
             f"Chosen: {self.chosen.name}."
         )
@@ -93,17 +95,23 @@ def without_test(table: pd.DataFrame) -> pd.DataFrame:
 def select_on_validation(
     model: str,
     candidates: Sequence[Candidate[T]],
-    epochs: int,
+    epochs: int | Sequence[int],
     table: pd.DataFrame,
     fit: Callable[[Candidate[T], pd.DataFrame], ValidationScore],
 ) -> SearchResult[T]:
     """Fit every candidate on `table` without its test rows and keep the one of lowest val MSE.
+
+    `epochs` is the epoch budget of every candidate, or of each in order (a candidate may bring its own
+    recipe); it is recorded for the methods, and `fit` trains within it.
 
     `fit` trains one candidate on the rows it is given (train, early-stopped on val) and returns its
     val score; it never receives a test row. Candidates are tried in their declared order.
     """
     if not candidates:
         raise InputError(f"the {model} search has no candidate settings")
+    budgets = (epochs,) * len(candidates) if isinstance(epochs, int) else tuple(epochs)
+    if len(budgets) != len(candidates):
+        raise InputError(f"the {model} search has {len(candidates)} candidates but {len(budgets)} epoch budgets")
     names = [candidate.name for candidate in candidates]
     if len(set(names)) != len(names):
         raise InputError(f"the {model} search names a candidate twice: {', '.join(names)}")
@@ -134,6 +142,7 @@ def select_on_validation(
         {
             "candidate": names,
             "settings": [candidate.description for candidate in candidates],
+            "max_epochs": budgets,
             "val_mse": [score.val_mse for score in scores],
             "val_pearson": [score.val_pearson for score in scores],
             "best_epoch": [score.best_epoch for score in scores],
@@ -146,7 +155,7 @@ def select_on_validation(
     split = visible["split"]
     return SearchResult(
         model=model,
-        epochs=epochs,
+        epochs=budgets,
         candidates=tuple(candidates),
         scores=table_of_scores,
         chosen=candidates[best],

@@ -1,6 +1,7 @@
-"""The one-hot promoter CNN: encoding, strand symmetry of its motif scanners, the read-out around the TSS,
-the parameter count and receptive field its docstring states, versioned model folders, the command's
-outputs, byte-identical re-runs, one-line errors, and recovery of the planted TATA signal."""
+"""The one-hot promoter CNNs (`basic`, the default, and the dilated `tower`): encoding, strand symmetry of the
+motif scanners, the tower's read-out around the TSS, the parameter counts and receptive field the docstring
+states, model folders of every version, byte-identical re-runs of both, one-line errors, and recovery of the
+planted TATA signal at the default architecture."""
 
 from __future__ import annotations
 
@@ -14,10 +15,23 @@ import pytest
 import torch
 import yaml
 from conftest import assert_one_line_error, run_script
+from safetensors.torch import save_model
 
 from seq2expr.cnn import model as cnn_model
-from seq2expr.cnn.model import PromoterCnn, encode, load_cnn, one_hot, reverse_complement, save_cnn, tss_regions
+from seq2expr.cnn.model import (
+    BasicCnn,
+    PromoterCnn,
+    TowerCnn,
+    build_cnn,
+    encode,
+    load_cnn,
+    one_hot,
+    reverse_complement,
+    save_cnn,
+    tss_regions,
+)
 from seq2expr.cnn.options import CnnConfig
+from seq2expr.cnn.search import CANDIDATES
 from seq2expr.cnn.training import CURVES_ID, MODEL_NAME
 from seq2expr.compute import read_compute
 from seq2expr.dataset import read_dataset, write_dataset
@@ -33,11 +47,19 @@ OUTPUTS = (
     "model/model.safetensors",
 )
 #: The CPU recipe of the synthetic check (conf/test.config holds the same): small batches, because 259 training
-#: genes make few steps per epoch, and a shallower, more regularised tower than the default for so few 1 kb windows.
-TATA_RECIPE = (
-    *("--batch-size", "16", "--epochs", "40", "--patience", "10"),
-    *("--dilated-blocks", "2", "--dropout", "0.5", "--threads", "1"),
-)
+#: genes make few steps per epoch, and patience for the noisy 29-gene val split; the default architecture.
+TATA_RECIPE = ("--batch-size", "16", "--epochs", "40", "--patience", "10", "--threads", "1")
+#: The tower as the search's tower candidates build it.
+TOWER = next(candidate.settings.config for candidate in CANDIDATES if candidate.name == "tower")
+SMALL = {"motif_filters": 8, "filters": 8, "hidden": 8}
+BOTH = pytest.mark.parametrize("architecture", ["basic", "tower"])
+
+
+def small(architecture: str) -> CnnConfig:
+    """A small network of either architecture (the tower's at the search's stem pool and width)."""
+    if architecture == "basic":
+        return CnnConfig(**SMALL)
+    return CnnConfig(architecture="tower", width=5, stem_pool=4, **SMALL)
 
 
 def test_one_hot_codes_bases_in_either_case_and_n_as_zeros() -> None:
@@ -54,45 +76,58 @@ def test_reverse_complement_of_a_one_hot_window() -> None:
     assert torch.equal(reverse_complement(forward), expected)
 
 
-def test_motif_scanners_see_both_strands_in_the_windows_coordinates() -> None:
+@BOTH
+def test_motif_scanners_see_both_strands_in_the_windows_coordinates(architecture: str) -> None:
     """Scanning a window's reverse complement gives the same motif map, mirrored: a motif counts in either
     orientation, while positions still run along the window."""
     torch.manual_seed(0)
-    model = PromoterCnn(CnnConfig(motif_filters=8, motif_width=7))
+    model = build_cnn(small(architecture))
     window = one_hot(torch.randint(0, 4, (3, 101)))
     forward = model.motifs(window)
     backward = model.motifs(reverse_complement(window))
     torch.testing.assert_close(backward, forward.flip(dims=(2,)))
 
 
-def test_only_the_motif_layer_is_strand_symmetric() -> None:
+@BOTH
+def test_only_the_motif_layer_is_strand_symmetric(architecture: str) -> None:
     """Windows are oriented (upstream, TSS, downstream), so the whole network must not be: a reverse-complemented
     window puts upstream motifs downstream and should be read differently (the docstring says why)."""
     torch.manual_seed(0)
-    model = PromoterCnn(CnnConfig(motif_filters=8, filters=8, hidden=8)).eval()
+    model = build_cnn(small(architecture)).eval()
     window = one_hot(torch.randint(0, 4, (3, 1001)))
     with torch.no_grad():
         forward, backward = model(window), model(reverse_complement(window))
     assert not torch.allclose(forward, backward)
 
 
+@BOTH
 @pytest.mark.parametrize("length", [1001, 2048, 4001])
-def test_any_window_length_gives_one_prediction_per_window(length: int) -> None:
-    model = PromoterCnn(CnnConfig()).eval()
+def test_any_window_length_gives_one_prediction_per_window(length: int, architecture: str) -> None:
+    model = build_cnn(CnnConfig() if architecture == "basic" else TOWER).eval()
     with torch.no_grad():
         out = model(one_hot(torch.randint(0, 5, (2, length))))
     assert out.shape == (2,) and torch.isfinite(out).all()
 
 
-def test_the_docstring_states_the_true_parameter_count() -> None:
-    count = sum(parameter.numel() for parameter in PromoterCnn(CnnConfig()).parameters())
-    assert f"{count:,} parameters" in (cnn_model.__doc__ or "")
+def test_the_architecture_names_the_class_built() -> None:
+    """`PromoterCnn(config)` (the training loop's call) and `build_cnn` build the network the config names."""
+    assert type(PromoterCnn(CnnConfig())) is BasicCnn and type(build_cnn(CnnConfig())) is BasicCnn
+    assert type(PromoterCnn(TOWER)) is TowerCnn and type(build_cnn(TOWER)) is TowerCnn
+    with pytest.raises(InputError, match="--architecture must be one of basic, tower"):
+        CnnConfig(architecture="transformer")
 
 
-def test_the_receptive_field_is_about_two_kilobases() -> None:
+def test_the_docstring_states_the_true_parameter_counts() -> None:
+    for config in (CnnConfig(), TOWER):
+        count = sum(parameter.numel() for parameter in build_cnn(config).parameters())
+        assert f"{count:,} parameters" in (cnn_model.__doc__ or ""), config.architecture
+
+
+def test_the_towers_receptive_field_is_about_two_kilobases() -> None:
     """The docstring's ~2.1 kb: the input positions one central tower output depends on (by its gradient)."""
     torch.manual_seed(0)
-    model = PromoterCnn(CnnConfig()).eval()
+    model = build_cnn(TOWER).eval()
+    assert isinstance(model, TowerCnn)
     window = torch.zeros(1, 4, 4001, requires_grad=True)
     hidden = model.tower(model.stem(model.motifs(window)))
     hidden[0, :, hidden.shape[-1] // 2].sum().backward()
@@ -104,7 +139,7 @@ def test_the_receptive_field_is_about_two_kilobases() -> None:
 def test_the_readout_is_fine_near_the_tss_and_coarse_far_away() -> None:
     """Regions run from far upstream to far downstream; the TSS's own region is the middle one and the
     narrowest, and each ring outward is wider (in tower positions of 32 bp) until the window's edge."""
-    config = CnnConfig()
+    config = TOWER
     regions = tss_regions(config, 4001)
     assert regions.tolist() == sorted(regions.tolist())  # contiguous, upstream to downstream
     sizes = np.bincount(regions, minlength=2 * config.tss_rings + 1)
@@ -115,42 +150,76 @@ def test_the_readout_is_fine_near_the_tss_and_coarse_far_away() -> None:
     assert all(later > earlier for earlier, later in itertools.pairwise(downstream))
     assert sizes[middle] * config.resolution == 2 * config.tss_bin_bp
     # a TSS given explicitly moves the regions with it
-    shifted = tss_regions(CnnConfig(tss_index=1000), 4001)
+    shifted = tss_regions(CnnConfig(architecture="tower", stem_pool=4, tss_index=1000), 4001)
     assert shifted[1000 // config.resolution] == middle and shifted[tss_position] > middle
 
 
 def test_the_readout_of_a_2kb_window_leaves_unreached_rings_at_zero() -> None:
-    config = CnnConfig()
+    config = TOWER
     sizes = np.bincount(tss_regions(config, 2048), minlength=2 * config.tss_rings + 1)
     assert sizes[0] == 0 and sizes[-1] == 0 and sizes[1:-1].min() > 0
 
 
-def test_a_model_folder_round_trips_and_states_its_version(tmp_path: Path) -> None:
+@BOTH
+def test_a_model_folder_round_trips_and_states_its_architecture(tmp_path: Path, architecture: str) -> None:
     torch.manual_seed(0)
-    model = PromoterCnn(CnnConfig(filters=8, motif_filters=8, hidden=8)).eval()
+    model = build_cnn(small(architecture)).eval()
     save_cnn(model, tmp_path, 1.5, 0.5, 1001)
     again, settings = load_cnn(tmp_path)
     window = one_hot(torch.randint(0, 4, (2, 1001)))
     with torch.no_grad():
         torch.testing.assert_close(again(window), model(window))
-    assert settings["cnn_version"] == cnn_model.CNN_VERSION and settings["target_mean"] == 1.5
+    assert type(again) is type(model) and again.config == model.config
+    assert settings["cnn_version"] == cnn_model.CNN_VERSION and settings["architecture"] == architecture
+    assert settings["target_mean"] == 1.5
 
 
-def test_a_folder_of_the_earlier_architecture_is_refused_with_advice(tmp_path: Path) -> None:
-    """Version 1 folders (the plain three-layer tower) have no cnn_version; they are not loaded into this network."""
-    old = {"motif_filters": 64, "motif_width": 15, "filters": 64, "width": 7, "pools": [8, 4, 2], "position_bins": 8}
-    (tmp_path / "config.json").write_text(json.dumps({**old, "hidden": 64, "dropout": 0.5, "window": 4001}))
-    (tmp_path / "model.safetensors").write_bytes(b"")
-    with pytest.raises(InputError, match=r"architecture version 1.*retrain"):
-        load_cnn(tmp_path)
+def _old_folder(folder: Path, model: PromoterCnn, settings: dict[str, object]) -> None:
+    """A model folder as an earlier seq2expr wrote it: its config.json keys, and the weights under the same names."""
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({**settings, "target_mean": 0.0, "target_sd": 1.0, "window": 1001}))
+    save_model(model, str(folder / "model.safetensors"))
 
 
-def test_the_command_is_byte_identical_on_a_rerun(synthetic_dataset: Path, tmp_path: Path) -> None:
+def test_folders_of_both_earlier_versions_load_as_they_were_trained(tmp_path: Path) -> None:
+    """Version 1 (no cnn_version, poolings as `pools`; the basic network) and version 2 (the tower, no
+    `architecture`) rebuild into the network that wrote them, with the same predictions."""
+    torch.manual_seed(0)
+    basic = build_cnn(CnnConfig(**SMALL, stem_pool=4, block_pool=2, final_pool=2)).eval()
+    version_1 = {"motif_filters": 8, "motif_width": 15, "filters": 8, "width": 7, "pools": [4, 2, 2]}
+    _old_folder(tmp_path / "v1", basic, {**version_1, "position_bins": 8, "hidden": 8, "dropout": 0.5})
+    tower = build_cnn(small("tower")).eval()
+    written_by_2 = ("motif_filters", "motif_width", "filters", "width", "stem_pool", "tower_layers", "dilated_blocks")
+    written_by_2 += ("tss_bin_bp", "tss_rings", "tss_index", "hidden", "dropout")
+    version_2 = {key: getattr(tower.config, key) for key in written_by_2}
+    _old_folder(tmp_path / "v2", tower, {**version_2, "cnn_version": 2})
+    window = one_hot(torch.randint(0, 4, (2, 1001)))
+    for name, model in (("v1", basic), ("v2", tower)):
+        again, _ = load_cnn(tmp_path / name)
+        assert type(again) is type(model) and again.config == model.config, name
+        with torch.no_grad():
+            torch.testing.assert_close(again(window), model(window))
+
+
+def test_a_folder_of_a_newer_version_is_refused(tmp_path: Path) -> None:
+    _old_folder(tmp_path / "v9", build_cnn(CnnConfig(**SMALL)), {**CnnConfig(**SMALL).to_dict(), "cnn_version": 9})
+    with pytest.raises(InputError, match=r"architecture version 9 is newer"):
+        load_cnn(tmp_path / "v9")
+
+
+@pytest.mark.parametrize(
+    "architecture", [(), ("--architecture", "tower", "--width", "5", "--stem-pool", "4", "--dropout", "0.3")]
+)
+def test_the_command_is_byte_identical_on_a_rerun(
+    synthetic_dataset: Path, tmp_path: Path, architecture: tuple[str, ...]
+) -> None:
+    """Both architectures (the default basic and the search's tower) give the same bytes on a CPU re-run."""
     for run in ("a", "b"):
         run_script(
             "train_cnn.py",
             "--dataset",
             synthetic_dataset,
+            *architecture,
             "--epochs",
             "2",
             "--threads",
@@ -162,6 +231,8 @@ def test_the_command_is_byte_identical_on_a_rerun(synthetic_dataset: Path, tmp_p
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     log = pd.read_csv(tmp_path / "a" / "training_log.tsv", sep="\t")
     assert list(log.columns) == LOG_COLUMNS and log["epoch"].tolist() == [1, 2]
+    expected = "tower" if architecture else "basic"
+    assert json.loads((tmp_path / "a" / "model" / "config.json").read_text())["architecture"] == expected
     compute = read_compute(tmp_path / "a" / "compute.tsv")
     assert compute["model"].tolist() == [MODEL_NAME] and compute["device"].tolist() == ["cpu"]
 

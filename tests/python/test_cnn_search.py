@@ -22,11 +22,11 @@ CPU = torch.device("cpu")
 
 def tiny_candidates() -> tuple[Candidate[cnn_search.CnnSetting], ...]:
     """Two small, fast candidates that differ in learning rate and width: the choice is between real runs."""
-    small = CnnConfig(motif_filters=8, filters=8, dilated_blocks=2, hidden=8)
-    wide = CnnConfig(motif_filters=8, filters=16, dilated_blocks=2, hidden=8)
+    small = CnnConfig(motif_filters=8, filters=8, hidden=8)
+    tower = CnnConfig(architecture="tower", motif_filters=8, filters=16, dilated_blocks=2, hidden=8, stem_pool=4)
     return (
-        Candidate("slow", cnn_search.CnnSetting(small, 1e-4), "8 filters, learning rate 1e-4"),
-        Candidate("quick", cnn_search.CnnSetting(wide, 3e-3), "16 filters, learning rate 3e-3"),
+        Candidate("slow", cnn_search.CnnSetting(small, 1e-4, 2, 0), "basic, 8 filters, learning rate 1e-4, 2 epochs"),
+        Candidate("quick", cnn_search.CnnSetting(tower, 3e-3, 1, 0), "tower, 16 filters, learning rate 3e-3, 1 epoch"),
     )
 
 
@@ -51,16 +51,18 @@ def test_the_cnn_search_never_reads_the_test_genes(synthetic_dataset: Path, monk
         return real_train(visible, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(cnn_search, "train_cnn", spy)
-    options = CnnOptions(batch_size=16, epochs=2, patience=0)
+    options = CnnOptions(batch_size=16)
     first = cnn_search.search_cnn(table, str(synthetic_dataset), options, CPU, tiny_candidates())
     second = cnn_search.search_cnn(tampered(table), str(synthetic_dataset), options, CPU, tiny_candidates())
     assert seen and all(splits == {"train", "val"} for splits in seen)
     pd.testing.assert_frame_equal(first.scores.drop(columns="seconds"), second.scores.drop(columns="seconds"))
     assert first.chosen.name == second.chosen.name
-    assert first.n_val == int((table["split"] == "val").sum()) and first.epochs == 2
+    assert first.n_val == int((table["split"] == "val").sum()) and first.epochs == (2, 1)
     assert first.scores["val_mse"].nunique() == 2  # two real runs, not one score copied
+    assert first.scores["max_epochs"].tolist() == [2, 1] and first.scores["best_epoch"].max() <= 2
     text = first.methods()
-    assert "2 declared candidates × up to 2 epochs" in text and f"Chosen: {first.chosen.name}." in text
+    assert "2 declared candidates, each with its declared epoch budget (at most 2 epochs)" in text
+    assert "up to 1 epochs" in text and f"Chosen: {first.chosen.name}." in text
 
 
 def test_the_search_carves_the_same_val_genes_as_training(synthetic_dataset: Path) -> None:
@@ -109,11 +111,21 @@ def test_the_learning_rate_search_needs_a_gpu_and_sees_no_test_gene() -> None:
 
 
 def test_the_default_recipe_is_the_declared_winner() -> None:
-    """The defaults are written once in the dataclasses; this ties them to the candidate the dev search chose."""
+    """The defaults are written once in the dataclasses; this ties them to the candidate the dev search chose,
+    and the candidates to the methods text: both architectures, each with its own epoch budget."""
     winner = {candidate.name: candidate for candidate in cnn_search.CANDIDATES}[cnn_search.DEFAULT_CANDIDATE]
     assert winner.settings.config == CnnConfig()
-    assert winner.settings.learning_rate == CnnOptions().learning_rate
-    assert len(cnn_search.CANDIDATES) == 3
+    recipe = CnnOptions()
+    assert (winner.settings.learning_rate, winner.settings.epochs, winner.settings.patience) == (
+        recipe.learning_rate,
+        recipe.epochs,
+        recipe.patience,
+    )
+    assert len(cnn_search.CANDIDATES) == 4
+    assert {candidate.settings.config.architecture for candidate in cnn_search.CANDIDATES} == {"basic", "tower"}
+    for candidate in cnn_search.CANDIDATES:
+        assert f"{candidate.settings.epochs} epochs, patience {candidate.settings.patience}" in candidate.description
+        assert f"`{candidate.name}`" in (cnn_search.__doc__ or ""), candidate.name
 
 
 def test_every_option_field_declares_its_help() -> None:

@@ -1,31 +1,33 @@
-"""A dilated residual one-hot CNN for promoter windows, in the Basenji/Enformer line: the rung a gLM must beat.
+"""The one-hot promoter CNNs, the rung a gLM must beat: a basic three-block network and a dilated residual tower.
 
-Why this shape. Benchmarks of genome language models (Tang & Koo 2024; DART-Eval, Patel et al.
-2024) find that a well-built one-hot CNN trained from scratch is the baseline that matters, and
-the strong ones are dilated residual towers (Basenji, Kelley et al. 2018; Enformer, Avsec et al.
-2021) or searched networks (Xpresso, Agarwal & Shendure 2020). This one, at laptop size:
+Why two. Benchmarks of genome language models (Tang & Koo 2024; DART-Eval, Patel et al. 2024)
+find that a well-built one-hot CNN trained from scratch is the baseline that matters; the strong
+ones are dilated residual towers (Basenji, Kelley et al. 2018; Enformer, Avsec et al. 2021) or
+searched networks (Xpresso, Agarwal & Shendure 2020). Both shapes are here, and the declared
+search (`seq2expr.cnn.search`) chooses between them on validation genes; `CnnConfig.architecture`
+names the one built (`build_cnn`). Both begin the same way:
 
-1. **Motif scanners on both strands.** The first convolution (`motif_filters` filters of
-   `motif_width` bp) scans the window and its reverse complement in one pass and keeps the
-   maximum in the window's coordinates (`StrandSymmetricConv`): a TATA box, CCAAT box or SP1 site
-   is found in either orientation by the same weights. Only this layer is strand-symmetric: the
-   windows are oriented (upstream left, transcription to the right), and what a motif means
-   depends on which side of the TSS it sits, so the rest of the network keeps the orientation.
-2. **Convolution tower.** Max-pooling by `stem_pool`, then `tower_layers` convolution blocks
-   (BN, GELU, 2-fold max-pooling): one position per `resolution` bp (32 at the defaults).
-3. **Dilated residual blocks.** `dilated_blocks` Basenji blocks with dilations 1, 2, 4, …; the
-   receptive field of one output position spans about 2.1 kb at the defaults, so every position sees most of the window.
-4. **Read-out around the TSS (`TssReadout`).** The tower's channels are averaged within regions
-   laid out around the TSS (at `tss_index`, or the window's centre): a central region of
-   ±`tss_bin_bp` bp, then rings of doubling width on each side (64–128, 128–256, … bp at the
-   defaults), the last ring holding everything farther. Fine near the core promoter, coarse far
-   away, and fixed relative to the TSS whatever the window's length; a regression head with
-   dropout reads the 2 × `tss_rings` + 1 regions.
+**Motif scanners on both strands.** The first convolution (`motif_filters` filters of
+`motif_width` bp) scans the window and its reverse complement in one pass and keeps the maximum
+in the window's coordinates (`StrandSymmetricConv`): a TATA box, CCAAT box or SP1 site is found in
+either orientation by the same weights. Only this layer is strand-symmetric: the windows are
+oriented (upstream left, transcription to the right), and what a motif means depends on which
+side of the TSS it sits, so the rest of the network keeps the orientation. Then BN, ReLU and a
+max-pooling by `stem_pool`.
 
-At the defaults this is 153,761 parameters (the count does not depend on the window length) and
-about 0.14 GFLOP per 4,001 bp window and forward pass (today's earlier three-layer
-tower, version 1, had 94,657 parameters and a receptive field of ~320 bp). The target is standardised by the training
-loop (`seq2expr.cnn.training`), which undoes it for the predictions.
+`basic` (`BasicCnn`, seq2expr's first CNN, kept byte for byte): two convolution blocks (BN,
+ReLU, max-pooling by `block_pool` then `final_pool`) widen the receptive field to ~320 bp; an
+adaptive average pool cuts the window into `position_bins` equal regions, read by a
+dropout-regularised two-layer head. 94,657 parameters at the defaults.
+
+`tower` (`TowerCnn`): `tower_layers` convolution blocks (BN, GELU, 2-fold max-pooling) to one
+position per `resolution` bp, then `dilated_blocks` Basenji residual blocks with dilations 1, 2,
+4, … (a receptive field of ~2.1 kb with 5 blocks at stem pool 4, width 5), read out around the
+TSS (`TssReadout`): a central region of ±`tss_bin_bp` bp, then rings of doubling width on each
+side, the last ring holding everything farther; fine near the core promoter, fixed relative to
+the TSS whatever the window's length. 153,761 parameters as the search's tower candidates set it.
+
+The target is standardised by the training loop (`seq2expr.cnn.training`), which undoes it for the predictions.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 from torch.nn import functional
 
-from seq2expr.cnn.options import CNN_VERSION, CnnConfig
+from seq2expr.cnn.options import ARCHITECTURE_FIELDS, CNN_VERSION, CnnConfig
 from seq2expr.errors import InputError
 
 #: Code of each base; A,C,G,T so that the complement is the reversed row order of the one-hot matrix.
@@ -176,18 +178,78 @@ class TssReadout(nn.Module):
 
 
 class PromoterCnn(nn.Module):
-    """One-hot window (batch, 4, length) → predicted expression target (batch,)."""
+    """One-hot window (batch, 4, length) → predicted expression target (batch,): the architectures' common type.
+
+    `PromoterCnn(config)` builds the architecture `config.architecture` names (as `build_cnn` does), so callers
+    that construct the model need not know which one the configuration holds.
+    """
+
+    config: CnnConfig
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> PromoterCnn:
+        if cls is PromoterCnn:
+            config = args[0] if args else kwargs["config"]
+            cls = _NETWORKS[config.architecture]
+        return super().__new__(cls)
+
+
+def _stem(config: CnnConfig) -> tuple[StrandSymmetricConv, nn.Sequential]:
+    """The motif scanners and their BN, ReLU and max-pooling (dropout after it for `basic` only)."""
+    motifs = StrandSymmetricConv(len(BASES), config.motif_filters, config.motif_width)
+    tail: list[nn.Module] = [
+        nn.BatchNorm1d(config.motif_filters),
+        nn.ReLU(),
+        nn.MaxPool1d(config.stem_pool, ceil_mode=True),
+    ]
+    if config.architecture == "basic":
+        tail.append(nn.Dropout(config.dropout / 3))
+    return motifs, nn.Sequential(*tail)
+
+
+def _basic_block(channels: int, filters: int, width: int, pool: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv1d(channels, filters, width, padding=width // 2),
+        nn.BatchNorm1d(filters),
+        nn.ReLU(),
+        nn.MaxPool1d(pool, ceil_mode=True),
+        nn.Dropout(dropout / 3),
+    )
+
+
+class BasicCnn(PromoterCnn):
+    """Architecture `basic`: motif scanners, two convolution blocks, equal position bins, a two-layer head."""
+
+    def __init__(self, config: CnnConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.motifs, self.motif_tail = _stem(config)
+        self.tower = nn.Sequential(
+            _basic_block(config.motif_filters, config.filters, config.width, config.block_pool, config.dropout),
+            _basic_block(config.filters, config.filters, config.width, config.final_pool, config.dropout),
+        )
+        self.positions = nn.AdaptiveAvgPool1d(config.position_bins)
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Dropout(config.dropout),
+            nn.Linear(config.filters * config.position_bins, config.hidden),
+            nn.ReLU(),
+            nn.Dropout(config.dropout),
+            nn.Linear(config.hidden, 1),
+        )
+
+    def forward(self, encoded: torch.Tensor) -> torch.Tensor:
+        hidden = self.motif_tail(self.motifs(encoded))
+        return self.head(self.positions(self.tower(hidden))).squeeze(-1)
+
+
+class TowerCnn(PromoterCnn):
+    """Architecture `tower`: motif scanners, a convolution tower, dilated residual blocks, the TSS read-out."""
 
     def __init__(self, config: CnnConfig) -> None:
         super().__init__()
         self.config = config
         light = config.dropout / 6
-        self.motifs = StrandSymmetricConv(len(BASES), config.motif_filters, config.motif_width)
-        self.stem = nn.Sequential(
-            nn.BatchNorm1d(config.motif_filters),
-            nn.ReLU(),
-            nn.MaxPool1d(config.stem_pool, ceil_mode=True),
-        )
+        self.motifs, self.stem = _stem(config)
         layers: list[nn.Module] = []
         channels = config.motif_filters
         for _ in range(config.tower_layers):
@@ -216,6 +278,14 @@ class PromoterCnn(nn.Module):
         return self.head(self.readout(hidden, encoded.shape[-1])).squeeze(-1)
 
 
+_NETWORKS: dict[str, type[PromoterCnn]] = {"basic": BasicCnn, "tower": TowerCnn}
+
+
+def build_cnn(config: CnnConfig) -> PromoterCnn:
+    """The network `config.architecture` names, freshly initialised from torch's current random state."""
+    return _NETWORKS[config.architecture](config)
+
+
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
@@ -234,28 +304,38 @@ def save_cnn(model: PromoterCnn, folder: Path, target_mean: float, target_sd: fl
     save_model(model, str(folder / WEIGHTS_FILE))
 
 
-def load_cnn(folder: Path) -> tuple[PromoterCnn, dict[str, Any]]:
-    """The model in eval mode and its settings; a missing, foreign or older-architecture folder is an InputError.
+def folder_config(settings: dict[str, Any]) -> CnnConfig:
+    """The configuration a folder's config.json describes, whatever seq2expr version wrote it.
 
-    A folder of architecture version 1 (the plain three-layer tower of seq2expr before the dilated
-    residual one; its config.json has no `cnn_version`) cannot be rebuilt by this code: it is refused
-    with the advice to retrain, rather than loaded into the wrong network.
+    Version 1 (no `cnn_version`; seq2expr's first CNN) held the basic network, with its poolings as
+    `pools`; version 2 the dilated tower; from version 3 the folder names its `architecture`. Each
+    architecture's own fields must be there (the rest keep their defaults, which it does not read);
+    a newer version is refused rather than guessed.
+    """
+    version = settings.get("cnn_version", 1)
+    if version not in (1, 2, CNN_VERSION):
+        raise ValueError(f"architecture version {version} is newer than this seq2expr's {CNN_VERSION}")
+    known = dict(settings)
+    if version == 1:
+        known.update(zip(("stem_pool", "block_pool", "final_pool"), known.pop("pools"), strict=True))
+    architecture = {1: "basic", 2: "tower"}.get(version) or known["architecture"]
+    fields = {name: known[name] for name in ARCHITECTURE_FIELDS[architecture]}
+    return CnnConfig(architecture=architecture, **fields)
+
+
+def load_cnn(folder: Path) -> tuple[PromoterCnn, dict[str, Any]]:
+    """The model in eval mode and its settings; a missing or foreign folder is an InputError.
+
+    Folders of every earlier version load (`folder_config`): the basic network of version 1 and the
+    tower of version 2 rebuild exactly as they were trained.
     """
     try:
         settings = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-        version = settings.get("cnn_version", 1)
-        if version != CNN_VERSION:
-            raise InputError(
-                f"CNN model folder of architecture version {version}, but this seq2expr builds version {CNN_VERSION}; "
-                "retrain it with this version's train_cnn.py",
-                folder,
-            )
-        architecture = {key: settings[key] for key in CnnConfig.__dataclass_fields__}
-        model = PromoterCnn(CnnConfig.from_dict(architecture))
+        model = build_cnn(folder_config(settings))
         load_model(model, str(folder / WEIGHTS_FILE))
     except FileNotFoundError as error:
         raise InputError(f"not a CNN model folder: {Path(str(error.filename)).name} is missing", folder) from None
-    except (json.JSONDecodeError, KeyError, TypeError, AttributeError, RuntimeError, SafetensorError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError, SafetensorError) as error:
         raise InputError(f"not a CNN model folder written by train_cnn.py ({error})", folder) from None
     model.eval()
     return model, settings
