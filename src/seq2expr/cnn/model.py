@@ -16,7 +16,7 @@ side of the TSS it sits, so the rest of the network keeps the orientation. Then 
 max-pooling by `stem_pool`.
 
 `basic` (`BasicCnn`, seq2expr's first CNN, kept byte for byte): two convolution blocks (BN,
-ReLU, max-pooling by `block_pool` then `final_pool`) widen the receptive field to ~320 bp; an
+ReLU, max-pooling by `block_pool` then `final_pool`) widen the receptive field to 318 bp; an
 adaptive average pool cuts the window into `position_bins` equal regions, read by a
 dropout-regularised two-layer head. 94,657 parameters at the defaults.
 
