@@ -64,10 +64,29 @@ def is_random_init(model_folder: Path) -> bool:
     return isinstance(fields, dict) and fields.get(RANDOM_INIT_KEY) is True
 
 
+def _own_peak_kib() -> int | None:
+    """This program's own peak resident memory on Linux (VmHWM), or None where /proc has no such line.
+
+    getrusage's ru_maxrss survives exec: a command started by a large process (a test runner that
+    loaded torch, say) would report its parent's size. VmHWM belongs to the program's own address
+    space, which exec makes anew.
+    """
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return None
+
+
 def peak_host_memory_bytes() -> int:
     """Peak resident memory of this process or of any child it waited for (Linux reports KiB, macOS bytes)."""
     scale = 1 if platform.system() == "Darwin" else 1024
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    own = _own_peak_kib()
+    if own is None:
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, children) * scale
 
