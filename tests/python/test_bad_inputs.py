@@ -579,6 +579,20 @@ CASES: dict[str, Case] = {
         lambda i: [*evaluate(i.dexter / "predictions.tsv")[:-1], "10"],
         "Invalid value for '--bootstrap'",
     ),
+    "evaluate-groups-lack-genes-of-the-dataset": (
+        lambda i: [
+            *evaluate(i.dexter / "predictions.tsv"),
+            "--dataset",
+            i.dataset,
+            "--groups",
+            i.put("g.tsv", "\n".join(groups_text(i).split("\n")[:-2]) + "\n"),
+        ],
+        ("g.tsv", "dataset.tsv.gz"),
+    ),
+    "evaluate-tss-index-outside-the-windows": (
+        lambda i: [*evaluate(i.dexter / "predictions.tsv"), "--dataset", i.dataset, "--tss-index", "5000"],
+        ("dataset.tsv.gz", "5000"),
+    ),
     # ---- fetch_inputs (nothing here reaches the network)
     "fetch-registry-not-json": (
         lambda i: ["fetch_inputs.py", "--list", "--registry", i.put("r.json", '{\n  "references": {\n  oops\n')],
