@@ -21,7 +21,6 @@ bound at 400 TFLOP/s. `--size tiny --device cpu` runs the same code path in seco
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import statistics
 import sys
@@ -34,6 +33,7 @@ import click
 import torch
 
 from seq2expr.dnabert2 import Dnabert2Config, Dnabert2ForRegression, Dnabert2Model
+from seq2expr.inputs import file_sha256
 
 REPO = Path(__file__).resolve().parents[1]
 REMOTE_CODE = REPO / "external" / "CS224N_DNABERT2"
@@ -90,7 +90,7 @@ def load_remote_code(folder: Path) -> tuple[ModuleType, ModuleType]:
         path = folder / name
         if not path.is_file():
             raise click.ClickException(f"{path}: missing; stage the published code first (see --help)")
-        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+        if file_sha256(path) != digest:
             raise click.ClickException(f"{path}: not the file of revision d064dece (sha256 differs)")
     package = importlib.util.module_from_spec(
         importlib.util.spec_from_loader(REMOTE_PACKAGE, loader=None, is_package=True)  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from seq2expr.compute import compute_summary, read_compute
 from seq2expr.dataset import read_dataset
 from seq2expr.errors import InputError
 from seq2expr.evaluate import baseline_models, metrics_table
-from seq2expr.fetch import file_sha256
+from seq2expr.inputs import file_sha256
 from seq2expr.ladder import GLM, ladder_table
 from seq2expr.model_runs import (
     BASELINES,

@@ -15,7 +15,6 @@ list (GENCODE's `MD5SUMS`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -33,7 +32,7 @@ import requests
 
 from seq2expr import __version__
 from seq2expr.errors import InputError
-from seq2expr.inputs import read_text
+from seq2expr.inputs import file_sha256, read_text
 
 log = logging.getLogger(__name__)
 
@@ -272,16 +271,6 @@ def fetch_bytes(url: str, policy: RetryPolicy | None = None) -> bytes:
         dest = Path(folder) / (PurePosixPath(urlsplit(url).path).name or "download")
         _download(url, dest, None, policy)
         return dest.read_bytes()
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, streamed by `hashlib.file_digest` (never the whole file in memory).
-
-    The project's one SHA-256 helper: downloads, the evaluation's methods section and the
-    fine-tuning's run fingerprint all name files by it.
-    """
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 class _Downloader(pooch.HTTPDownloader):

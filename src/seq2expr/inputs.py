@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import io
 import lzma
 import zlib
@@ -155,3 +156,13 @@ def read_tsv(path: Path, **options: object) -> pd.DataFrame:
         raise InputError("not UTF-8 text; expected a tab-separated text table", path) from None
     except pd.errors.ParserError as error:
         raise InputError(f"not a well-formed tab-separated table ({str(error).strip()})", path) from None
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, streamed by `hashlib.file_digest` (never the whole file in memory).
+
+    The project's one SHA-256 helper: downloads, the evaluation's methods section, the fine-tuning's
+    run fingerprint and the benchmarks' checks of staged code all name files by it.
+    """
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

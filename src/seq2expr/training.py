@@ -18,7 +18,6 @@ The loop itself (`Trainer`, `Checkpoints`, exact resume) is `seq2expr.trainer`.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import math
 import re
@@ -97,12 +96,6 @@ def training_session(
         target = resolve_device(device)
         recorder.use_device(target)
         yield target, recorder
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in blocks (a dataset can be large)."""
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 # --------------------------------------------------------------------------------------------

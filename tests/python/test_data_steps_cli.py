@@ -4,7 +4,6 @@ bundled test data's own reproducibility."""
 from __future__ import annotations
 
 import gzip
-import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -18,13 +17,14 @@ from seq2expr.annotation import read_genes
 from seq2expr.dataset import read_dataset
 from seq2expr.expression import base_gene_id, read_expression
 from seq2expr.genome import read_sequences
+from seq2expr.inputs import file_sha256
 from seq2expr.synthetic import PLANTED_KMER, PLANTED_REGION, count_occurrences, run
 from seq2expr.tss import WindowSpec
 from seq2expr.tss import run as extract_run
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.iterdir())}
+    return {path.name: file_sha256(path) for path in sorted(folder.iterdir())}
 
 
 def test_every_gtf_gene_is_in_the_windows_or_the_ledger(test_windows: Path) -> None:

@@ -17,7 +17,7 @@ from seq2expr.dexter import DexterConfig
 from seq2expr.dexter.commands import run, run_predict
 from seq2expr.dexter.segmentation import uniform_bins
 from seq2expr.errors import InputError
-from seq2expr.fetch import file_sha256
+from seq2expr.inputs import file_sha256
 from seq2expr.predictions import read_predictions
 from seq2expr.synthetic import PLANTED_KMER, PLANTED_REGION
 from seq2expr.tables import table_bytes

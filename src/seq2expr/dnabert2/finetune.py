@@ -43,6 +43,7 @@ from seq2expr.dnabert2.batching import (
 from seq2expr.dnabert2.options import FinetuneOptions
 from seq2expr.dnabert2.tokenizer import pad_token_id
 from seq2expr.errors import InputError
+from seq2expr.inputs import file_sha256
 from seq2expr.predictions import make_predictions, warn_if_near_constant, write_predictions
 from seq2expr.refit import FIT_FILE, FitRecord, RefitOptions, write_fit
 from seq2expr.search import DNABERT2_LEARNING_RATES, SearchResult, ValidationScore, score_from_log, search_learning_rate
@@ -65,7 +66,6 @@ from seq2expr.training import (
     build_optimizer,
     carve_validation,
     checked_table,
-    file_sha256,
     linear_warmup_decay,
     regression_metrics,
     scaled_warmup,
