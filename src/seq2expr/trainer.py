@@ -11,6 +11,9 @@ they belong to a run with other settings. A resumed early-stopped run trains no 
 A refit (`LoopSettings.total_steps`, `refit_settings`) trains exactly a given number of steps
 without evaluating, from the initial weights and seed (`initial_weights`, `restart_from`); its
 checkpoints live in a `refit/` folder inside the run's (`Checkpoints.refit`).
+
+Why one file of ~440 lines: the loop, its checkpoints and the refit share one state (step, best
+weights, RNG, log); split apart, an exact resume would have to pass that state across modules.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ same share of the run, linear decay to 0 at step N), and predicts (`seq2expr.ref
 What is DNABERT-2's lives here: tokenised, length-bucketed batches (`Dnabert2Task`), gradient
 accumulation over micro-batches, prediction in length order, and the command's `run()`. The
 loop works with any module whose forward takes (input_ids, attention_mask, labels) and returns
-an object with `loss` and `logits`, so it does not depend on how the model is built.
+an object with `loss` and `logits`, so it does not depend on how the model is built. (About 400
+lines: the learning-rate choice and the refit are the command's two extra paths through `run()`.)
 """
 
 from __future__ import annotations
