@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import io
 import lzma
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -166,3 +167,7 @@ def file_sha256(path: Path) -> str:
     """
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+#: A Hugging Face hub id (owner/name): what a model option holds when it is not a local folder
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")

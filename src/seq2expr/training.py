@@ -98,6 +98,14 @@ def training_session(
         yield target, recorder
 
 
+def ordered_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Batches for prediction: sorted by length (least padding), no randomness."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    order = np.argsort(lengths, kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
 # --------------------------------------------------------------------------------------------
 # inputs
 

@@ -112,14 +112,6 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def ordered_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
-    """Batches for prediction: sorted by length (least padding), no randomness."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    order = np.argsort(lengths, kind="stable")
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
 def micro_batches(indices: np.ndarray, batch_size: int) -> list[np.ndarray]:
     """Split one optimiser step's sequences into the forward passes that accumulate its gradient."""
     return [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]

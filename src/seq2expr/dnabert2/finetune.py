@@ -39,7 +39,6 @@ from seq2expr.dnabert2.batching import (
     encode_split,
     epoch_batches,
     micro_batches,
-    ordered_batches,
 )
 from seq2expr.dnabert2.options import FinetuneOptions
 from seq2expr.dnabert2.tokenizer import pad_token_id
@@ -68,6 +67,7 @@ from seq2expr.training import (
     carve_validation,
     checked_table,
     linear_warmup_decay,
+    ordered_batches,
     regression_metrics,
     scaled_warmup,
     training_curves,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import pickle
-import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +23,7 @@ from torch import nn
 
 from seq2expr.dnabert2.config import Dnabert2Config
 from seq2expr.errors import InputError
+from seq2expr.inputs import HUB_ID
 
 LOGGER = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ ENCODER_PREFIX = "bert."
 HEAD_PREFIXES = ("cls.", "classifier.", "bert.pooler.")
 # The masked-LM decoder shares its weight with the word embeddings; the published file stores it twice.
 TIED_KEYS = {"cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight"}
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 LISTED_KEYS = 20
 
 ModelT = TypeVar("ModelT", bound=nn.Module)

@@ -30,8 +30,8 @@ from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 from transformers.models.auto.modeling_auto import MODEL_MAPPING_NAMES
 
 from seq2expr.compute import RANDOM_INIT_KEY
-from seq2expr.dnabert2.loading import HUB_ID
 from seq2expr.errors import InputError
+from seq2expr.inputs import HUB_ID
 
 logger = logging.getLogger(__name__)
 

@@ -26,9 +26,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 from torch import nn
 
-from seq2expr.dnabert2.batching import ordered_batches
 from seq2expr.errors import InputError
-from seq2expr.training import autocast
+from seq2expr.training import autocast, ordered_batches
 
 POOLINGS = ("mean", "cls")
 METADATA_KEY = "seq2expr"
