@@ -26,4 +26,9 @@ if [[ ! -d "$clone/.git" ]]; then
     git clone -q "$origin" "$clone"
 fi
 cd "$repo"
-nf-core pipelines lint --dir . --plain-text --json "${log%.log}.json" > "$log" 2>&1
+# Run nf-core by the interpreter's own path, not through a version manager's shim: pyenv's shim puts
+# its Python's bin/ first on PATH, where the pip `nextflow` launcher lives, and the linter's
+# `nextflow config` would then try to download the newest Nextflow instead of running $nxf.
+python=$(python3 -c 'import sys; print(sys.executable)')
+[[ "$(command -v nextflow)" == "$(dirname "$nxf")/nextflow" ]] || { echo "nf-core-lint: nextflow is not $nxf" >&2; exit 1; }
+"$python" -m nf_core pipelines lint --dir . --plain-text --json "${log%.log}.json" > "$log" 2>&1
