@@ -32,7 +32,7 @@ from seq2expr.cnn.model import (
 )
 from seq2expr.cnn.options import CnnConfig
 from seq2expr.cnn.search import CANDIDATES
-from seq2expr.cnn.training import CURVES_ID, MODEL_NAME
+from seq2expr.cnn.training import CURVES, MODEL_NAME
 from seq2expr.compute import read_compute
 from seq2expr.dataset import read_dataset, write_dataset
 from seq2expr.errors import InputError
@@ -42,7 +42,7 @@ from seq2expr.training import LOG_COLUMNS
 OUTPUTS = (
     "predictions.tsv",
     "training_log.tsv",
-    f"{CURVES_ID}_mqc.yaml",
+    CURVES.file,
     "model/config.json",
     "model/model.safetensors",
 )
@@ -250,8 +250,8 @@ def test_recovers_the_planted_tata_signal(synthetic_dataset: Path, tmp_path: Pat
     assert r >= 0.5, r
     model, settings = load_cnn(tmp_path / "model")
     assert settings["window"] == len(dataset["sequence"].iloc[0])
-    curves = yaml.safe_load((tmp_path / f"{CURVES_ID}_mqc.yaml").read_text())
-    assert curves["id"] == CURVES_ID and curves["data"]["val loss"]
+    curves = yaml.safe_load((tmp_path / CURVES.file).read_text())
+    assert curves["id"] == CURVES.section and curves["data"]["val loss"]
     # the saved weights give the written predictions back
     codes = torch.from_numpy(encode(dataset["sequence"].tolist()))
     with torch.no_grad():

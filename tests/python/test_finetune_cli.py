@@ -22,7 +22,7 @@ from conftest import assert_one_line_error, load_command, run_script
 from seq2expr.cli import ResumeOptions
 from seq2expr.compute import read_compute
 from seq2expr.dataset import read_dataset, write_dataset
-from seq2expr.dnabert2.finetune import CURVES_ID, LOG_COLUMNS, encode_table, predict
+from seq2expr.dnabert2.finetune import CURVES, LOG_COLUMNS, encode_table, predict
 from seq2expr.dnabert2.finetune import run as finetune_run
 from seq2expr.dnabert2.model import Dnabert2ForRegression
 from seq2expr.dnabert2.options import FinetuneOptions
@@ -100,7 +100,7 @@ def test_writes_the_contract_files(finished: Path, synthetic_dataset: Path):
     assert read_compute(finished / "compute.tsv")["random_init"].tolist() == [True]
 
     curves = yaml.safe_load((finished / "training_curves_mqc.yaml").read_text())
-    assert curves["id"] == CURVES_ID and curves["plot_type"] == "linegraph"
+    assert curves["id"] == CURVES.section and curves["plot_type"] == "linegraph"
     assert curves["data"]["train loss"] == dict(zip(log["step"], log["train_loss"], strict=True))
     assert list(curves["data"]["val loss"]) == [4, 8, 9]
 
@@ -156,7 +156,9 @@ def test_multiqc_draws_the_training_curves(finished: Path, tmp_path: Path):
     shutil.copy(finished / "training_curves_mqc.yaml", tmp_path)
     command = [sys.executable, "-m", "multiqc", str(tmp_path), "-o", str(tmp_path / "report"), "--no-ansi"]
     subprocess.run(command, check=True, capture_output=True)
-    table = pd.read_csv(tmp_path / "report" / "multiqc_data" / f"multiqc_{CURVES_ID}_plot.txt", sep="\t", index_col=0)
+    table = pd.read_csv(
+        tmp_path / "report" / "multiqc_data" / f"multiqc_{CURVES.section}_plot.txt", sep="\t", index_col=0
+    )
     assert table.index.tolist() == ["train loss", "val loss"] and table.shape[1] == 5
 
 

@@ -34,9 +34,10 @@ from seq2expr.cnn.model import PromoterCnn, encode, one_hot, save_cnn
 from seq2expr.cnn.options import CnnConfig, CnnOptions
 from seq2expr.compute import COMPUTE_FILE
 from seq2expr.errors import InputError
-from seq2expr.predictions import make_predictions, write_predictions
-from seq2expr.refit import FIT_FILE, FitRecord, RefitOptions, write_fit
-from seq2expr.search import Candidate, SearchResult
+from seq2expr.predictions import make_predictions
+from seq2expr.refit import FitRecord, RefitOptions
+from seq2expr.run_outputs import Curves, TrainingRun, write_training_files
+from seq2expr.search import Candidate
 from seq2expr.tables import honour_umask, table_bytes, write_tsv
 from seq2expr.trainer import (
     Checkpoints,
@@ -57,9 +58,7 @@ from seq2expr.training import (
     checked_table,
     constant_schedule,
     regression_metrics,
-    training_curves,
     training_session,
-    write_yaml,
 )
 
 if TYPE_CHECKING:  # seq2expr.cnn.search trains through this module
@@ -68,9 +67,8 @@ if TYPE_CHECKING:  # seq2expr.cnn.search trains through this module
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "CNN"
-CURVES_ID = "cnn_training_curves"
+CURVES = Curves("cnn_training_curves", MODEL_NAME, "cnn_training_curves_mqc.yaml")
 SEARCH_FILE = "cnn_search.tsv"
-REFIT_LOG = "refit_log.tsv"
 
 
 @dataclass(frozen=True)
@@ -271,17 +269,6 @@ def train_cnn(
 # the command
 
 
-@dataclass(frozen=True)
-class CnnRun:
-    """What `bin/train_cnn.py` produced: the training result and every file it wrote (relative to outdir)."""
-
-    result: CnnResult
-    outdir: Path
-    files: list[str]
-    #: the declared search's outcome when it ran (`search=True`)
-    search: SearchResult[Any] | None = None
-
-
 def run(
     dataset: Path,
     config: CnnConfig,
@@ -293,7 +280,7 @@ def run(
     refit: RefitOptions | None = None,
     search: bool = False,
     candidates: tuple[Candidate[CnnSetting], ...] | None = None,
-) -> CnnRun:
+) -> TrainingRun[CnnResult]:
     """Train the CNN and write predictions.tsv, training_log.tsv, the curves, model/, fit.json and compute.tsv.
 
     An interrupted run (`resume.stop_after_steps`, or a kill) leaves its checkpoint, and the same call
@@ -325,25 +312,17 @@ def run(
         result = train_cnn(
             table, str(dataset), config, options, target, checkpoints.directory, resume.stop_after_steps, refit.refit
         )
-        write_tsv(result.log, outdir / "training_log.tsv")
-        if result.predictions is None or result.fit is None:
-            logger.info("Not finished: training_log.tsv written; predictions and model/ come when the run ends")
-            files = [*searched, "training_log.tsv", *checkpoint_files(checkpoints, outdir)]
-            return CnnRun(result, outdir, files, chosen)
-        write_predictions(result.predictions, outdir / "predictions.tsv")
-        refit_steps = result.fit.steps if result.fit.refit else None
-        write_yaml(training_curves(result.log, CURVES_ID, MODEL_NAME, refit_steps), outdir / f"{CURVES_ID}_mqc.yaml")
-        write_fit(result.fit, outdir / FIT_FILE)
-        if result.refit_log is not None:
-            write_tsv(result.refit_log, outdir / REFIT_LOG)
+        files = searched + write_training_files(
+            outdir, result.log, result.predictions, result.fit, result.refit_log, CURVES
+        )
+        if result.predictions is None:
+            return TrainingRun(result, outdir, files + checkpoint_files(checkpoints, outdir), chosen)
         window = len(table["sequence"].iloc[0])
         save_cnn(result.model.cpu(), outdir / "model", result.target_mean, result.target_sd, window)
         honour_umask(outdir / "model")
         if not resume.keep_checkpoints:
             checkpoints.remove()
         compute.write(outdir / COMPUTE_FILE)
-    files = [*searched, "predictions.tsv", "training_log.tsv", f"{CURVES_ID}_mqc.yaml", FIT_FILE]
-    files += [REFIT_LOG] if result.refit_log is not None else []
     files += ["model/config.json", "model/model.safetensors", COMPUTE_FILE, *checkpoint_files(checkpoints, outdir)]
     logger.info("Wrote %s", ", ".join(files))
-    return CnnRun(result, outdir, files, chosen)
+    return TrainingRun(result, outdir, files, chosen)

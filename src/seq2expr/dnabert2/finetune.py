@@ -44,9 +44,10 @@ from seq2expr.dnabert2.options import FinetuneOptions
 from seq2expr.dnabert2.tokenizer import pad_token_id
 from seq2expr.errors import InputError
 from seq2expr.inputs import file_sha256
-from seq2expr.predictions import make_predictions, warn_if_near_constant, write_predictions
-from seq2expr.refit import FIT_FILE, FitRecord, RefitOptions, write_fit
-from seq2expr.search import DNABERT2_LEARNING_RATES, SearchResult, ValidationScore, score_from_log, search_learning_rate
+from seq2expr.predictions import make_predictions
+from seq2expr.refit import FitRecord, RefitOptions
+from seq2expr.run_outputs import Curves, TrainingRun, write_training_files
+from seq2expr.search import DNABERT2_LEARNING_RATES, ValidationScore, score_from_log, search_learning_rate
 from seq2expr.tables import honour_umask, write_tsv
 from seq2expr.trainer import (
     Checkpoints,
@@ -70,9 +71,7 @@ from seq2expr.training import (
     ordered_batches,
     regression_metrics,
     scaled_warmup,
-    training_curves,
     training_session,
-    write_yaml,
 )
 
 logger = logging.getLogger(__name__)
@@ -80,9 +79,7 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "DNABERT-2"
 THROUGHPUT = "tokens_per_s"
 LOG_COLUMNS = [*CORE_LOG_COLUMNS, THROUGHPUT]
-CURVES_ID = "dnabert2_training_curves"
-CURVES_FILE = "training_curves_mqc.yaml"
-REFIT_LOG = "refit_log.tsv"
+CURVES = Curves("dnabert2_training_curves", MODEL_NAME, "training_curves_mqc.yaml")
 SEARCH_FILE = "learning_rate_search.tsv"
 
 
@@ -282,17 +279,6 @@ def finetune(
 # the command
 
 
-@dataclass(frozen=True)
-class FinetuneRun:
-    """What `bin/finetune_dnabert2.py` produced: the run's result and every file it wrote (relative to outdir)."""
-
-    result: FinetuneResult
-    outdir: Path
-    files: list[str]
-    #: the learning-rate choice's outcome when it ran (`search_rate=True`)
-    search: SearchResult[float] | None = None
-
-
 def run(
     dataset: Path,
     model_name: str,
@@ -303,7 +289,7 @@ def run(
     resume: ResumeOptions | None = None,
     refit: RefitOptions | None = None,
     search_rate: bool = False,
-) -> FinetuneRun:
+) -> TrainingRun[FinetuneResult]:
     """Fine-tune, predict every gene and write the outputs into `outdir` (created).
 
     With `search_rate` (a GPU only: refused before any model is loaded on a CPU), the learning rate
@@ -377,18 +363,11 @@ def run(
             resume.stop_after_steps,
             refit.refit,
         )
-        write_tsv(result.log, outdir / "training_log.tsv")
-        if result.predictions is None or result.fit is None:
-            logger.info("Not finished: training_log.tsv written; predictions and model/ come when the run ends")
-            files = [*searched_files, "training_log.tsv", *checkpoint_files(checkpoints, outdir)]
-            return FinetuneRun(result, outdir, files, searched)
-        warn_if_near_constant(result.predictions)
-        write_predictions(result.predictions, outdir / "predictions.tsv")
-        refit_steps = result.fit.steps if result.fit.refit else None
-        write_yaml(training_curves(result.log, CURVES_ID, MODEL_NAME, refit_steps), outdir / CURVES_FILE)
-        write_fit(result.fit, outdir / FIT_FILE)
-        if result.refit_log is not None:
-            write_tsv(result.refit_log, outdir / REFIT_LOG)
+        files = searched_files + write_training_files(
+            outdir, result.log, result.predictions, result.fit, result.refit_log, CURVES
+        )
+        if result.predictions is None:
+            return TrainingRun(result, outdir, files + checkpoint_files(checkpoints, outdir), searched)
         model.config.finetune_max_tokens = options.max_tokens  # predict_dnabert2.py cuts new windows the same way
         model.save_pretrained(outdir / "model", safe_serialization=True)
         tokenizer.save_pretrained(outdir / "model")
@@ -396,7 +375,6 @@ def run(
         if not resume.keep_checkpoints:
             checkpoints.remove()
         compute.write(outdir / COMPUTE_FILE)
-    files = [*searched_files, "training_log.tsv", "predictions.tsv", CURVES_FILE, FIT_FILE, COMPUTE_FILE]
-    files += [REFIT_LOG] if result.refit_log is not None else []
+    files += [COMPUTE_FILE]
     files += sorted(str(path.relative_to(outdir)) for path in (outdir / "model").rglob("*") if path.is_file())
-    return FinetuneRun(result, outdir, files + checkpoint_files(checkpoints, outdir), searched)
+    return TrainingRun(result, outdir, files + checkpoint_files(checkpoints, outdir), searched)
