@@ -8,7 +8,16 @@ from pathlib import Path
 
 import click
 
-from seq2expr.cli import command, ensure_outdir, outdir_option, progress, setup_logging, threads_option, verbose_option
+from seq2expr.cli import (
+    command,
+    dataset_option,
+    ensure_outdir,
+    outdir_option,
+    progress,
+    setup_logging,
+    threads_option,
+    verbose_option,
+)
 from seq2expr.compute import COMPUTE_FILE
 from seq2expr.dexter import DexterConfig, ExplorationParams
 from seq2expr.dexter.commands import run
@@ -33,12 +42,7 @@ def _cut_points(text: str | None) -> tuple[int, ...]:
 
 
 @command()
-@click.option(
-    "--dataset",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="dataset.tsv.gz (gene_id, chrom, split, tpm, target, sequence); train+val are trained on, test is held out.",
-)
+@dataset_option("train+val are trained on, test is held out")
 @click.option(
     "--tss-index",
     type=click.IntRange(min=0),

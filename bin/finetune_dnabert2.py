@@ -22,12 +22,11 @@ from seq2expr.cli import (
     ResumeOptions,
     command,
     dataclass_options,
-    device_option,
+    dataset_option,
+    model_option,
     options_from,
-    outdir_option,
     setup_logging,
-    threads_option,
-    verbose_option,
+    step_options,
 )
 from seq2expr.dnabert2.options import FinetuneOptions
 from seq2expr.refit import RefitOptions
@@ -36,10 +35,8 @@ logger = logging.getLogger("finetune_dnabert2")
 
 
 @command(context_settings={"show_default": True})
-@click.option(
-    "--dataset", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="dataset.tsv.gz"
-)
-@click.option("--model", "model_name", required=True, help="Hugging Face hub id or folder of a DNABERT-2 checkpoint.")
+@dataset_option("train is fitted on, val stops the training early, test is held out")
+@model_option("a DNABERT-2 checkpoint")
 @dataclass_options(FinetuneOptions)
 @dataclass_options(RefitOptions)
 @click.option(
@@ -49,11 +46,8 @@ logger = logging.getLogger("finetune_dnabert2")
     help="GPU only: first choose the learning rate on the val genes among the declared ones (the study's 3e-5 and one "
     "on each side; one fine-tuning each; learning_rate_search.tsv), then fine-tune at the chosen one.",
 )
-@device_option("train")
-@threads_option
 @dataclass_options(ResumeOptions)
-@outdir_option
-@verbose_option
+@step_options("train")
 def main(
     dataset: Path,
     model_name: str,

@@ -14,7 +14,11 @@ from pathlib import Path
 
 import click
 
-from seq2expr.cli import command, device_option, outdir_option, setup_logging, threads_option, verbose_option
+from seq2expr.cli import (
+    command,
+    setup_logging,
+    step_options,
+)
 
 
 @command(context_settings={"show_default": True})
@@ -38,10 +42,7 @@ from seq2expr.cli import command, device_option, outdir_option, setup_logging, t
     help="Tokens per window, [CLS]/[SEP] included [default: the fine-tuning's, from config.json, else 1000].",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, help="Windows per forward pass.")
-@device_option("predict")
-@threads_option
-@outdir_option
-@verbose_option
+@step_options("predict")
 def main(
     model_dir: Path,
     sequences: Path,

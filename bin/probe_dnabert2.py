@@ -19,12 +19,12 @@ import click
 from seq2expr.cli import (
     command,
     dataclass_options,
-    device_option,
+    dataset_option,
+    groups_option,
+    model_option,
     options_from,
-    outdir_option,
     setup_logging,
-    threads_option,
-    verbose_option,
+    step_options,
 )
 from seq2expr.dnabert2.options import FinetuneOptions
 from seq2expr.probe.options import ProbeOptions
@@ -33,29 +33,17 @@ logger = logging.getLogger("probe_dnabert2")
 
 
 @command(context_settings={"show_default": True})
-@click.option(
-    "--dataset",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="dataset.tsv.gz (gene_id, chrom, split, tpm, target, sequence); train+val fit the ridge, test is held out.",
-)
-@click.option("--model", "model_name", required=True, help="Hugging Face hub id or folder of a DNABERT-2 checkpoint.")
+@dataset_option("train+val fit the ridge, test is held out")
+@model_option("a DNABERT-2 checkpoint")
 @click.option(
     "--max-tokens",
     type=click.IntRange(min=3),
     default=FinetuneOptions().max_tokens,
     help="Tokens per window, [CLS]/[SEP] included; the 3' end beyond is cut (the fine-tuning's default).",
 )
-@click.option(
-    "--groups",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="gene_groups.tsv of the dataset: the cross-validation folds keep each group whole [default: by chromosome].",
-)
+@groups_option("the cross-validation folds keep each group whole [default: by chromosome]")
 @dataclass_options(ProbeOptions)
-@device_option("embed")
-@threads_option
-@outdir_option
-@verbose_option
+@step_options("embed")
 def main(
     dataset: Path,
     model_name: str,

@@ -20,12 +20,12 @@ import click
 from seq2expr.cli import (
     command,
     dataclass_options,
-    device_option,
+    dataset_option,
+    groups_option,
+    model_option,
     options_from,
-    outdir_option,
     setup_logging,
-    threads_option,
-    verbose_option,
+    step_options,
 )
 from seq2expr.probe.options import ProbeOptions
 
@@ -33,13 +33,8 @@ logger = logging.getLogger("probe_glm")
 
 
 @command(context_settings={"show_default": True})
-@click.option(
-    "--dataset",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="dataset.tsv.gz (gene_id, chrom, split, tpm, target, sequence); train+val fit the ridge, test is held out.",
-)
-@click.option("--model", "model_name", required=True, help="Hugging Face Hub id (owner/name) or model folder.")
+@dataset_option("train+val fit the ridge, test is held out")
+@model_option("any genome language model (owner/name)")
 @click.option(
     "--trust-remote-code",
     is_flag=True,
@@ -54,16 +49,9 @@ logger = logging.getLogger("probe_glm")
     type=click.IntRange(min=2),
     help="Tokens per forward pass, specials included; longer windows are cut into pieces [default: the model's].",
 )
-@click.option(
-    "--groups",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="gene_groups.tsv of the dataset: the cross-validation folds keep each group whole [default: by chromosome].",
-)
+@groups_option("the cross-validation folds keep each group whole [default: by chromosome]")
 @dataclass_options(ProbeOptions)
-@device_option("embed")
-@threads_option
-@outdir_option
-@verbose_option
+@step_options("embed")
 def main(
     dataset: Path,
     model_name: str,

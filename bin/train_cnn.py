@@ -22,12 +22,10 @@ from seq2expr.cli import (
     ResumeOptions,
     command,
     dataclass_options,
-    device_option,
+    dataset_option,
     options_from,
-    outdir_option,
     setup_logging,
-    threads_option,
-    verbose_option,
+    step_options,
 )
 from seq2expr.cnn.options import CnnConfig, CnnOptions
 from seq2expr.refit import RefitOptions
@@ -36,12 +34,7 @@ logger = logging.getLogger("train_cnn")
 
 
 @command(context_settings={"show_default": True})
-@click.option(
-    "--dataset",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="dataset.tsv.gz (gene_id, chrom, split, tpm, target, sequence); windows of one length.",
-)
+@dataset_option("windows of one length; train is fitted on, val stops the training early, test is held out")
 @dataclass_options(CnnOptions)
 @dataclass_options(CnnConfig)
 @dataclass_options(RefitOptions)
@@ -51,11 +44,8 @@ logger = logging.getLogger("train_cnn")
     help="Choose the recipe first by the declared search on the val genes (seq2expr.cnn.search; writes "
     "cnn_search.tsv); the chosen candidate's architecture and learning rate replace the options above.",
 )
-@device_option("train")
-@threads_option
 @dataclass_options(ResumeOptions)
-@outdir_option
-@verbose_option
+@step_options("train")
 def main(dataset: Path, search: bool, device: str, threads: int, outdir: Path, verbose: bool, **values: Any) -> None:
     """Train the CNN (early stopping on val) and write its predictions, log, weights and compute record."""
     setup_logging(verbose)

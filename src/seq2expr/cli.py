@@ -177,6 +177,41 @@ outdir_option = click.option(
 )
 
 
+def step_options(what: str) -> Decorator:
+    """The options every PyTorch step ends with: `--device` (where `what` runs), `--threads`, `--outdir`, `-v`."""
+
+    def add(function: Callable[..., Any]) -> Callable[..., Any]:
+        for decorator in (verbose_option, outdir_option, threads_option, device_option(what)):
+            function = decorator(function)
+        return function
+
+    return add
+
+
+def dataset_option(use: str) -> Decorator:
+    """`--dataset`, the dataset step's table; `use` says what this command does with its splits."""
+    return click.option(
+        "--dataset",
+        required=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help=f"dataset.tsv.gz (gene_id, chrom, split, tpm, target, sequence); {use}.",
+    )
+
+
+def model_option(what: str) -> Decorator:
+    """`--model` of a step that loads a pretrained checkpoint by hub id or folder; `what` names its kind."""
+    return click.option("--model", "model_name", required=True, help=f"Hugging Face Hub id or folder of {what}.")
+
+
+def groups_option(use: str) -> Decorator:
+    """`--groups`, the dataset's gene_groups.tsv; `use` says what keeping the groups whole means here."""
+    return click.option(
+        "--groups",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help=f"gene_groups.tsv of the dataset: {use}.",
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # options built from dataclasses: each default and its help are written once, in the dataclass
 
