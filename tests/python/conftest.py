@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import click
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -24,6 +25,18 @@ SHARED = REPO.parent / "shared"
 #: Window of the test profile: 500 bp up + TSS + 500 bp down.
 TEST_UPSTREAM = 500
 TEST_DOWNSTREAM = 500
+
+
+def correlated(rng: np.random.Generator, n: int, rho: float) -> tuple[np.ndarray, np.ndarray]:
+    """A bivariate normal sample with correlation rho."""
+    x = rng.normal(size=n)
+    return x, rho * x + np.sqrt(1 - rho**2) * rng.normal(size=n)
+
+
+def trio(rng: np.random.Generator, n: int, rho_a: float, rho_b: float, rho_ab: float) -> np.ndarray:
+    """Observed, model A, model B from a trivariate normal with the given correlations: shape (3, n)."""
+    cov = np.array([[1, rho_a, rho_b], [rho_a, 1, rho_ab], [rho_b, rho_ab, 1]])
+    return rng.multivariate_normal(np.zeros(3), cov, size=n).T
 
 
 def run_script(script: str, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -111,17 +124,21 @@ def test_windows(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return outdir
 
 
-@pytest.fixture(scope="session")
-def synthetic_dataset(test_windows: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """dataset.tsv.gz of the bundled data, Pituitary, DExTER split with 10 % of train as val."""
-    outdir = tmp_path_factory.mktemp("dataset")
+def build_bundled_dataset(test_windows: Path, outdir: Path, *options: str | Path) -> Path:
+    """Run build_dataset.py on the bundled windows and expression (Pituitary) with `options`: the dataset."""
     run_script(
         "build_dataset.py",
         "--sequences", test_windows / "tss_windows.fa",
         "--windows", test_windows / "tss_windows.tsv",
         "--expression", TEST_DATA / "expression.gct.gz",
         "--tissue", "Pituitary",
-        "--val-fraction", "0.1",
+        *options,
         "--outdir", outdir,
     )  # fmt: skip
     return outdir / "dataset.tsv.gz"
+
+
+@pytest.fixture(scope="session")
+def synthetic_dataset(test_windows: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dataset.tsv.gz of the bundled data, Pituitary, the default (grouped) split with 10 % of train as val."""
+    return build_bundled_dataset(test_windows, tmp_path_factory.mktemp("dataset"), "--val-fraction", "0.1")

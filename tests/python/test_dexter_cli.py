@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TEST_DATA, assert_one_line_error, run_script, shared_path
+from conftest import assert_one_line_error, build_bundled_dataset, run_script, shared_path
 
 from seq2expr.dataset import read_dataset, write_dataset
 from seq2expr.dexter import DexterConfig
@@ -221,16 +221,7 @@ def output_digests(outdir: Path) -> dict[str, str]:
 
 def test_outputs_are_those_of_the_code_before_the_round(test_windows: Path, tmp_path: Path) -> None:
     """On the bundled data (DExTER split, 10 % val): variables, predictions and model as at 071dc1f."""
-    run_script(
-        "build_dataset.py",
-        "--sequences", test_windows / "tss_windows.fa",
-        "--windows", test_windows / "tss_windows.tsv",
-        "--expression", TEST_DATA / "expression.gct.gz",
-        "--tissue", "Pituitary",
-        "--split", "dexter",
-        "--val-fraction", "0.1",
-        "--outdir", tmp_path,
-    )  # fmt: skip
+    build_bundled_dataset(test_windows, tmp_path, "--split", "dexter", "--val-fraction", "0.1")
     expected = dict(BEFORE_THE_ROUND["bundled"])
     assert file_sha256(tmp_path / "dataset.tsv.gz") == expected.pop("dataset.tsv.gz"), "the dataset step changed"
     run_dexter(tmp_path / "dataset.tsv.gz", tmp_path / "out")

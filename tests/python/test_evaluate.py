@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import correlated, trio
 from scipy import stats
 
 from seq2expr.comparison import COMPARISON_COLUMNS, compare_pair, comparison_table
@@ -23,18 +24,6 @@ from seq2expr.model_runs import ModelRuns, check_against_dataset, check_complete
 from seq2expr.predictions import make_predictions
 from seq2expr.stats import williams_test
 from seq2expr.strata import ALL, GeneStrata, gene_strata, sequence_composition
-
-
-def correlated(rng: np.random.Generator, n: int, rho: float) -> tuple[np.ndarray, np.ndarray]:
-    """A bivariate normal sample with correlation rho."""
-    x = rng.normal(size=n)
-    return x, rho * x + np.sqrt(1 - rho**2) * rng.normal(size=n)
-
-
-def trio(rng: np.random.Generator, n: int, rho_a: float, rho_b: float, rho_ab: float) -> np.ndarray:
-    """Observed, model A, model B from a trivariate normal with the given correlations: shape (3, n)."""
-    cov = np.array([[1, rho_a, rho_b], [rho_a, 1, rho_ab], [rho_b, rho_ab, 1]])
-    return rng.multivariate_normal(np.zeros(3), cov, size=n).T
 
 
 def single_run(name: str, observed: np.ndarray, predicted: np.ndarray, split: str = "test") -> ModelRuns:
@@ -227,12 +216,9 @@ def test_models_must_agree_on_the_observed_values():
 # --- baselines --------------------------------------------------------------------------------
 
 
-def gc_driven_dataset(n: int = 300) -> pd.DataFrame:
-    """Windows whose GC content sets the target (plus noise): the GC/CpG baseline must find it."""
-    rng = np.random.default_rng(17)
-    gc = rng.uniform(0.3, 0.7, n)
-    sequences = ["".join(rng.choice(list("ACGT"), 400, p=[(1 - g) / 2, g / 2, g / 2, (1 - g) / 2])) for g in gc]
-    target = 5 * gc + rng.normal(scale=0.3, size=n)
+def windows_frame(sequences: list[str], target: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """A dataset table of synthetic windows on chr1, drawn 60/10/30 into train/val/test."""
+    n = len(sequences)
     return pd.DataFrame(
         {
             "gene_id": [f"g{i:05d}" for i in range(n)],
@@ -243,6 +229,15 @@ def gc_driven_dataset(n: int = 300) -> pd.DataFrame:
             "sequence": sequences,
         }
     )
+
+
+def gc_driven_dataset(n: int = 300) -> pd.DataFrame:
+    """Windows whose GC content sets the target (plus noise): the GC/CpG baseline must find it."""
+    rng = np.random.default_rng(17)
+    gc = rng.uniform(0.3, 0.7, n)
+    sequences = ["".join(rng.choice(list("ACGT"), 400, p=[(1 - g) / 2, g / 2, g / 2, (1 - g) / 2])) for g in gc]
+    target = 5 * gc + rng.normal(scale=0.3, size=n)
+    return windows_frame(sequences, target, rng)
 
 
 def test_gc_cpg_baseline_finds_a_gc_driven_target():
@@ -347,16 +342,7 @@ def strata_dataset(n: int = 400) -> pd.DataFrame:
         body = "".join(rng.choice(list("ACGT"), 201, p=[0.1, 0.4, 0.4, 0.1] if island else [0.3, 0.2, 0.2, 0.3]))
         sequences.append(body[:50] + "TATA" * count + body[50 + 4 * count :])
     target = np.where(cgi, 1.0, -1.0) + 0.3 * tata + rng.normal(scale=0.3, size=n)
-    return pd.DataFrame(
-        {
-            "gene_id": [f"g{i:05d}" for i in range(n)],
-            "chrom": "chr1",
-            "split": rng.choice(["train", "val", "test"], n, p=[0.6, 0.1, 0.3]),
-            "tpm": 10**target,
-            "target": target,
-            "sequence": sequences,
-        }
-    )
+    return windows_frame(sequences, target, rng)
 
 
 def test_metrics_per_stratum_on_the_test_genes():

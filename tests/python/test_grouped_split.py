@@ -3,15 +3,15 @@ splits stay byte-identical to the code before groups existed (commit 071dc1f).""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TEST_DATA, assert_one_line_error, run_script, shared_path
+from conftest import assert_one_line_error, build_bundled_dataset, run_script, shared_path
 
 from seq2expr.dataset import DatasetOptions, dexter_split, grouped_split, read_dataset, run
 from seq2expr.errors import InputError
+from seq2expr.inputs import file_sha256
 from seq2expr.similarity import GroupingSpec, group_genes, read_gene_groups, unseen_test_genes
 from seq2expr.synthetic import similarity_set
 
@@ -38,11 +38,6 @@ SPLIT_ARGS = {
     "dexter": ["--split", "dexter", "--val-fraction", "0.1"],
     "chromosome": ["--split", "chromosome", "--test-chromosomes", "chr3", "--val-chromosomes", "chrX"],
 }
-
-
-def sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 @pytest.mark.parametrize("seed", [1, 7, 42, 2024, 686185200])
@@ -80,16 +75,8 @@ def test_grouped_is_seeded_and_deterministic() -> None:
 def test_dexter_and_chromosome_splits_are_byte_identical_to_before(
     test_windows: Path, tmp_path: Path, split: str
 ) -> None:
-    run_script(
-        "build_dataset.py",
-        "--sequences", test_windows / "tss_windows.fa",
-        "--windows", test_windows / "tss_windows.tsv",
-        "--expression", TEST_DATA / "expression.gct.gz",
-        "--tissue", "Pituitary",
-        *SPLIT_ARGS[split],
-        "--outdir", tmp_path,
-    )  # fmt: skip
-    assert {name: sha256(tmp_path / name) for name in BASELINE[split]} == BASELINE[split]
+    build_bundled_dataset(test_windows, tmp_path, *SPLIT_ARGS[split])
+    assert {name: file_sha256(tmp_path / name) for name in BASELINE[split]} == BASELINE[split]
     groups = read_gene_groups(tmp_path / "gene_groups.tsv")
     assert groups["gene_id"].tolist() == read_dataset(tmp_path / "dataset.tsv.gz")["gene_id"].tolist()
 
@@ -98,7 +85,7 @@ def test_real_dexter_dataset_is_byte_identical_to_before(tmp_path: Path) -> None
     data = shared_path("data", "real_pituitary_2kb")
     options = DatasetOptions(tissue="Pituitary", split="dexter")
     result = run(data / "windows.fa", data / "GTEx_v7_gene_median_tpm_7tissues.tsv", None, tmp_path, options)
-    assert {name: sha256(tmp_path / name) for name in BASELINE["real"]} == BASELINE["real"]
+    assert {name: file_sha256(tmp_path / name) for name in BASELINE["real"]} == BASELINE["real"]
     assert result.groups["gene_id"].tolist() == result.dataset["gene_id"].tolist()
     assert result.group_summary["genes_overlap"] == 0  # no coordinates: homology alone
 

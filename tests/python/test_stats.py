@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import correlated, trio
 from scipy import stats as scipy_stats
 from sklearn.metrics import roc_auc_score
 
@@ -32,19 +33,6 @@ from seq2expr.stats import (
     williams_test,
     zou_interval,
 )
-
-
-def correlated(rng: np.random.Generator, n: int, rho: float) -> tuple[np.ndarray, np.ndarray]:
-    """A bivariate normal sample with correlation rho."""
-    x = rng.normal(size=n)
-    return x, rho * x + np.sqrt(1 - rho**2) * rng.normal(size=n)
-
-
-def trio(rng: np.random.Generator, n: int, rho_a: float, rho_b: float, rho_ab: float) -> np.ndarray:
-    """Observed, model A, model B from a trivariate normal with the given correlations: shape (3, n)."""
-    cov = np.array([[1, rho_a, rho_b], [rho_a, 1, rho_ab], [rho_b, rho_ab, 1]])
-    return rng.multivariate_normal(np.zeros(3), cov, size=n).T
-
 
 # --- point estimates --------------------------------------------------------------------------
 
