@@ -76,6 +76,14 @@ EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
     help="compute.tsv of a model run (repeatable): device, wall time, peak memory, GPU-hours.",
 )
 @click.option(
+    "--fit",
+    "fit_files",
+    multiple=True,
+    type=EXISTING_FILE,
+    help="fit.json of a CNN or DNABERT-2 run (repeatable): says what its predicting weights were fitted on "
+    "(--refit: train+val) [default: train, val for early stopping].",
+)
+@click.option(
     "--glm",
     default=GLM,
     show_default=True,
@@ -93,6 +101,7 @@ def main(
     seed: int,
     max_scatter_points: int,
     compute_files: tuple[Path, ...],
+    fit_files: tuple[Path, ...],
     glm: str,
     outdir: Path,
     verbose: bool,
@@ -106,6 +115,7 @@ def main(
             groups=groups,
             tss_index=tss_index,
             compute=compute_files,
+            fits=fit_files,
             glm=glm,
             bootstrap=bootstrap,
             seed=seed,

@@ -16,7 +16,7 @@ model was fitted on and, on val rows, what val was used for (`fitted_on`, `val_u
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from seq2expr.model_runs import (
     model_splits,
 )
 from seq2expr.predictions import NEAR_CONSTANT_SPREAD, SPLITS, is_near_constant
+from seq2expr.refit import EARLY_STOPPING, FITTED_ON, TRAIN, TRAIN_VAL, FitRecord
 from seq2expr.stats import (
     CONFIDENCE,
     auroc,
@@ -64,10 +65,6 @@ __all__ = [  # re-exported: the report and its tests read these here
     "mean_prediction",
 ]
 
-TRAIN_VAL = "train+val"
-TRAIN = "train"
-FITTED_ON_VAL = "fitted on"
-EARLY_STOPPING = "early stopping"
 EARLY_STOPPED = ("CNN", "DNABERT-2")
 """The gradient-trained models (bin/train_cnn.py, bin/finetune_dnabert2.py): fitted on train, val stops them."""
 
@@ -111,7 +108,7 @@ def bookkeeping(model: str) -> tuple[str, str]:
     empty cells rather than a guess.
     """
     if model in (DEXTER, *BASELINES) or model.startswith("probe") or model.endswith("_probe"):
-        return TRAIN_VAL, FITTED_ON_VAL
+        return TRAIN_VAL, FITTED_ON
     if model in EARLY_STOPPED:
         return TRAIN, EARLY_STOPPING
     return "", ""
@@ -164,9 +161,19 @@ def _mean_sd(values: np.ndarray) -> tuple[float, float]:
 
 
 def stratum_metrics(
-    model: ModelRuns, split: str, stratum: str, strata: GeneStrata, resamples: int, seed: int
+    model: ModelRuns,
+    split: str,
+    stratum: str,
+    strata: GeneStrata,
+    resamples: int,
+    seed: int,
+    fit: FitRecord | None = None,
 ) -> dict[str, object]:
-    """One row of metrics.tsv: the model on the genes of one split and stratum."""
+    """One row of metrics.tsv: the model on the genes of one split and stratum.
+
+    `fit` is the model's fit.json when given: it, not the model's name, then says what the predicting
+    weights were fitted on (a refit CNN or DNABERT-2 was fitted on val too).
+    """
     in_split = model.genes.index[(model.genes["split"] == split).to_numpy()]
     genes = strata.genes(stratum, in_split)
     part = model.subset(genes)
@@ -194,7 +201,7 @@ def stratum_metrics(
             return weighted_auroc(predicted, labels, w)
 
         auroc_low, auroc_high = percentile_interval(resampled(on_off_statistic, part, observed, weights, seed))
-    fitted_on, val_use = bookkeeping(model.name)
+    fitted_on, val_use = (fit.fitted_on, fit.val_use) if fit else bookkeeping(model.name)
     r2_mean, r2_sd = _mean_sd(r2)
     mse_mean, mse_sd = _mean_sd(mse)
     mae_mean, mae_sd = _mean_sd(mae)
@@ -230,11 +237,18 @@ def stratum_metrics(
     }
 
 
-def metrics_table(models: list[ModelRuns], resamples: int, seed: int, strata: GeneStrata | None = None) -> pd.DataFrame:
+def metrics_table(
+    models: list[ModelRuns],
+    resamples: int,
+    seed: int,
+    strata: GeneStrata | None = None,
+    fits: Mapping[str, FitRecord] | None = None,
+) -> pd.DataFrame:
     """metrics.tsv: per model (in the order given), each split with genes, then the test strata.
 
-    Without `strata`, only `all`, every gene its own group.
+    Without `strata`, only `all`, every gene its own group. `fits`: fit.json records by model name.
     """
+    fits = fits or {}
     strata = strata or gene_strata(model_splits(models))
     rows = []
     for model in models:
@@ -247,7 +261,7 @@ def metrics_table(models: list[ModelRuns], resamples: int, seed: int, strata: Ge
                 if len(strata.genes(stratum, in_split)) == 0:
                     log.info("model %s: no %s gene in stratum %s", model.name, split, stratum)
                     continue
-                row = stratum_metrics(model, split, stratum, strata, resamples, seed)
+                row = stratum_metrics(model, split, stratum, strata, resamples, seed, fits.get(model.name))
                 if int(row["n"]) < MIN_GENES:  # type: ignore[call-overload]
                     log.warning(
                         "model %s has only %d %s gene(s) in stratum %s: its correlations there are undefined",

@@ -34,6 +34,7 @@ from seq2expr.model_runs import (
 )
 from seq2expr.mqc import ReportFile
 from seq2expr.predictions import read_predictions
+from seq2expr.refit import FitRecord, read_fit
 from seq2expr.report import MAX_SCATTER_POINTS, Methods, MethodsInput, evaluation_report
 from seq2expr.strata import GeneStrata, gene_strata
 
@@ -52,6 +53,8 @@ class EvaluationOptions:
     groups: Path | None = None
     tss_index: int | None = None
     compute: tuple[Path, ...] = ()
+    #: fit.json of gradient-trained runs: what their predicting weights were fitted on (a refit: val too)
+    fits: tuple[Path, ...] = ()
     glm: str = GLM
     bootstrap: int = DEFAULT_RESAMPLES
     seed: int = DEFAULT_SEED
@@ -111,6 +114,26 @@ def _strata(
     return gene_strata(splits, dataset, groups, options.tss_index, options.dataset), test_genes
 
 
+def fit_records(paths: tuple[Path, ...], models: list[ModelRuns]) -> dict[str, FitRecord]:
+    """The fit.json records by model; each must name a model given, and a model's runs (seeds) must agree.
+
+    A refit and an early-stopped run of one model cannot share a row of metrics.tsv: their val genes
+    were used in two different ways.
+    """
+    names = {model.name for model in models}
+    records: dict[str, FitRecord] = {}
+    for path in paths:
+        record = read_fit(path)
+        if record.model not in names:
+            raise InputError(f"fit.json of model {record.model!r}, which no predictions file has", path)
+        if record.model in records and records[record.model].refit != record.refit:
+            raise InputError(
+                f"model {record.model}: one fit.json says refit, another not; evaluate them apart", path
+            )
+        records[record.model] = record
+    return records
+
+
 def run(options: EvaluationOptions) -> EvaluationResult:
     """Metrics with cluster-bootstrap intervals per stratum, paired comparisons, the ladder, the report."""
     if not options.predictions:
@@ -135,7 +158,7 @@ def run(options: EvaluationOptions) -> EvaluationResult:
         )
     strata, _ = _strata(models, options, dataset)
 
-    metrics = metrics_table(models, options.bootstrap, options.seed, strata)
+    metrics = metrics_table(models, options.bootstrap, options.seed, strata, fit_records(options.fits, models))
     comparison = comparison_table(models, options.bootstrap, options.seed, strata)
     ladder = ladder_table(models, options.glm, options.bootstrap, options.seed, strata)
     compute = compute_summary([read_compute(path) for path in options.compute])

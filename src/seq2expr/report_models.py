@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from seq2expr.dexter.model import MODEL_NAME as DEXTER
-from seq2expr.evaluate import BASELINES, EARLY_STOPPING, FITTED_ON_VAL
+from seq2expr.evaluate import BASELINES
 from seq2expr.ladder import GLM
+from seq2expr.refit import EARLY_STOPPING, FITTED_ON
 from seq2expr.strata import ALL, CGI, EXPRESSED, EXPRESSED_TPM, NON_CGI, UNSEEN
 
 CNN = "CNN"
@@ -40,7 +41,7 @@ TARGET = "log10 TPM (0.001 floor)"
 MODEL_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
 BASELINE_COLOURS = {"gc_cpg_baseline": "#8C8C8C", "mean_baseline": "#BDBDBD"}
 
-VAL_USES = {FITTED_ON_VAL: "in the fit", EARLY_STOPPING: "early stopping"}
+VAL_USES = {FITTED_ON: "in the fit", EARLY_STOPPING: "early stopping"}
 """`metrics.tsv` `val_use` values as the row label says them."""
 
 

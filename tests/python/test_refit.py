@@ -120,6 +120,24 @@ def test_a_cnn_refit_trains_exactly_the_best_steps_on_train_and_val_and_never_a_
     assert (tmp_path / "a" / "predictions.tsv").read_bytes() != (tmp_path / "c" / "predictions.tsv").read_bytes()
     assert (tmp_path / "a" / "training_log.tsv").read_bytes() == (tmp_path / "c" / "training_log.tsv").read_bytes()
 
+    # The evaluation labels the val rows from fit.json: fitted on after a refit, early stopping without.
+    for run, fitted_on, val_use in [("a", "train+val", "fitted on"), ("c", "train", "early stopping")]:
+        out = tmp_path / f"evaluated_{run}"
+        run_script("evaluate_models.py", "--predictions", tmp_path / run / "predictions.tsv",
+                   "--fit", tmp_path / run / FIT_FILE, "--bootstrap", "100", "--outdir", out)  # fmt: skip
+        metrics = pd.read_csv(out / "metrics.tsv", sep="\t", keep_default_na=False).set_index(["model", "split"])
+        assert metrics.loc[("CNN", "val"), ["fitted_on", "val_use"]].tolist() == [fitted_on, val_use]
+    # Runs of one model that disagree on the refit, or a fit.json of a model not given: one line naming the file.
+    both = ("--fit", tmp_path / "a" / FIT_FILE, "--fit", tmp_path / "c" / FIT_FILE)
+    disagree = run_script("evaluate_models.py", "--predictions", tmp_path / "a" / "predictions.tsv", *both,
+                          "--outdir", tmp_path / "bad", check=False)  # fmt: skip
+    assert disagree.returncode != 0 and "one fit.json says refit, another not" in disagree.stderr
+    other = tmp_path / "other_fit.json"
+    other.write_text((tmp_path / "a" / FIT_FILE).read_text().replace('"CNN"', '"DNABERT-2"'))
+    unknown = run_script("evaluate_models.py", "--predictions", tmp_path / "a" / "predictions.tsv", "--fit", other,
+                         "--outdir", tmp_path / "bad", check=False)  # fmt: skip
+    assert unknown.returncode != 0 and "other_fit.json" in unknown.stderr and "'DNABERT-2'" in unknown.stderr
+
 
 def test_a_dnabert2_refit_trains_the_best_steps_on_train_and_val_with_the_schedule_scaled(
     monkeypatch: pytest.MonkeyPatch, synthetic_dataset: Path, tmp_path: Path

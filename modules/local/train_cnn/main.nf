@@ -18,6 +18,7 @@ process TRAIN_CNN {
     tuple val(meta), path("cnn_training_curves_mqc.yaml"), emit: mqc
     tuple val(meta), path("model")                       , emit: model
     tuple val(meta), path("compute.tsv")                 , emit: compute
+    tuple val(meta), path("fit.json")                    , emit: fit // which genes the predicting weights were fitted on
     tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
     tuple val("${task.process}"), val('torch'), eval('python3 -c "import torch; print(torch.__version__)"'), topic: versions, emit: versions_torch
 
@@ -52,5 +53,6 @@ process TRAIN_CNN {
     touch model/config.json
     touch model/model.safetensors
     touch compute.tsv
+    touch fit.json
     """
 }
