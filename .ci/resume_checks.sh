@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # -resume reruns a step when, and only when, the code it runs changes. In a fresh copy of the
 # checkout (its files as git sees them) under OUT/checkout, launched from OUT:
-#   1. `-profile test --models dexter,dnabert2` (one epoch of fine-tuning, to stay fast): every task
+#   1. `-profile test --models dexter,dnabert2,cnn` (one epoch of each training, to stay fast): every task
 #      runs, and each task's staged `code/seq2expr` holds exactly what its bin/ script imports
 #      (the package's __init__.py and the units, a top-level module or a whole subpackage, named by
 #      its import statements, transitively: read here with Python's own parser, `ast`);
 #   2. a line added to src/seq2expr/dexter/model.py, then -resume: exactly DEXTER, EVALUATE_MODELS
 #      and MULTIQC run again, the others are cached;
 #   3. a line added to the fine-tuning code (src/seq2expr/dnabert2/finetune.py), then -resume:
-#      exactly FINETUNE_DNABERT2, EVALUATE_MODELS and MULTIQC run again, DEXTER stays cached;
-#   4. a line added to code no step of this run imports (src/seq2expr/cnn/model.py), then -resume:
-#      every task cached.
+#      exactly FINETUNE_DNABERT2, EVALUATE_MODELS and MULTIQC run again, DEXTER and TRAIN_CNN stay
+#      cached (the CNN shares the training core, not DNABERT-2's code);
+#   4. a line added to the CNN (src/seq2expr/cnn/model.py), then -resume: exactly TRAIN_CNN,
+#      EVALUATE_MODELS and MULTIQC run again;
+#   5. a line added to code no step imports (src/seq2expr/synthetic.py, the test-data generator's),
+#      then -resume: every task cached.
 # Which tasks ran is read from the trace file of each run. Prints one `resume_checks: ok: ...` or
 # `resume_checks: FAILED: ...` line per check and last `resume checks: N passed, N failed`; exits 0
 # only if every check passed.
@@ -59,7 +62,7 @@ run_pipeline() {  # $1: label, then extra arguments; the trace is copied to trac
     shift
     local start=$SECONDS
     if (cd "$out" && "$nxf" -log "$out/nextflow-$label.log" run "$checkout" -profile test -ansi-log false \
-        -c "$out/trace.config" --models dexter,dnabert2 --dnabert2_epochs 1 \
+        -c "$out/trace.config" --models dexter,dnabert2,cnn --dnabert2_epochs 1 --cnn_epochs 1 \
         --outdir "$out/results" -work-dir "$out/work" "$@") >"$out/run-$label.out" 2>&1; then
         cp "$out/trace.txt" "$out/trace-$label.txt"
         wall=$((SECONDS - start))
@@ -101,7 +104,7 @@ fi
 tasks=$(($(wc -l <"$out/trace-first.txt") - 1))
 not_done=$(awk -F'\t' 'NR > 1 && $5 != "COMPLETED"' "$out/trace-first.txt")
 if [ -z "$not_done" ]; then
-    ok "first run: -profile test --models dexter,dnabert2, $tasks tasks completed (${wall} s)"
+    ok "first run: -profile test --models dexter,dnabert2,cnn, $tasks tasks completed (${wall} s)"
 else
     ko "first run: tasks not completed: $not_done"
 fi
@@ -188,5 +191,6 @@ fi
 # --- 2-4. edits, then -resume ----------------------------------------------------------------------
 after_edit dexter src/seq2expr/dexter/model.py "DEXTER,EVALUATE_MODELS,MULTIQC"
 after_edit finetune src/seq2expr/dnabert2/finetune.py "EVALUATE_MODELS,FINETUNE_DNABERT2,MULTIQC"
-after_edit unrelated src/seq2expr/cnn/model.py ""
+after_edit cnn src/seq2expr/cnn/model.py "EVALUATE_MODELS,MULTIQC,TRAIN_CNN"
+after_edit unrelated src/seq2expr/synthetic.py ""
 finish
