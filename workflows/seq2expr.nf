@@ -98,6 +98,7 @@ workflow SEQ2EXPR {
     ).map { meta, dataset, seed -> [ meta + [ seed: seed ], dataset ] }
     def ch_predictions  = channel.empty()
     def ch_compute      = channel.empty()
+    def ch_fits         = channel.empty() // fit.json of the CNN and DNABERT-2 runs: what their weights were fitted on
     def ch_tissue_files = BUILD_DATASET.out.mqc.mix(BUILD_DATASET.out.groups_mqc) // channel: [ val(meta), path(file) ] report content of one tissue
     if ('dexter' in models) {
         DEXTER (
@@ -117,6 +118,7 @@ workflow SEQ2EXPR {
         )
         ch_predictions  = ch_predictions.mix(FINETUNE_DNABERT2.out.predictions)
         ch_compute      = ch_compute.mix(FINETUNE_DNABERT2.out.compute)
+        ch_fits         = ch_fits.mix(FINETUNE_DNABERT2.out.fit)
         ch_tissue_files = ch_tissue_files.mix(FINETUNE_DNABERT2.out.mqc)
     }
     if ('cnn' in models) {
@@ -126,6 +128,7 @@ workflow SEQ2EXPR {
         )
         ch_predictions  = ch_predictions.mix(TRAIN_CNN.out.predictions)
         ch_compute      = ch_compute.mix(TRAIN_CNN.out.compute)
+        ch_fits         = ch_fits.mix(TRAIN_CNN.out.fit)
         ch_tissue_files = ch_tissue_files.mix(TRAIN_CNN.out.mqc)
     }
     if ('dnabert2_probe' in models) {
@@ -157,9 +160,14 @@ workflow SEQ2EXPR {
     // (the runs of one model with several seeds are summarised as mean ± SD)
     //
     def n_runs = models.sum { model -> model in [ 'dnabert2', 'cnn' ] ? params.replicates : 1 } + probe_models.size()
+    def n_fits = models.count { model -> model in [ 'dnabert2', 'cnn' ] } * params.replicates
+    def ch_fit_runs = n_fits
+        ? groupRuns(ch_fits, n_fits)
+        : BUILD_DATASET.out.dataset.map { meta, _dataset -> [ meta, [] ] }
     EVALUATE_MODELS (
         groupRuns(ch_predictions, n_runs)
             .join(groupRuns(ch_compute, n_runs))
+            .join(ch_fit_runs)
             .join(BUILD_DATASET.out.dataset)
             .join(BUILD_DATASET.out.groups),
         stepCode('evaluate_models.py')

@@ -7,9 +7,10 @@ process EVALUATE_MODELS {
 
     input:
     // every model run's predictions.tsv and compute.tsv (same file names: staged in numbered
-    // folders); dataset: [] for no baselines; groups: the dataset's gene_groups.tsv, or [] for every
-    // gene its own group; meta.tss_index: the TSS position in the windows (the CGI stratum)
-    tuple val(meta), path(predictions, stageAs: 'predictions/?/*'), path(compute, stageAs: 'compute/?/*'), path(dataset), path(groups)
+    // folders); fits: the fit.json of each CNN and DNABERT-2 run ([] when neither ran); dataset: []
+    // for no baselines; groups: the dataset's gene_groups.tsv, or [] for every gene its own group;
+    // meta.tss_index: the TSS position in the windows (the CGI stratum)
+    tuple val(meta), path(predictions, stageAs: 'predictions/?/*'), path(compute, stageAs: 'compute/?/*'), path(fits, stageAs: 'fits/?/*'), path(dataset), path(groups)
     path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
@@ -29,6 +30,7 @@ process EVALUATE_MODELS {
     def baselines = dataset ? "--dataset ${dataset} --tss-index ${meta.tss_index}" : ''
     def grouping  = groups ? "--groups ${groups}" : ''
     def computes  = [ compute ].flatten().collect { file -> "--compute ${file}" }.join(' ')
+    def fit_files = [ fits ].flatten().collect { file -> "--fit ${file}" }.join(' ')
     """
     export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     # Writable matplotlib cache inside the task: containers may run as a user without a home folder
@@ -38,6 +40,7 @@ process EVALUATE_MODELS {
         ${args} \\
         --predictions ${predictions} \\
         ${computes} \\
+        ${fit_files} \\
         ${baselines} \\
         ${grouping} \\
         --outdir .

@@ -19,6 +19,8 @@ process TRAIN_CNN {
     tuple val(meta), path("model")                       , emit: model
     tuple val(meta), path("compute.tsv")                 , emit: compute
     tuple val(meta), path("fit.json")                    , emit: fit // which genes the predicting weights were fitted on
+    tuple val(meta), path("refit_log.tsv")               , emit: refit_log, optional: true // with --refit
+    tuple val(meta), path("cnn_search.tsv")              , emit: search, optional: true    // with --search
     tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
     tuple val("${task.process}"), val('torch'), eval('python3 -c "import torch; print(torch.__version__)"'), topic: versions, emit: versions_torch
 
