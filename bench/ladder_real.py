@@ -72,7 +72,11 @@ def model_runs(
             ],
         ),
         "cnn": ("train_cnn.py", ["--epochs", 6, "--patience", 0]),
-        "dnabert2_probe": ("probe_dnabert2.py", ["--model", TINY, "--max-tokens", 512]),
+        # folds of whole gene groups, as the pipeline's PROBE_DNABERT2 has them
+        "dnabert2_probe": (
+            "probe_dnabert2.py",
+            ["--model", TINY, "--max-tokens", 512, "--groups", dataset.parent / "gene_groups.tsv"],
+        ),
     }
     runs = {}
     for name, (script, options) in recipes.items():
