@@ -127,9 +127,7 @@ def fit_records(paths: tuple[Path, ...], models: list[ModelRuns]) -> dict[str, F
         if record.model not in names:
             raise InputError(f"fit.json of model {record.model!r}, which no predictions file has", path)
         if record.model in records and records[record.model].refit != record.refit:
-            raise InputError(
-                f"model {record.model}: one fit.json says refit, another not; evaluate them apart", path
-            )
+            raise InputError(f"model {record.model}: one fit.json says refit, another not; evaluate them apart", path)
         records[record.model] = record
     return records
 
