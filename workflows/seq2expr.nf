@@ -159,8 +159,10 @@ workflow SEQ2EXPR {
     // MODULE: metrics and paired comparisons of every model of a tissue, on the same test genes
     // (the runs of one model with several seeds are summarised as mean ± SD)
     //
-    def n_runs = models.sum { model -> model in [ 'dnabert2', 'cnn' ] ? params.replicates : 1 } + probe_models.size()
-    def n_fits = models.count { model -> model in [ 'dnabert2', 'cnn' ] } * params.replicates
+    // models whose training is random (dnabert2, cnn) run once per seed, each run with a fit.json
+    def n_trained = models.count { model -> model in [ 'dnabert2', 'cnn' ] }
+    def n_fits    = n_trained * params.replicates
+    def n_runs    = models.size() - n_trained + n_fits + probe_models.size()
     def ch_fit_runs = n_fits
         ? groupRuns(ch_fits, n_fits)
         : BUILD_DATASET.out.dataset.map { meta, _dataset -> [ meta, [] ] }
