@@ -2,17 +2,21 @@
 # -resume reruns a step when, and only when, the code it runs changes. In a fresh copy of the
 # checkout (its files as git sees them) under OUT/checkout, launched from OUT:
 #   1. `-profile test --models dexter,dnabert2,cnn` (one epoch of each training, to stay fast): every task
-#      runs, and each task's staged `code/seq2expr` holds exactly what its bin/ script imports
-#      (the package's __init__.py and the units, a top-level module or a whole subpackage, named by
-#      its import statements, transitively: read here with Python's own parser, `ast`);
-#   2. a line added to src/seq2expr/dexter/model.py, then -resume: exactly DEXTER, EVALUATE_MODELS
+#      runs, and each task's staged `code/seq2expr` holds exactly the package files its bin/ script
+#      imports (files, not folders: `seq2expr.step_code.step_files`, the list the workflow stages);
+#   2. a line added to src/seq2expr/models/dexter/model.py, then -resume: exactly DEXTER, EVALUATE_MODELS
 #      and MULTIQC run again, the others are cached;
-#   3. a line added to the fine-tuning code (src/seq2expr/dnabert2/finetune.py), then -resume:
+#   3. a line added to the fine-tuning code (src/seq2expr/models/dnabert2/finetune.py), then -resume:
 #      exactly FINETUNE_DNABERT2, EVALUATE_MODELS and MULTIQC run again, DEXTER and TRAIN_CNN stay
 #      cached (the CNN shares the training core, not DNABERT-2's code);
-#   4. a line added to the CNN (src/seq2expr/cnn/model.py), then -resume: exactly TRAIN_CNN,
+#   4. a line added to the CNN (src/seq2expr/models/cnn/model.py), then -resume: exactly TRAIN_CNN,
 #      EVALUATE_MODELS and MULTIQC run again;
-#   5. a line added to code no step imports (src/seq2expr/synthetic.py, the test-data generator's),
+#   5. a line added to the roster (src/seq2expr/models/roster.py), then -resume: every model and what
+#      follows runs again, the data steps stay cached;
+#   6. a line added to the training core (src/seq2expr/models/training/core.py), then -resume: the
+#      gradient-trained models and the gLM probes (their batching) and what follows, DEXTER and the
+#      data steps cached;
+#   7. a line added to code no step imports (src/seq2expr/data/synthetic.py, the test-data generator's),
 #      then -resume: every task cached.
 # Which tasks ran is read from the trace file of each run. Prints one `resume_checks: ok: ...` or
 # `resume_checks: FAILED: ...` line per check and last `resume checks: N passed, N failed`; exits 0
@@ -109,59 +113,15 @@ else
     ko "first run: tasks not completed: $not_done"
 fi
 
-if staged=$(python3 - "$out/trace-first.txt" "$out/work" "$checkout" 2>&1 <<'PY'
-
-import ast
+if staged=$(PYTHONPATH="$checkout/src" python3 - "$out/trace-first.txt" "$out/work" "$checkout" 2>&1 <<'PY'
 import csv
 import pathlib
 import re
 import sys
 
+from seq2expr import step_code
+
 trace, work, checkout = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
-pkg = checkout / "src" / "seq2expr"
-
-
-def unit(parts):
-    """'cli.py' or 'dexter/' for a module path below seq2expr; None for the package or a non-module."""
-    if not parts:
-        return None
-    if (pkg / parts[0]).is_dir():
-        return parts[0] + "/"
-    return parts[0] + ".py" if (pkg / f"{parts[0]}.py").is_file() else None
-
-
-def unit_files(name):
-    return sorted((pkg / name).rglob("*.py")) if name.endswith("/") else [pkg / name]
-
-
-def imported(path):
-    folder = list(path.relative_to(pkg).parts[:-1]) if path.is_relative_to(pkg) else None
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {unit(a.name.split(".")[1:]) for a in node.names if a.name.split(".")[0] == "seq2expr"}
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                if folder is None:
-                    continue
-                base = folder[: len(folder) - (node.level - 1)] + (node.module.split(".") if node.module else [])
-            elif node.module and node.module.split(".")[0] == "seq2expr":
-                base = node.module.split(".")[1:]
-            else:
-                continue
-            found |= {unit(base)} if base else {unit([a.name]) for a in node.names}
-    return found - {None}
-
-
-def closure(script):
-    units, todo = set(), [script]
-    while todo:
-        new = set().union(*(imported(f) for f in todo)) - units
-        units |= new
-        todo = [f for name in new for f in unit_files(name)]
-    return {"__init__.py"} | {str(f.relative_to(pkg)) for name in units for f in unit_files(name)}
-
-
 problems, seen = [], []
 for row in csv.DictReader(open(trace), delimiter="\t"):
     folders = list(work.glob(f"{row['hash']}*"))
@@ -173,8 +133,8 @@ for row in csv.DictReader(open(trace), delimiter="\t"):
     if staged is None or not staged.exists():
         problems.append(f"{row['name']}: no code/seq2expr staged")
         continue
-    have = {str(f.relative_to(staged.resolve())) for f in staged.resolve().rglob("*.py")}
-    want = closure(checkout / "bin" / script.group(1))
+    have = {str(f.relative_to(staged.resolve())) for f in staged.resolve().rglob("*") if f.is_file()}
+    want = set(step_code.step_files(checkout / "bin" / script.group(1)))
     if have != want:
         problems.append(f"{row['name']}: staged {sorted(have ^ want)} more or less than {script.group(1)} imports")
     seen.append(f"{row['process'].split(':')[-1]} {len(have)}")
@@ -189,8 +149,10 @@ else
 fi
 
 # --- 2-4. edits, then -resume ----------------------------------------------------------------------
-after_edit dexter src/seq2expr/dexter/model.py "DEXTER,EVALUATE_MODELS,MULTIQC"
-after_edit finetune src/seq2expr/dnabert2/finetune.py "EVALUATE_MODELS,FINETUNE_DNABERT2,MULTIQC"
-after_edit cnn src/seq2expr/cnn/model.py "EVALUATE_MODELS,MULTIQC,TRAIN_CNN"
-after_edit unrelated src/seq2expr/synthetic.py ""
+after_edit dexter src/seq2expr/models/dexter/model.py "DEXTER,EVALUATE_MODELS,MULTIQC"
+after_edit finetune src/seq2expr/models/dnabert2/finetune.py "EVALUATE_MODELS,FINETUNE_DNABERT2,MULTIQC"
+after_edit cnn src/seq2expr/models/cnn/model.py "EVALUATE_MODELS,MULTIQC,TRAIN_CNN"
+after_edit roster src/seq2expr/models/roster.py "DEXTER,EVALUATE_MODELS,FINETUNE_DNABERT2,MULTIQC,TRAIN_CNN"
+after_edit training_core src/seq2expr/models/training/core.py "EVALUATE_MODELS,FINETUNE_DNABERT2,MULTIQC,PROBE_GLM,PROBE_GLM,TRAIN_CNN"
+after_edit unrelated src/seq2expr/data/synthetic.py ""
 finish

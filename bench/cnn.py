@@ -3,12 +3,12 @@
 
 Builds a dataset table of seeded random windows (the content does not change the cost of a
 convolution) with the study's 2/3 train and 1/3 test (train_cnn carves its val from train, as on
-real data), then runs the real `seq2expr.cnn.training.train_cnn` with the default recipe
+real data), then runs the real `seq2expr.models.cnn.training.train_cnn` with the default recipe
 (`CnnConfig()`, `CnnOptions()`) twice, for one and for two epochs: the difference is the cost of an
 epoch (training on the train windows and predicting val), the rest is the fixed cost (setup and
 the final prediction of every gene). Both scale linearly with the number of genes, so they are
 projected to 22,000 genes; a run of the recipe costs at most its `epochs` (early stopping ends
-most runs sooner). The search (`seq2expr.cnn.search`) runs each candidate once within its own
+most runs sooner). The search (`seq2expr.models.cnn.search`) runs each candidate once within its own
 declared epoch budget; `--architecture tower` (with the search's tower sizes) times a tower
 candidate's epoch the same way, so the search's cost is the sum of its candidates' runs.
 
@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from seq2expr.cnn.model import BASES, build_cnn
-from seq2expr.cnn.options import ARCHITECTURES, CnnConfig, CnnOptions
-from seq2expr.cnn.search import CANDIDATES
-from seq2expr.cnn.training import train_cnn
+from seq2expr.models.cnn.model import BASES, build_cnn
+from seq2expr.models.cnn.options import ARCHITECTURES, CnnConfig, CnnOptions
+from seq2expr.models.cnn.search import CANDIDATES
+from seq2expr.models.cnn.training import train_cnn
 
 STUDY_GENES, STUDY_WINDOW = 22_000, 4001
 

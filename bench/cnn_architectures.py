@@ -7,7 +7,7 @@ Builds the dataset (`--split dexter`, the study's draw, 10 % of train as val) an
 Prints, per architecture: the best val MSE (standardised target, the quantity the declared search
 and early stopping compare), val and test Pearson r with 95 % cluster-bootstrap intervals over the
 dataset's gene groups, and the paired test Δr of basic against tower and of each against GC/CpG.
-The default architecture is the one with the lower val MSE (`seq2expr.cnn.search`), never the test r.
+The default architecture is the one with the lower val MSE (`seq2expr.models.cnn.search`), never the test r.
 
     python bench/cnn_architectures.py --threads 2 [--workdir /tmp/cnn_arch]
 """

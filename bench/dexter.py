@@ -27,7 +27,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from seq2expr.dataset import DEXTER_SEED, dexter_split, write_dataset
+from seq2expr.data.dataset import DEFAULT_SEED, dexter_split, write_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -135,7 +135,7 @@ def generate_study_set(path: Path, seed: int = 1) -> None:
         {
             "gene_id": [f"ENSGSYN{i:011d}" for i in range(STUDY_GENES)],
             "chrom": [f"chr{1 + i * 22 // STUDY_GENES}" for i in range(STUDY_GENES)],
-            "split": dexter_split(STUDY_GENES, DEXTER_SEED),
+            "split": dexter_split(STUDY_GENES, DEFAULT_SEED),
             "tpm": tpm,
             "target": [math.log10(max(value, 0.001)) for value in tpm],
             "sequence": [row.tobytes().decode("ascii") for row in sequences],

@@ -32,8 +32,8 @@ from types import ModuleType
 import click
 import torch
 
-from seq2expr.dnabert2 import Dnabert2Config, Dnabert2ForRegression, Dnabert2Model
-from seq2expr.inputs import file_sha256
+from seq2expr.io.files import file_sha256
+from seq2expr.models.dnabert2 import Dnabert2Config, Dnabert2ForRegression, Dnabert2Model
 
 REPO = Path(__file__).resolve().parents[1]
 REMOTE_CODE = REPO / "external" / "CS224N_DNABERT2"

@@ -53,7 +53,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from seq2expr.dnabert2 import Dnabert2Config, Dnabert2ForRegression, Dnabert2Model
+from seq2expr.models.dnabert2 import Dnabert2Config, Dnabert2ForRegression, Dnabert2Model
 
 mode, fixture, repo, BUDGET_SECONDS = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4])
 STARTED = float(sys.argv[5])  # wall clock when the script started (imports take seconds)

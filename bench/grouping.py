@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: grouping similar genes at study size (22,000 windows of 4,001 bp) in the dataset step.
 
-Generates the study-size set with `seq2expr.synthetic.similarity_set`: random windows, planted
+Generates the study-size set with `seq2expr.data.synthetic.similarity_set`: random windows, planted
 paralogs (1-5 % diverged copies, whole or most of a window, half reverse-complemented), planted
 overlapping windows, and one 600 bp soft-masked repeat in half of the promoters; writes it as
 windows.fa / windows.tsv with a one-tissue expression table, then runs `bin/build_dataset.py
@@ -25,8 +25,8 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from seq2expr.similarity import read_gene_groups
-from seq2expr.synthetic import similarity_set
+from seq2expr.data.similarity import read_gene_groups
+from seq2expr.data.synthetic import similarity_set
 
 REPO = Path(__file__).resolve().parents[1]
 #: Log lines of the step that open and close the grouping.

@@ -20,8 +20,8 @@ from seq2expr.cli import (
     val_fraction_option,
     verbose_option,
 )
-from seq2expr.dataset import SPLIT_MODES, DatasetOptions, TargetSpec, run
-from seq2expr.similarity import GroupingSpec
+from seq2expr.data.dataset import SPLIT_MODES, DatasetOptions, TargetSpec, run
+from seq2expr.data.similarity import GroupingSpec
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 DEFAULT_SPLIT = next(spec for spec in fields(DatasetOptions) if spec.name == "split")

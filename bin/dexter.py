@@ -18,14 +18,14 @@ from seq2expr.cli import (
     threads_option,
     verbose_option,
 )
-from seq2expr.compute import COMPUTE_FILE
-from seq2expr.dexter import DexterConfig, ExplorationParams
-from seq2expr.dexter.commands import run
-from seq2expr.dexter.report import DEFAULT_TOP
 from seq2expr.errors import InputError
-from seq2expr.mqc import write_report_files
-from seq2expr.predictions import write_predictions
-from seq2expr.tables import write_tsv
+from seq2expr.io.compute import COMPUTE_FILE
+from seq2expr.io.multiqc import write_report_files
+from seq2expr.io.predictions import write_predictions
+from seq2expr.io.tables import write_tsv
+from seq2expr.models.dexter import DexterConfig, ExplorationParams
+from seq2expr.models.dexter.commands import run
+from seq2expr.models.dexter.report import DEFAULT_TOP
 
 log = logging.getLogger("dexter")
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from seq2expr.cli import command, ensure_outdir, outdir_option, setup_logging, verbose_option
-from seq2expr.dexter.commands import run_predict
-from seq2expr.predictions import write_predictions
-from seq2expr.tables import write_tsv
+from seq2expr.io.predictions import write_predictions
+from seq2expr.io.tables import write_tsv
+from seq2expr.models.dexter.commands import run_predict
 
 log = logging.getLogger("dexter_predict")
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)

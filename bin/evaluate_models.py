@@ -17,11 +17,11 @@ from pathlib import Path
 import click
 
 from seq2expr.cli import command, ensure_outdir, outdir_option, seed_option, setup_logging, verbose_option
-from seq2expr.evaluation import DEFAULT_RESAMPLES, EvaluationOptions, run
-from seq2expr.ladder import GLM
-from seq2expr.mqc import write_report_files
-from seq2expr.report import MAX_SCATTER_POINTS
-from seq2expr.tables import write_tsv
+from seq2expr.evaluation.ladder import GLM
+from seq2expr.evaluation.step import DEFAULT_RESAMPLES, EvaluationOptions, run
+from seq2expr.io.multiqc import write_report_files
+from seq2expr.io.tables import write_tsv
+from seq2expr.report.build import MAX_SCATTER_POINTS, report_files
 
 log = logging.getLogger("evaluate_models")
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -119,14 +119,14 @@ def main(
             glm=glm,
             bootstrap=bootstrap,
             seed=seed,
-            max_scatter_points=max_scatter_points,
         )
     )
+    report = report_files(result, max_scatter_points)
     ensure_outdir(outdir)
     for name, table in result.tables.items():
         write_tsv(table, outdir / name)
-    write_report_files(result.report, outdir)
-    log.info("wrote %s and %d report file(s) to %s", ", ".join(result.tables), len(result.report), outdir)
+    write_report_files(report, outdir)
+    log.info("wrote %s and %d report file(s) to %s", ", ".join(result.tables), len(report), outdir)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from seq2expr.cli import (
     setup_logging,
     verbose_option,
 )
-from seq2expr.tss import DEFAULT_BIOTYPES, WindowSpec, run
+from seq2expr.data.tss import DEFAULT_BIOTYPES, WindowSpec, run
 
 
 @command(context_settings={"show_default": True})

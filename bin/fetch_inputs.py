@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from seq2expr.cli import command, outdir_option, setup_logging, verbose_option
-from seq2expr.fetch import FetchRequest, RetryPolicy, describe_registry, load_registry, run
+from seq2expr.io.fetch import FetchRequest, RetryPolicy, describe_registry, load_registry, run
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parents[1] / "assets" / "references.json"
 

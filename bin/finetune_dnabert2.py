@@ -3,11 +3,11 @@
 
 Writes into --outdir: predictions.tsv (best checkpoint, every split), training_log.tsv,
 training_curves_mqc.yaml (MultiQC line graph), model/ (weights + tokenizer), fit.json (which genes
-the predicting weights were fitted on, `seq2expr.refit`; with --refit also refit_log.tsv) and
+the predicting weights were fitted on, `seq2expr.models.training.refit`; with --refit also refit_log.tsv) and
 compute.tsv.
 A killed run started again with the same options continues from its last checkpoint. The
-options and their defaults are those of `seq2expr.dnabert2.options.FinetuneOptions`; the work is
-`seq2expr.dnabert2.finetune.run`.
+options and their defaults are those of `seq2expr.models.dnabert2.options.FinetuneOptions`; the work is
+`seq2expr.models.dnabert2.finetune.run`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 import click
 
 from seq2expr.cli import (
-    ResumeOptions,
     command,
     dataclass_options,
     dataset_option,
@@ -28,8 +27,9 @@ from seq2expr.cli import (
     setup_logging,
     step_options,
 )
-from seq2expr.dnabert2.options import FinetuneOptions
-from seq2expr.refit import RefitOptions
+from seq2expr.models.dnabert2.options import FinetuneOptions
+from seq2expr.models.training.options import ResumeOptions
+from seq2expr.models.training.refit import RefitOptions
 
 logger = logging.getLogger("finetune_dnabert2")
 
@@ -64,7 +64,7 @@ def main(
     resume = options_from(ResumeOptions, values)
     refit = options_from(RefitOptions, values)
     # torch and transformers take seconds to import: only here, so that --help answers at once.
-    from seq2expr.dnabert2.finetune import run
+    from seq2expr.models.dnabert2.finetune import run
 
     done = run(dataset, model_name, options, outdir, device, threads, resume, refit, search_rate)
     logger.info("Wrote %s to %s", ", ".join(done.files), outdir)

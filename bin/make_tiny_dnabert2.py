@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from seq2expr.cli import command, setup_logging, verbose_option
-from seq2expr.dnabert2.tiny import TinySize, write_tiny_model
-from seq2expr.genome import iter_fasta
+from seq2expr.io.genome import iter_fasta
+from seq2expr.models.dnabert2.tiny import TinySize, write_tiny_model
 
 log = logging.getLogger("make_tiny_dnabert2")
 DEFAULT = TinySize()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the tiny random-weight genome language models of the tests (seq2expr.glm.tiny): an ESM with a
+"""Write the tiny random-weight genome language models of the tests (seq2expr.models.glm.tiny): an ESM with a
 six-mer vocabulary (Nucleotide-Transformer-like) and a single-nucleotide BERT, deterministic."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from seq2expr.cli import command, setup_logging, verbose_option
-from seq2expr.glm.tiny import FAMILIES, write_tiny_glm
+from seq2expr.models.glm.tiny import FAMILIES, write_tiny_glm
 
 log = logging.getLogger("make_tiny_glms")
 

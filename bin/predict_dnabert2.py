@@ -5,7 +5,7 @@ Reads a FASTA of windows (header = gene id; cut like the training windows, e.g. 
 extract_tss_windows.py) and writes predictions.tsv (gene_id, predicted, model) into --outdir.
 Windows are tokenised, truncated and batched exactly as in the fine-tuning (its --max-tokens is
 read from the folder's config.json), so on the fine-tuning's own genes the predictions are the
-fine-tuning's own. The work is `seq2expr.dnabert2.predict.run`.
+fine-tuning's own. The work is `seq2expr.models.dnabert2.predict.run`.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def main(
     """Write predictions.tsv (gene_id, predicted, model) for every window of the FASTA."""
     setup_logging(verbose)
     # torch and transformers take seconds to import: only here, so that --help answers at once.
-    from seq2expr.dnabert2.predict import run
+    from seq2expr.models.dnabert2.predict import run
 
     run(model_dir, sequences, outdir, max_tokens, batch_size, device, threads)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Probe the frozen, pretrained DNABERT-2: every layer's pooled embeddings, then a ridge regression whose
-layer and penalty are chosen by grouped cross-validation on train+val (seq2expr.dnabert2.probe).
+layer and penalty are chosen by grouped cross-validation on train+val (seq2expr.models.dnabert2.probe).
 
 Writes into --outdir: predictions.tsv (model `DNABERT-2_probe`, every split), embeddings.safetensors
 (the chosen layer's poolings, gene ids in the metadata, for reuse), probe.json (candidate and chosen
@@ -26,8 +26,8 @@ from seq2expr.cli import (
     setup_logging,
     step_options,
 )
-from seq2expr.dnabert2.options import FinetuneOptions
-from seq2expr.probe.options import ProbeOptions
+from seq2expr.models.dnabert2.options import FinetuneOptions
+from seq2expr.models.probe.options import ProbeOptions
 
 logger = logging.getLogger("probe_dnabert2")
 
@@ -58,7 +58,7 @@ def main(
     """Embed every window with the frozen model, fit a cross-validated ridge and predict every gene."""
     setup_logging(verbose)
     # torch and transformers take seconds to import: only here, so that --help answers at once.
-    from seq2expr.dnabert2.probe import run
+    from seq2expr.models.dnabert2.probe import run
 
     options = options_from(ProbeOptions, values)
     run(dataset, model_name, outdir, options, max_tokens, groups, device, threads)

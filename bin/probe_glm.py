@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Probe any frozen genome language model (Hugging Face Hub id or local folder): every layer's pooled
 embeddings, then a ridge regression whose layer and penalty are chosen by grouped cross-validation on
-train+val (seq2expr.glm.probe).
+train+val (seq2expr.models.glm.probe).
 
 Architectures transformers implements load natively; a checkpoint with its own modelling code runs
 only with --trust-remote-code. Windows longer than the model takes are cut into pieces and averaged.
@@ -27,7 +27,7 @@ from seq2expr.cli import (
     setup_logging,
     step_options,
 )
-from seq2expr.probe.options import ProbeOptions
+from seq2expr.models.probe.options import ProbeOptions
 
 logger = logging.getLogger("probe_glm")
 
@@ -67,7 +67,7 @@ def main(
 ) -> None:
     """Embed every window with the frozen model, fit a cross-validated ridge and predict every gene."""
     setup_logging(verbose)
-    from seq2expr.glm.probe import run
+    from seq2expr.models.glm.probe import run
 
     options = options_from(ProbeOptions, values)
     run(dataset, model_name, outdir, options, trust_remote_code, max_tokens, name, groups, device, threads)

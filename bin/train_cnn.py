@@ -3,10 +3,11 @@
 
 Writes into --outdir: predictions.tsv (model `CNN`, best epoch, every split), training_log.tsv,
 cnn_training_curves_mqc.yaml (MultiQC line graph), model/ (config.json + model.safetensors),
-fit.json (which genes the predicting weights were fitted on, `seq2expr.refit`; with --refit also
+fit.json (which genes the predicting weights were fitted on, `seq2expr.models.training.refit`; with --refit also
 refit_log.tsv) and compute.tsv (device, wall time, peak memory); with --search, cnn_search.tsv.
 A killed run started again with the same options continues from its checkpoint. The options and
-their defaults are those of `seq2expr.cnn.options` (`CnnOptions`, `CnnConfig`); the work is `seq2expr.cnn.training.run`.
+their defaults are those of `seq2expr.models.cnn.options` (`CnnOptions`, `CnnConfig`); the work is
+`seq2expr.models.cnn.run.run`.
 torch is imported only once the options are read, so `--help` answers at once.
 """
 
@@ -19,7 +20,6 @@ from typing import Any
 import click
 
 from seq2expr.cli import (
-    ResumeOptions,
     command,
     dataclass_options,
     dataset_option,
@@ -27,8 +27,9 @@ from seq2expr.cli import (
     setup_logging,
     step_options,
 )
-from seq2expr.cnn.options import CnnConfig, CnnOptions
-from seq2expr.refit import RefitOptions
+from seq2expr.models.cnn.options import CnnConfig, CnnOptions
+from seq2expr.models.training.options import ResumeOptions
+from seq2expr.models.training.refit import RefitOptions
 
 logger = logging.getLogger("train_cnn")
 
@@ -41,7 +42,7 @@ logger = logging.getLogger("train_cnn")
 @click.option(
     "--search/--no-search",
     default=False,
-    help="Choose the recipe first by the declared search on the val genes (seq2expr.cnn.search; writes "
+    help="Choose the recipe first by the declared search on the val genes (seq2expr.models.cnn.search; writes "
     "cnn_search.tsv); the chosen candidate's architecture and learning rate replace the options above.",
 )
 @dataclass_options(ResumeOptions)
@@ -54,7 +55,7 @@ def main(dataset: Path, search: bool, device: str, threads: int, outdir: Path, v
     resume = options_from(ResumeOptions, values)
     refit = options_from(RefitOptions, values)
     # torch takes seconds to import: only here, so that --help answers at once.
-    from seq2expr.cnn.training import run
+    from seq2expr.models.cnn.run import run
 
     done = run(dataset, config, options, outdir, device, threads, resume, refit, search)
     logger.info("Wrote %s to %s", ", ".join(done.files), outdir)

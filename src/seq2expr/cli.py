@@ -16,14 +16,13 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from tqdm import tqdm
 
-from seq2expr.dataset import DEFAULT_VAL_FRACTION, DEXTER_SEED
+from seq2expr.data.dataset import DEFAULT_SEED, DEFAULT_VAL_FRACTION
 from seq2expr.errors import InputError
 
 T = TypeVar("T")
@@ -123,7 +122,6 @@ verbose_option = click.option(
     "--verbose", "-v", is_flag=True, help="Log debugging detail (and the traceback of an unexpected error)."
 )
 #: One seed drives the split and every model's training, so every command has the same default.
-DEFAULT_SEED = DEXTER_SEED
 
 
 def seed_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -290,22 +288,3 @@ def options_from(cls: type[OptionsT], values: dict[str, Any]) -> OptionsT:
     """
     names = {item.name for item in dataclasses.fields(cls)}  # type: ignore[arg-type]
     return cls(**{name: values.pop(name) for name in list(values) if name in names})
-
-
-@dataclass(frozen=True)
-class ResumeOptions:
-    """Where a trainer keeps its resumable checkpoint, and a planned interruption (for tests and tight queues)."""
-
-    checkpoint_dir: Path | None = field(
-        default=None,
-        metadata={"help": "Where the resumable checkpoint lives [default: OUTDIR/checkpoints].", "file_okay": False},
-    )
-    keep_checkpoints: bool = field(default=False, metadata={"help": "Keep the checkpoint files after a finished run."})
-    stop_after_steps: int | None = field(
-        default=None,
-        metadata={
-            "help": "Stop with a checkpoint after N optimiser steps in all, as a kill would; the schedule still spans "
-            "--epochs, and the same command continues the run.",
-            "min": 1,
-        },
-    )

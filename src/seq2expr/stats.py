@@ -7,7 +7,7 @@ not a property of the data. NaN propagates into every summary, so a caller that 
 must decide explicitly and say why (the ladder counts a constant rung as r = 0 and documents
 it; JSON writers turn NaN into null). "Constant" means exactly constant (range 0): rounding noise
 in centred values must not produce a spurious r. Near-constant predictions are a separate,
-softer flag (`seq2expr.predictions.is_near_constant`).
+softer flag (`seq2expr.io.predictions.is_near_constant`).
 
 **Resampling is by group (cluster bootstrap).** Genes are not independent: overlapping windows,
 paralogs and bidirectional promoters share sequence and expression. A resample draws whole

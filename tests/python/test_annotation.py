@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from seq2expr.annotation import parse_attributes, read_genes
 from seq2expr.errors import InputError
+from seq2expr.io.annotation import parse_attributes, read_genes
 
 GENCODE = (
     "##provider: GENCODE\n"

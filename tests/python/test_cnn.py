@@ -17,8 +17,12 @@ import yaml
 from conftest import assert_one_line_error, run_script
 from safetensors.torch import save_model
 
-from seq2expr.cnn import model as cnn_model
-from seq2expr.cnn.model import (
+from seq2expr.data.dataset import read_dataset, write_dataset
+from seq2expr.errors import InputError
+from seq2expr.io.compute import read_compute
+from seq2expr.io.predictions import read_predictions
+from seq2expr.models.cnn import model as cnn_model
+from seq2expr.models.cnn.model import (
     BasicCnn,
     PromoterCnn,
     TowerCnn,
@@ -30,14 +34,11 @@ from seq2expr.cnn.model import (
     save_cnn,
     tss_regions,
 )
-from seq2expr.cnn.options import CnnConfig
-from seq2expr.cnn.search import CANDIDATES
-from seq2expr.cnn.training import CURVES, MODEL_NAME
-from seq2expr.compute import read_compute
-from seq2expr.dataset import read_dataset, write_dataset
-from seq2expr.errors import InputError
-from seq2expr.predictions import read_predictions
-from seq2expr.training import LOG_COLUMNS
+from seq2expr.models.cnn.options import CnnConfig
+from seq2expr.models.cnn.search import CANDIDATES
+from seq2expr.models.cnn.training import CURVES
+from seq2expr.models.roster import CNN as MODEL_NAME
+from seq2expr.models.training.core import LOG_COLUMNS
 
 OUTPUTS = (
     "predictions.tsv",

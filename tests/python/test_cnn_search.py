@@ -11,11 +11,17 @@ import pandas as pd
 import pytest
 import torch
 
-from seq2expr.cnn import search as cnn_search
-from seq2expr.cnn.options import CnnConfig, CnnOptions
-from seq2expr.dataset import read_dataset
+from seq2expr.data.dataset import read_dataset
 from seq2expr.errors import InputError
-from seq2expr.search import Candidate, ValidationScore, score_from_log, search_learning_rate, select_on_validation
+from seq2expr.models.cnn import search as cnn_search
+from seq2expr.models.cnn.options import CnnConfig, CnnOptions
+from seq2expr.models.training.search import (
+    Candidate,
+    ValidationScore,
+    score_from_log,
+    search_learning_rate,
+    select_on_validation,
+)
 
 CPU = torch.device("cpu")
 
@@ -67,8 +73,8 @@ def test_the_cnn_search_never_reads_the_test_genes(synthetic_dataset: Path, monk
 
 def test_the_search_carves_the_same_val_genes_as_training(synthetic_dataset: Path) -> None:
     """With no val split in the dataset, the search's val genes are those train_cnn carves from the whole table."""
-    from seq2expr.search import without_test
-    from seq2expr.training import carve_validation
+    from seq2expr.models.training.core import carve_validation
+    from seq2expr.models.training.search import without_test
 
     table = read_dataset(synthetic_dataset)
     no_val = table.assign(split=table["split"].replace({"val": "train"}))

@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from seq2expr.compute import (
+from seq2expr.errors import InputError
+from seq2expr.io.compute import (
     COMPUTE_COLUMNS,
     RANDOM_INIT_KEY,
     compute_summary,
@@ -19,14 +20,13 @@ from seq2expr.compute import (
     read_compute,
     record_compute,
 )
-from seq2expr.errors import InputError
 
 #: A fresh interpreter that records a run holding `ballast` MiB, then prints the row's peak (GiB).
 RECORD_RUN = """
 import sys, time
 import numpy as np
 from pathlib import Path
-from seq2expr.compute import read_compute, record_compute
+from seq2expr.io.compute import read_compute, record_compute
 path = Path(sys.argv[1])
 with record_compute(path, "CNN") as compute:
     compute.use_device("cpu")

@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 from conftest import TEST_DATA, TEST_UPSTREAM, assert_one_line_error, run_script
 
-from seq2expr.annotation import read_genes
-from seq2expr.dataset import read_dataset
-from seq2expr.expression import base_gene_id, read_expression
-from seq2expr.genome import read_sequences
-from seq2expr.inputs import file_sha256
-from seq2expr.synthetic import PLANTED_KMER, PLANTED_REGION, count_occurrences, run
-from seq2expr.tss import WindowSpec
-from seq2expr.tss import run as extract_run
+from seq2expr.data.dataset import read_dataset
+from seq2expr.data.synthetic import PLANTED_KMER, PLANTED_REGION, count_occurrences, run
+from seq2expr.data.tss import WindowSpec
+from seq2expr.data.tss import run as extract_run
+from seq2expr.io.annotation import read_genes
+from seq2expr.io.expression import base_gene_id, read_expression
+from seq2expr.io.files import file_sha256
+from seq2expr.io.genome import read_sequences
 
 
 def digest(folder: Path) -> dict[str, str]:

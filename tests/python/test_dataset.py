@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from conftest import shared_path
 
-from seq2expr.dataset import TargetSpec, chromosome_split, dexter_split, match_genes
+from seq2expr.data.dataset import TargetSpec, chromosome_split, dexter_split, match_genes
 from seq2expr.errors import InputError
-from seq2expr.expression import read_expression
-from seq2expr.genome import read_sequences
+from seq2expr.io.expression import read_expression
+from seq2expr.io.genome import read_sequences
 
 
 def expression(rows: list[tuple[str, float]]) -> pd.DataFrame:

@@ -12,15 +12,15 @@ import pandas as pd
 import pytest
 from conftest import assert_one_line_error, build_bundled_dataset, run_script, shared_path
 
-from seq2expr.dataset import read_dataset, write_dataset
-from seq2expr.dexter import DexterConfig
-from seq2expr.dexter.commands import run, run_predict
-from seq2expr.dexter.segmentation import uniform_bins
+from seq2expr.data.dataset import read_dataset, write_dataset
+from seq2expr.data.synthetic import PLANTED_KMER, PLANTED_REGION
 from seq2expr.errors import InputError
-from seq2expr.inputs import file_sha256
-from seq2expr.predictions import read_predictions
-from seq2expr.synthetic import PLANTED_KMER, PLANTED_REGION
-from seq2expr.tables import table_bytes
+from seq2expr.io.files import file_sha256
+from seq2expr.io.predictions import read_predictions
+from seq2expr.io.tables import table_bytes
+from seq2expr.models.dexter import DexterConfig
+from seq2expr.models.dexter.commands import run, run_predict
+from seq2expr.models.dexter.segmentation import uniform_bins
 
 OUTPUTS = ("dexter_variables.tsv", "predictions.tsv", "model.json", "dexter_variables_mqc.tsv")
 

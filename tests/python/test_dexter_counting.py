@@ -7,9 +7,9 @@ import random
 import numpy as np
 import pytest
 
-from seq2expr.dexter import counting
-from seq2expr.dexter.counting import BinCounts, count_bins, encode_sequences, kmer_code
 from seq2expr.errors import InputError
+from seq2expr.models.dexter import counting
+from seq2expr.models.dexter.counting import BinCounts, count_bins, encode_sequences, kmer_code
 
 
 def naive_starts(sequence: str, kmer: str, compat: bool) -> list[int]:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seq2expr.dexter.exploration import (
+from seq2expr.models.dexter.exploration import (
     ROOTS,
     Exploration,
     ExplorationParams,
     passes_control,
     significantly_better,
 )
-from seq2expr.dexter.segmentation import Lattice
+from seq2expr.models.dexter.segmentation import Lattice
 
 LATTICE = Lattice(((-2, -1), (0, 0), (1, 2)))
 PARAMS = ExplorationParams()

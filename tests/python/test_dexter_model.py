@@ -8,10 +8,10 @@ from sklearn.linear_model import LassoCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from seq2expr.dexter.counting import BinCounts, encode_sequences
-from seq2expr.dexter.model import FittedModel, Region, fit_lasso, region_frequencies, sort_by_name
-from seq2expr.dexter.segmentation import Lattice
 from seq2expr.errors import InputError
+from seq2expr.models.dexter.counting import BinCounts, encode_sequences
+from seq2expr.models.dexter.model import FittedModel, Region, fit_lasso, region_frequencies, sort_by_name
+from seq2expr.models.dexter.segmentation import Lattice
 
 LATTICE = Lattice(((-10, -4), (-3, -1), (0, 0), (1, 9)))
 

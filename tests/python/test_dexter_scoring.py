@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata, spearmanr
 
-from seq2expr.dexter.counting import BinCounts, encode_sequences
-from seq2expr.dexter.scoring import Scorer, abs_spearman, centred_ranks, node_counts
-from seq2expr.dexter.segmentation import Lattice
+from seq2expr.models.dexter.counting import BinCounts, encode_sequences
+from seq2expr.models.dexter.scoring import Scorer, abs_spearman, centred_ranks, node_counts
+from seq2expr.models.dexter.segmentation import Lattice
 
 
 def test_centred_ranks_are_twice_the_average_ranks() -> None:

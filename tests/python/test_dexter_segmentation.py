@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seq2expr.dexter.segmentation import Lattice, explicit_bins, make_bins, polynomial_bins, uniform_bins
 from seq2expr.errors import InputError
+from seq2expr.models.dexter.segmentation import Lattice, explicit_bins, make_bins, polynomial_bins, uniform_bins
 
 
 def parse(text: str) -> list[tuple[int, int]]:

@@ -19,7 +19,8 @@ import torch
 from conftest import REPO, TEST_DATA
 from safetensors.torch import load_file, save_file
 
-from seq2expr.dnabert2 import (
+from seq2expr.errors import InputError
+from seq2expr.models.dnabert2 import (
     Dnabert2Config,
     Dnabert2ForMaskedLM,
     Dnabert2ForRegression,
@@ -27,8 +28,7 @@ from seq2expr.dnabert2 import (
     load_tokenizer,
     resolve_source,
 )
-from seq2expr.dnabert2.model import attention_bias, attention_dtype
-from seq2expr.errors import InputError
+from seq2expr.models.dnabert2.model import attention_bias, attention_dtype
 
 TINY = TEST_DATA / "tiny_dnabert2"
 SEQUENCES = [
@@ -119,7 +119,7 @@ def test_regression_checkpoint_loads_as_encoder_with_the_same_pooler(
 
 def test_published_layout_gets_fresh_heads(caplog: pytest.LogCaptureFixture, batch: dict[str, torch.Tensor]) -> None:
     torch.manual_seed(0)
-    with caplog.at_level(logging.INFO, logger="seq2expr.dnabert2.loading"):
+    with caplog.at_level(logging.INFO, logger="seq2expr.models.dnabert2.loading"):
         model = Dnabert2ForRegression.from_pretrained(TINY)
     assert "cls.predictions" in caplog.text and "bert.pooler.dense.weight" in caplog.text
     assert torch.count_nonzero(model.bert.pooler.dense.bias) == 0

@@ -17,7 +17,13 @@ import torch
 from conftest import shared_path
 from safetensors.torch import load_file
 
-from seq2expr.dnabert2 import Dnabert2ForMaskedLM, Dnabert2ForRegression, Dnabert2Model, alibi_slopes, load_tokenizer
+from seq2expr.models.dnabert2 import (
+    Dnabert2ForMaskedLM,
+    Dnabert2ForRegression,
+    Dnabert2Model,
+    alibi_slopes,
+    load_tokenizer,
+)
 
 CONFIGS = ["tiny4h", "tiny12h"]
 TOLERANCE = {"atol": 1e-5, "rtol": 1e-5}

@@ -8,8 +8,8 @@ from pathlib import Path
 from conftest import TEST_DATA, run_script
 from safetensors.torch import load_file
 
-from seq2expr.compute import RANDOM_INIT_KEY
-from seq2expr.dnabert2.tiny import TOKENIZER_CONFIG
+from seq2expr.io.compute import RANDOM_INIT_KEY
+from seq2expr.models.dnabert2.tiny import TOKENIZER_CONFIG
 
 TINY = TEST_DATA / "tiny_dnabert2"
 FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]

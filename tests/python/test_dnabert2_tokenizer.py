@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import TEST_DATA
 
-from seq2expr.dnabert2 import check_sequences, load_tokenizer
 from seq2expr.errors import InputError
+from seq2expr.models.dnabert2 import check_sequences, load_tokenizer
 
 TINY = TEST_DATA / "tiny_dnabert2"
 

@@ -9,21 +9,20 @@ import pytest
 from conftest import correlated, trio
 from scipy import stats
 
-from seq2expr.comparison import COMPARISON_COLUMNS, compare_pair, comparison_table
 from seq2expr.errors import InputError
-from seq2expr.evaluate import (
-    GC_CPG_BASELINE,
-    MEAN_BASELINE,
+from seq2expr.evaluation.comparison import COMPARISON_COLUMNS, compare_pair, comparison_table
+from seq2expr.evaluation.metrics import (
     METRIC_COLUMNS,
     baseline_models,
     bookkeeping,
     metrics_table,
     stratum_metrics,
 )
-from seq2expr.model_runs import ModelRuns, check_against_dataset, check_complete, group_models
-from seq2expr.predictions import make_predictions
+from seq2expr.evaluation.runs import ModelRuns, check_against_dataset, check_complete, group_models
+from seq2expr.evaluation.strata import ALL, GeneStrata, gene_strata, sequence_composition
+from seq2expr.io.predictions import make_predictions
+from seq2expr.models.roster import GC_CPG_BASELINE, MEAN_BASELINE
 from seq2expr.stats import williams_test
-from seq2expr.strata import ALL, GeneStrata, gene_strata, sequence_composition
 
 
 def single_run(name: str, observed: np.ndarray, predicted: np.ndarray, split: str = "test") -> ModelRuns:
@@ -262,7 +261,7 @@ def test_gc_cpg_baseline_finds_a_gc_driven_target():
 
 def test_baselines_on_the_synthetic_dataset(synthetic_dataset):
     """Every split of the bundled dataset gets both baselines, fitted without the test genes."""
-    from seq2expr.dataset import read_dataset
+    from seq2expr.data.dataset import read_dataset
 
     dataset = read_dataset(synthetic_dataset)
     metrics = metrics_table(baseline_models(dataset, str(synthetic_dataset)), 300, seed=1)
@@ -279,7 +278,7 @@ def test_baselines_on_the_synthetic_dataset(synthetic_dataset):
 
 
 def test_models_must_come_from_the_given_dataset(synthetic_dataset):
-    from seq2expr.dataset import read_dataset
+    from seq2expr.data.dataset import read_dataset
 
     dataset = read_dataset(synthetic_dataset)
     table = make_predictions(dataset["gene_id"], dataset["split"], dataset["target"], dataset["target"] * 0.5, "m")

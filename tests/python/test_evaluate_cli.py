@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import BIN, run_script
 
-from seq2expr.evaluation import EvaluationOptions, run
-from seq2expr.predictions import make_predictions, write_predictions
-from seq2expr.tables import table_bytes
+from seq2expr.evaluation.step import EvaluationOptions, run
+from seq2expr.io.predictions import make_predictions, write_predictions
+from seq2expr.io.tables import table_bytes
+from seq2expr.report.build import report_files
 
 SCRIPT = "evaluate_models.py"
 
@@ -56,7 +57,7 @@ def test_outputs_and_byte_identical_reruns(tmp_path: Path, two_models: list[Path
     names = sorted(path.name for path in first.iterdir())
     # The command writes exactly what run() returns: its tables and its report files.
     result = run(EvaluationOptions(predictions=tuple(two_models), bootstrap=200))
-    assert names == sorted([*result.tables, *(file.name for file in result.report)])
+    assert names == sorted([*result.tables, *(file.name for file in report_files(result))])
     assert {"metrics.tsv", "comparison.tsv", "ladder.tsv", "model_metrics_mqc.tsv"} <= set(names)
     assert (first / "metrics.tsv").read_bytes() == table_bytes(result.tables["metrics.tsv"])
     for name in names:
@@ -82,7 +83,7 @@ def test_seed_changes_only_the_intervals(tmp_path: Path, two_models: list[Path])
 
 
 def test_dataset_adds_baselines(tmp_path: Path, synthetic_dataset: Path):
-    from seq2expr.dataset import read_dataset
+    from seq2expr.data.dataset import read_dataset
 
     dataset = read_dataset(synthetic_dataset)
     rng = np.random.default_rng(2)
@@ -174,7 +175,7 @@ def test_missing_predictions_option(tmp_path: Path):
 
 def test_groups_and_tss_index_give_every_stratum(tmp_path: Path, synthetic_dataset: Path):
     """With gene_groups.tsv and the TSS index: the unseen and CGI strata, cluster-bootstrap intervals."""
-    from seq2expr.dataset import read_dataset
+    from seq2expr.data.dataset import read_dataset
 
     dataset = read_dataset(synthetic_dataset)
     rng = np.random.default_rng(5)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from seq2expr.errors import InputError
-from seq2expr.expression import base_gene_id, read_expression, select_tissue
+from seq2expr.io.expression import base_gene_id, read_expression, select_tissue
 
 GCT = "#1.2\n2\t2\nName\tDescription\tPituitary\tBrain - Cortex\nENSG1.2\tA\t1.5\t0\nENSG2.1\tB\t0.001\t7\n"
 TSV = "gene\tPituitary\tWhole.Blood\nENSG1.2\t1.5\t3\nENSG2.1\t0.001\t4\n"

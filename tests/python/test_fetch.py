@@ -24,7 +24,7 @@ import pytest
 from conftest import REPO, run_script
 
 from seq2expr.errors import InputError
-from seq2expr.fetch import (
+from seq2expr.io.fetch import (
     Checksum,
     DownloadError,
     FetchRequest,
@@ -261,7 +261,7 @@ def test_without_checksum_sha256_is_recorded_and_said(
     server: Server, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     server.behaviours["/plain.bin"] = Behaviour()
-    with caplog.at_level(logging.WARNING, logger="seq2expr.fetch"):
+    with caplog.at_level(logging.WARNING, logger="seq2expr.io.fetch"):
         result = fetch(server.url("/plain.bin"), tmp_path / "plain.bin", None, FAST)
     assert result.verified_with is None and result.sha256 == SHA256
     assert_done(tmp_path / "plain.bin")

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from seq2expr.dnabert2.batching import collate, encode_split, epoch_batches, micro_batches
-from seq2expr.dnabert2.tokenizer import load_tokenizer
-from seq2expr.training import ordered_batches
+from seq2expr.models.dnabert2.batching import collate, encode_split, epoch_batches, micro_batches
+from seq2expr.models.dnabert2.tokenizer import load_tokenizer
+from seq2expr.models.training.core import ordered_batches
 
 TINY = Path(__file__).resolve().parents[2] / "assets" / "test_data" / "tiny_dnabert2"
 

@@ -19,16 +19,16 @@ import yaml
 from click.testing import CliRunner, Result
 from conftest import assert_one_line_error, load_command, run_script
 
-from seq2expr.cli import ResumeOptions
-from seq2expr.compute import read_compute
-from seq2expr.dataset import read_dataset, write_dataset
-from seq2expr.dnabert2.finetune import CURVES, LOG_COLUMNS, encode_table, predict
-from seq2expr.dnabert2.finetune import run as finetune_run
-from seq2expr.dnabert2.model import Dnabert2ForRegression
-from seq2expr.dnabert2.options import FinetuneOptions
-from seq2expr.dnabert2.tokenizer import load_tokenizer
-from seq2expr.predictions import read_predictions
-from seq2expr.refit import read_fit
+from seq2expr.data.dataset import read_dataset, write_dataset
+from seq2expr.io.compute import read_compute
+from seq2expr.io.predictions import read_predictions
+from seq2expr.models.dnabert2.finetune import CURVES, LOG_COLUMNS, encode_table, predict
+from seq2expr.models.dnabert2.finetune import run as finetune_run
+from seq2expr.models.dnabert2.model import Dnabert2ForRegression
+from seq2expr.models.dnabert2.options import FinetuneOptions
+from seq2expr.models.dnabert2.tokenizer import load_tokenizer
+from seq2expr.models.training.options import ResumeOptions
+from seq2expr.models.training.refit import read_fit
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "assets" / "test_data" / "tiny_dnabert2"
@@ -254,7 +254,7 @@ def test_the_learning_rate_search_trains_its_choice(
     monkeypatch: pytest.MonkeyPatch, synthetic_dataset: Path, tmp_path: Path
 ) -> None:
     """The GPU path on the CPU (the device check passed as if on CUDA): two rates scored on val, the winner trained."""
-    import seq2expr.dnabert2.finetune as finetune_module
+    import seq2expr.models.dnabert2.finetune as finetune_module
 
     real = finetune_module.search_learning_rate
 

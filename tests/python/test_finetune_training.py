@@ -12,14 +12,13 @@ import pytest
 import torch
 from torch import nn
 
-from seq2expr.dataset import read_dataset
-from seq2expr.dnabert2.finetune import encode_table, new_trainer, predict, run_fingerprint
-from seq2expr.dnabert2.model import Dnabert2ForRegression
-from seq2expr.dnabert2.options import FinetuneOptions
-from seq2expr.dnabert2.tokenizer import load_tokenizer
+from seq2expr.data.dataset import read_dataset
 from seq2expr.errors import InputError
-from seq2expr.trainer import Checkpoints, Trainer
-from seq2expr.training import (
+from seq2expr.models.dnabert2.finetune import encode_table, new_trainer, predict, run_fingerprint
+from seq2expr.models.dnabert2.model import Dnabert2ForRegression
+from seq2expr.models.dnabert2.options import FinetuneOptions
+from seq2expr.models.dnabert2.tokenizer import load_tokenizer
+from seq2expr.models.training.core import (
     TrainingDiverged,
     build_optimizer,
     carve_validation,
@@ -27,6 +26,7 @@ from seq2expr.training import (
     regression_metrics,
     torch_threads,
 )
+from seq2expr.models.training.loop import Checkpoints, Trainer
 
 TINY = Path(__file__).resolve().parents[2] / "assets" / "test_data" / "tiny_dnabert2"
 #: Small but real: 64 train genes, 4 steps of 16 sequences (2 × 8 accumulated) per epoch, evaluation every 3

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from seq2expr.errors import InputError
-from seq2expr.genome import _parse, iter_fasta, read_sequences, reverse_complement, to_acgtn, to_acgtn_cased
+from seq2expr.io.genome import _parse, iter_fasta, read_sequences, reverse_complement, to_acgtn, to_acgtn_cased
 
 FASTA = b">chr1 assembled chromosome\nACGTacgt\nNNRY\n\n>chr2\nGGGG\nCC"
 

@@ -17,14 +17,14 @@ import pytest
 import torch
 from conftest import BIN, TEST_DATA, assert_one_line_error, invoke, run_script
 
-from seq2expr.compute import read_compute
-from seq2expr.dataset import read_dataset
-from seq2expr.glm.chunking import chunk_windows, pieces, special_layout
-from seq2expr.glm.loading import inspect_model, load_encoder
-from seq2expr.glm.tiny import FAMILIES, write_tiny_glm
-from seq2expr.predictions import read_predictions
-from seq2expr.probe.embeddings import embed_layers
-from seq2expr.training import torch_threads
+from seq2expr.data.dataset import read_dataset
+from seq2expr.io.compute import read_compute
+from seq2expr.io.predictions import read_predictions
+from seq2expr.models.glm.chunking import chunk_windows, pieces, special_layout
+from seq2expr.models.glm.loading import inspect_model, load_encoder
+from seq2expr.models.glm.tiny import FAMILIES, write_tiny_glm
+from seq2expr.models.probe.embeddings import embed_layers
+from seq2expr.models.training.core import torch_threads
 
 TINY_GLMS = TEST_DATA / "tiny_glms"
 OUTPUTS = ("predictions.tsv", "embeddings.safetensors", "probe.json")

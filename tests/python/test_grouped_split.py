@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from conftest import assert_one_line_error, build_bundled_dataset, run_script, shared_path
 
-from seq2expr.dataset import DatasetOptions, dexter_split, grouped_split, read_dataset, run
+from seq2expr.data.dataset import DatasetOptions, dexter_split, grouped_split, read_dataset, run
+from seq2expr.data.similarity import GroupingSpec, group_genes, read_gene_groups, unseen_test_genes
+from seq2expr.data.synthetic import similarity_set
 from seq2expr.errors import InputError
-from seq2expr.inputs import file_sha256
-from seq2expr.similarity import GroupingSpec, group_genes, read_gene_groups, unseen_test_genes
-from seq2expr.synthetic import similarity_set
+from seq2expr.io.files import file_sha256
 
 #: sha256 of the outputs of commit 071dc1f on the bundled test data (500 + 1 + 500 bp windows) and on
 #: the shared real set (`--split dexter`, no --windows), produced from a worktree of that commit.

@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 from conftest import REPO, assert_one_line_error, run_script
 
-from seq2expr.compute import COMPUTE_COLUMNS
-from seq2expr.evaluate import MEAN_BASELINE, group_models
-from seq2expr.ladder import LADDER_COLUMNS, ladder_table
-from seq2expr.predictions import make_predictions, write_predictions
+from seq2expr.evaluation.ladder import LADDER_COLUMNS, ladder_table
+from seq2expr.evaluation.runs import group_models
+from seq2expr.evaluation.strata import gene_strata
+from seq2expr.io.compute import COMPUTE_COLUMNS
+from seq2expr.io.predictions import make_predictions, write_predictions
+from seq2expr.models.roster import MEAN_BASELINE
 from seq2expr.stats import holm_adjust
-from seq2expr.strata import gene_strata
 
 CONFIG = REPO / "assets" / "multiqc_config.yml"
 
@@ -127,7 +128,7 @@ def test_a_bad_compute_file_is_one_line(tmp_path: Path) -> None:
 
 
 def test_the_mean_baseline_is_a_rung_when_the_dataset_is_given(synthetic_dataset: Path, tmp_path: Path) -> None:
-    from seq2expr.dataset import read_dataset
+    from seq2expr.data.dataset import read_dataset
 
     dataset = read_dataset(synthetic_dataset)
     rng = np.random.default_rng(4)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import TEST_DATA, run_script, shared_path
 
-from seq2expr.evaluate import MEAN_BASELINE
+from seq2expr.models.roster import MEAN_BASELINE
 
 TINY = TEST_DATA / "tiny_dnabert2"
 pytestmark = pytest.mark.slow

@@ -5,7 +5,7 @@ two copies with 3 % of bases mutated; the family shares its expression up to sma
 unrelated singletons. Under a random gene-level split (DExTER's draw) most families straddle
 train and test. A memorising model, the nearest training gene by 4-mer profile, then scores high
 on all test genes, but only because of the near-copies: on the unseen test genes (no train or val
-gene in their group) it is near zero. The groups come from `seq2expr.similarity.group_genes`, the
+gene in their group) it is near zero. The groups come from `seq2expr.data.similarity.group_genes`, the
 step that makes `gene_groups.tsv`, and must recover the planted families.
 """
 
@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seq2expr.dataset import dexter_split, grouped_split
-from seq2expr.evaluate import group_models, metrics_table
-from seq2expr.predictions import make_predictions
-from seq2expr.similarity import GroupingSpec, group_genes
-from seq2expr.strata import gene_strata
+from seq2expr.data.dataset import dexter_split, grouped_split
+from seq2expr.data.similarity import GroupingSpec, group_genes
+from seq2expr.evaluation.metrics import metrics_table
+from seq2expr.evaluation.runs import group_models
+from seq2expr.evaluation.strata import gene_strata
+from seq2expr.io.predictions import make_predictions
 
 FAMILIES, COPIES, SINGLETONS, LENGTH, MUTATION = 200, 3, 200, 600, 0.03
 KMERS = {"".join(kmer): index for index, kmer in enumerate(product("ACGT", repeat=4))}

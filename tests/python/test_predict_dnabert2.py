@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from conftest import TEST_DATA, assert_one_line_error, run_script
 
-from seq2expr.dataset import read_dataset
-from seq2expr.genome import write_fasta
-from seq2expr.predictions import read_predictions
+from seq2expr.data.dataset import read_dataset
+from seq2expr.io.genome import write_fasta
+from seq2expr.io.predictions import read_predictions
 
 TINY = TEST_DATA / "tiny_dnabert2"
 

@@ -20,16 +20,16 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from seq2expr.dataset import read_dataset
-from seq2expr.dnabert2.finetune import encode_table
-from seq2expr.dnabert2.model import Dnabert2Model
-from seq2expr.dnabert2.probe import MODEL_NAME, single_chunks
-from seq2expr.dnabert2.tokenizer import load_tokenizer
+from seq2expr.data.dataset import read_dataset
 from seq2expr.errors import InputError
-from seq2expr.predictions import read_predictions
-from seq2expr.probe.embeddings import Chunks, embed_layers, load_embeddings
-from seq2expr.probe.options import ProbeOptions, resolve_layers
-from seq2expr.probe.ridge import (
+from seq2expr.io.predictions import read_predictions
+from seq2expr.models.dnabert2.finetune import encode_table
+from seq2expr.models.dnabert2.model import Dnabert2Model
+from seq2expr.models.dnabert2.probe import MODEL_NAME, single_chunks
+from seq2expr.models.dnabert2.tokenizer import load_tokenizer
+from seq2expr.models.probe.embeddings import Chunks, embed_layers, load_embeddings
+from seq2expr.models.probe.options import ProbeOptions, resolve_layers
+from seq2expr.models.probe.ridge import (
     ALPHA_GRID,
     DEFAULT_ALPHAS,
     choose,
@@ -39,7 +39,7 @@ from seq2expr.probe.ridge import (
     parse_alphas,
     ridge_path,
 )
-from seq2expr.training import torch_threads
+from seq2expr.models.training.core import torch_threads
 
 TINY = TEST_DATA / "tiny_dnabert2"
 OUTPUTS = ("predictions.tsv", "embeddings.safetensors", "probe.json")

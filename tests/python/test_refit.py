@@ -1,4 +1,4 @@
-"""Refit on train + val for the chosen number of steps (`seq2expr.refit`), for the CNN and DNABERT-2.
+"""Refit on train + val for the chosen number of steps (`seq2expr.models.training.refit`), for the CNN and DNABERT-2.
 
 A refit run trains exactly the early-stopped run's best number of steps N on the train and val
 genes and never on a test gene (every step's genes are recorded), is byte-identical on re-run,
@@ -16,19 +16,19 @@ import pandas as pd
 import pytest
 from conftest import TEST_DATA, run_script
 
-from seq2expr.cli import ResumeOptions
-from seq2expr.cnn.model import encode
-from seq2expr.cnn.options import CnnConfig, CnnOptions
-from seq2expr.cnn.training import CnnTask
-from seq2expr.cnn.training import run as run_cnn
-from seq2expr.dataset import read_dataset
-from seq2expr.dnabert2.finetune import Dnabert2Task
-from seq2expr.dnabert2.finetune import run as run_dnabert2
-from seq2expr.dnabert2.options import FinetuneOptions
+from seq2expr.data.dataset import read_dataset
 from seq2expr.errors import InputError
-from seq2expr.refit import FIT_FILE, RefitOptions, read_fit
-from seq2expr.trainer import refit_settings
-from seq2expr.training import scaled_warmup
+from seq2expr.models.cnn.model import encode
+from seq2expr.models.cnn.options import CnnConfig, CnnOptions
+from seq2expr.models.cnn.run import run as run_cnn
+from seq2expr.models.cnn.training import CnnTask
+from seq2expr.models.dnabert2.finetune import Dnabert2Task
+from seq2expr.models.dnabert2.finetune import run as run_dnabert2
+from seq2expr.models.dnabert2.options import FinetuneOptions
+from seq2expr.models.training.core import scaled_warmup
+from seq2expr.models.training.loop import refit_settings
+from seq2expr.models.training.options import ResumeOptions
+from seq2expr.models.training.refit import FIT_FILE, RefitOptions, read_fit
 
 CNN = CnnOptions(epochs=4, batch_size=64, patience=1)
 SMALL = CnnConfig(motif_filters=16, filters=16, dilated_blocks=1, hidden=16)
@@ -186,7 +186,7 @@ def test_both_commands_take_refit_and_write_fit_json(synthetic_dataset: Path, tm
 
 
 def test_a_refit_needs_a_step_and_a_bad_fit_json_is_one_line(tmp_path: Path) -> None:
-    from seq2expr.trainer import LoopSettings
+    from seq2expr.models.training.loop import LoopSettings
 
     with pytest.raises(InputError, match="at least one optimiser step"):
         refit_settings(LoopSettings(epochs=2, patience=1, max_grad_norm=1.0), 0)

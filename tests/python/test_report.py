@@ -18,28 +18,28 @@ from conftest import REPO, TEST_UPSTREAM, run_script
 from matplotlib.container import ErrorbarContainer
 from test_verdict import GENES, LADDER_RUN, contract_comparison, contract_metrics
 
-from seq2expr.dataset import read_dataset
-from seq2expr.evaluate import group_models, mean_prediction
-from seq2expr.ladder import LADDER_COLUMNS
-from seq2expr.ladder_report import LADDER_ID, ladder_comparison_section, ladder_figure, ladder_section
-from seq2expr.mqc import html_file, interval_cells, table_section
-from seq2expr.predictions import make_predictions, write_predictions
-from seq2expr.report import (
+from seq2expr.data.dataset import read_dataset
+from seq2expr.data.synthetic import PLANTED_KMER, PLANTED_REGION, count_occurrences
+from seq2expr.evaluation.ladder import LADDER_COLUMNS
+from seq2expr.evaluation.runs import group_models, mean_prediction
+from seq2expr.evaluation.step import Methods, MethodsInput
+from seq2expr.io.multiqc import html_file, interval_cells, table_section
+from seq2expr.io.predictions import make_predictions, write_predictions
+from seq2expr.models.roster import CNN, is_glm, is_simple
+from seq2expr.report.build import (
     DISTRIBUTION_ID,
     METHODS_ID,
     SCATTER_ID,
-    Methods,
-    MethodsInput,
     distribution_section,
     evaluation_report,
     methods_section,
     observed_vs_predicted_section,
     pearson_by_split_section,
 )
-from seq2expr.report_models import CNN, is_glm, is_simple, row_labels
-from seq2expr.report_tables import METRICS_ID, STRATA_ID, comparison_section, metrics_section, strata_section
-from seq2expr.report_verdict import VERDICT_ID
-from seq2expr.synthetic import PLANTED_KMER, PLANTED_REGION, count_occurrences
+from seq2expr.report.ladder import LADDER_ID, ladder_comparison_section, ladder_figure, ladder_section
+from seq2expr.report.style import row_labels
+from seq2expr.report.tables import METRICS_ID, STRATA_ID, comparison_section, metrics_section, strata_section
+from seq2expr.report.verdict import VERDICT_ID
 
 CONFIG = REPO / "assets" / "multiqc_config.yml"
 OTHER_STEPS_SECTIONS = (
@@ -211,9 +211,9 @@ def test_one_table_helper_and_one_interval_formatter():
 
 
 def test_model_roles_match_the_model_steps():
-    from seq2expr.cnn.training import MODEL_NAME as CNN_NAME  # imports torch: only here
-    from seq2expr.dnabert2.finetune import MODEL_NAME as DNABERT2_NAME
-    from seq2expr.dnabert2.probe import MODEL_NAME as PROBE_NAME
+    from seq2expr.models.cnn.training import MODEL_NAME as CNN_NAME  # imports torch: only here
+    from seq2expr.models.dnabert2.finetune import MODEL_NAME as DNABERT2_NAME
+    from seq2expr.models.dnabert2.probe import MODEL_NAME as PROBE_NAME
 
     assert CNN == CNN_NAME and is_simple(CNN) and is_glm(PROBE_NAME) and is_glm("probe:NT-v2") and is_glm(DNABERT2_NAME)
     assert not is_glm("DExTER") and not is_simple("DNABERT-2")

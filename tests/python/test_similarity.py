@@ -9,10 +9,8 @@ import pandas as pd
 import pytest
 from conftest import shared_path
 
-from seq2expr import similarity
-from seq2expr.errors import InputError
-from seq2expr.genome import read_sequences
-from seq2expr.similarity import (
+from seq2expr.data import similarity
+from seq2expr.data.similarity import (
     GROUP_COLUMNS,
     GroupingSpec,
     Link,
@@ -26,8 +24,10 @@ from seq2expr.similarity import (
     summary_counts,
     unseen_test_genes,
 )
-from seq2expr.synthetic import similarity_set
-from seq2expr.tables import write_tsv
+from seq2expr.data.synthetic import similarity_set
+from seq2expr.errors import InputError
+from seq2expr.io.genome import read_sequences
+from seq2expr.io.tables import write_tsv
 
 
 def found_groups(groups: pd.DataFrame) -> list[set[str]]:

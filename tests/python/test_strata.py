@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from seq2expr.errors import InputError
-from seq2expr.strata import (
+from seq2expr.evaluation.strata import (
     ALL,
     CGI,
     EXPRESSED,
@@ -71,7 +71,7 @@ def test_only_the_500_bp_around_the_tss_count(caplog: pytest.LogCaptureFixture):
     assert calls([inside_at, inside_cg], tss_index=1500) == [False, True]
     assert not caplog.records
     # A window shorter than ±500: the rule reads what it holds, and says so.
-    with caplog.at_level(logging.WARNING, logger="seq2expr.strata"):
+    with caplog.at_level(logging.WARNING, logger="seq2expr.evaluation.strata"):
         assert calls(["CG" * 200, "AT" * 200], tss_index=100) == [True, False]
     assert "2 window(s) do not hold the full ±500 bp" in caplog.text
 

@@ -13,10 +13,9 @@ import torch
 from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
-from seq2expr.cnn.model import PromoterCnn
-from seq2expr.cnn.options import CnnConfig
-from seq2expr.trainer import Checkpoints, LoopSettings, Trainer
-from seq2expr.training import (
+from seq2expr.models.cnn.model import PromoterCnn
+from seq2expr.models.cnn.options import CnnConfig
+from seq2expr.models.training.core import (
     NORM_LAYERS,
     TrainingDiverged,
     build_optimizer,
@@ -25,6 +24,7 @@ from seq2expr.training import (
     parameter_groups,
     torch_threads,
 )
+from seq2expr.models.training.loop import Checkpoints, LoopSettings, Trainer
 
 
 def group_names(model: nn.Module, weight_decay: float = 0.1) -> tuple[set[str], set[str]]:

@@ -10,9 +10,10 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from seq2expr.cli import ResumeOptions, dataclass_options, options_from
-from seq2expr.cnn.options import CnnConfig, CnnOptions
-from seq2expr.dnabert2.options import FinetuneOptions
+from seq2expr.cli import dataclass_options, options_from
+from seq2expr.models.cnn.options import CnnConfig, CnnOptions
+from seq2expr.models.dnabert2.options import FinetuneOptions
+from seq2expr.models.training.options import ResumeOptions
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ import pytest
 import torch
 from conftest import assert_one_line_error, run_script
 
-from seq2expr.cli import ResumeOptions
-from seq2expr.cnn.options import CnnConfig, CnnOptions
-from seq2expr.cnn.search import CANDIDATES, CnnSetting
-from seq2expr.cnn.training import run
-from seq2expr.compute import read_compute
-from seq2expr.search import Candidate
+from seq2expr.io.compute import read_compute
+from seq2expr.models.cnn.options import CnnConfig, CnnOptions
+from seq2expr.models.cnn.run import run
+from seq2expr.models.cnn.search import CANDIDATES, CnnSetting
+from seq2expr.models.training.options import ResumeOptions
+from seq2expr.models.training.search import Candidate
 
 #: Few epochs of small batches; patience 1 so that the first evaluation without a better val MSE stops the run.
 QUICK = CnnOptions(epochs=8, batch_size=64, patience=1)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from seq2expr.annotation import Gene
+from seq2expr.data.tss import WindowSpec, chromosome_key, extract_windows, ledger_table, windows_table
 from seq2expr.errors import InputError
-from seq2expr.genome import FastaRecord
-from seq2expr.tss import WindowSpec, chromosome_key, extract_windows, ledger_table, windows_table
+from seq2expr.io.annotation import Gene
+from seq2expr.io.genome import FastaRecord
 
 #        0123456789012345678901234
 CHR1 = b"AAAAACCCCCGGGGGTTTTTacgtN"

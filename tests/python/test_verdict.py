@@ -8,9 +8,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from seq2expr.comparison import COMPARISON_COLUMNS
-from seq2expr.evaluate import METRIC_COLUMNS
-from seq2expr.report_verdict import VERDICT_ID, paired_delta, verdict_section, write_verdict
+from seq2expr.evaluation.comparison import COMPARISON_COLUMNS
+from seq2expr.evaluation.metrics import METRIC_COLUMNS
+from seq2expr.report.verdict import VERDICT_ID, paired_delta, verdict_section, write_verdict
 
 Interval = tuple[float, float, float]
 """(value, low, high)."""

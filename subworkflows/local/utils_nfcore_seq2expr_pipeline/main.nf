@@ -4,6 +4,7 @@
 //
 
 include { validateParameters; paramsHelp; paramsSummaryLog; paramsSummaryMap } from 'plugin/nf-schema'
+include { rosterModels                                                  } from '../utils_seq2expr_steps'
 
 /*
 ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
@@ -126,18 +127,12 @@ workflow PIPELINE_COMPLETION {
 */
 
 //
-// Every model the pipeline can train, in report order
+// Every model the pipeline can train, in report order (the roster's keys)
 //
 def knownModels() {
-    return [ 'dexter', 'dnabert2', 'cnn', 'dnabert2_probe' ]
+    return rosterModels().collect { model -> model.key }
 }
 
-//
-// A task's meta without the replicate's seed the workflow adds: what every model of a tissue shares
-//
-def tissueMeta(meta) {
-    return meta.findAll { key, _value -> key != 'seed' }
-}
 
 //
 // The models of this run: --models, less the deprecated --skip_* aliases

@@ -1,0 +1,382 @@
+"""The dataset contract: one row per gene with its split, expression and window sequence.
+
+`dataset.tsv.gz` columns: gene_id, chrom, split (train/val/test), tpm, target, sequence.
+Every model reads it through `read_dataset`, so they all see the same genes and split.
+
+Three splits: `grouped` (the default) keeps each group of similar genes (`seq2expr.data.similarity`)
+on one side, so a test gene's near-copy is never trained on; `dexter` is DExTER's own draw over
+gene ids (the study's, kept byte for byte); `chromosome` holds whole chromosomes out. Every split
+writes `gene_groups.tsv`, so the evaluation can tell the test genes that are unseen from those
+with a similar gene in train or val.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seq2expr.data.similarity import GroupingSpec, group_genes, summary_counts
+from seq2expr.data.tss import chromosome_key
+from seq2expr.errors import InputError
+from seq2expr.io.expression import PAR_Y_SUFFIX, base_gene_id, read_expression, select_tissue
+from seq2expr.io.genome import read_sequences
+from seq2expr.io.multiqc import counts_table, ledger_counts, write_report_files
+from seq2expr.io.predictions import SPLITS
+from seq2expr.io.tables import check_allowed, check_unique_genes, numeric_column, read_table, write_tsv
+
+log = logging.getLogger(__name__)
+
+DATASET_COLUMNS = ["gene_id", "chrom", "split", "tpm", "target", "sequence"]
+
+
+def read_dataset(path: Path) -> pd.DataFrame:
+    """Read `dataset.tsv.gz` and check the contract; every problem names the file and line."""
+    table = read_table(path, DATASET_COLUMNS, ["gene_id", "chrom", "split", "sequence"], "a dataset table")
+    if table.empty:
+        raise InputError("the dataset has no genes", path)
+    check_allowed(table, "split", SPLITS, path)
+    check_unique_genes(table, path)
+    for column in ("tpm", "target"):
+        table[column] = numeric_column(table, column, path, finite=True)
+    return table[DATASET_COLUMNS]
+
+
+def write_dataset(table: pd.DataFrame, path: Path) -> None:
+    """Write the dataset in the contract's column order, byte-identical across re-runs."""
+    write_tsv(table[DATASET_COLUMNS], path)
+
+
+LEDGER_COLUMNS = ["gene_id", "source", "reason", "detail"]
+#: The study's seed (DExTER's own draw of the split): the default of every --seed.
+DEFAULT_SEED = 686185200
+#: The share of the train genes held out as `val` (for early stopping), wherever it is an option.
+DEFAULT_VAL_FRACTION = 0.1
+UNKNOWN_CHROM = "."
+SPLIT_MODES = ("grouped", "dexter", "chromosome")
+SUMMARY_FILE = "dataset_summary_mqc.tsv"
+SUMMARY_ID = "dataset_summary"
+GROUPS_FILE = "gene_groups.tsv"
+GROUPS_SUMMARY_FILE = "gene_groups_mqc.tsv"
+GROUPS_SUMMARY_ID = "gene_groups"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """target = log10(max(TPM + pseudocount, floor)); the defaults are DExTER's and the study's."""
+
+    floor: float = 0.001
+    pseudocount: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.floor <= 0 and self.pseudocount <= 0:
+            raise InputError("--tpm-floor or --pseudocount must be > 0, or log10 of a zero TPM is undefined")
+        if self.floor < 0 or self.pseudocount < 0:
+            raise InputError("--tpm-floor and --pseudocount must be >= 0")
+
+    def transform(self, tpm: np.ndarray) -> np.ndarray:
+        return np.log10(np.maximum(tpm + self.pseudocount, self.floor))
+
+
+@dataclass
+class Matched:
+    """Genes with both a window and an expression value, in expression-file order."""
+
+    table: pd.DataFrame  # gene_id, chrom, tpm, sequence
+    ledger: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+
+def _keyed(ids: list[str], source: str, ledger: list[tuple[str, str, str, str]]) -> dict[str, int]:
+    """Map base gene id → position, sending PAR_Y copies and duplicated ids to the ledger."""
+    positions: dict[str, list[int]] = {}
+    for index, gene_id in enumerate(ids):
+        if gene_id.endswith(PAR_Y_SUFFIX):
+            ledger.append((gene_id, source, "par_y_copy", "pseudo-autosomal copy on chrY; the chrX copy is used"))
+            continue
+        positions.setdefault(base_gene_id(gene_id), []).append(index)
+    keyed = {}
+    for key, indexes in positions.items():
+        if len(indexes) > 1:
+            names = ", ".join(ids[index] for index in indexes)
+            for index in indexes:
+                ledger.append((ids[index], source, "duplicated_gene_id", f"same gene as {names}"))
+        else:
+            keyed[key] = indexes[0]
+    return keyed
+
+
+def match_genes(
+    sequences: dict[str, str], chroms: dict[str, str], expression: pd.DataFrame, tissue: str, path: Path | None = None
+) -> Matched:
+    """Join windows and expression on the gene id without version or `_PAR_Y` suffix."""
+    ledger: list[tuple[str, str, str, str]] = []
+    window_ids = list(sequences)
+    window_keys = _keyed(window_ids, "windows", ledger)
+    expression_ids = expression["gene_id"].tolist()
+    expression_keys = _keyed(expression_ids, "expression", ledger)
+    values = expression[tissue].to_numpy(dtype=float)
+    negative = np.flatnonzero(values < 0)
+    if negative.size:
+        gene = expression_ids[negative[0]]
+        raise InputError(f"gene {gene} has a negative expression value {values[negative[0]]} for {tissue}", path)
+    rows = []
+    for key, index in sorted(expression_keys.items(), key=lambda item: item[1]):
+        if key not in window_keys:
+            ledger.append((expression_ids[index], "expression", "no_window", "no TSS window for this gene"))
+        elif np.isnan(values[index]):
+            ledger.append((expression_ids[index], "expression", "missing_expression", f"no {tissue} value"))
+        else:
+            gene_id = window_ids[window_keys[key]]
+            rows.append((gene_id, chroms.get(gene_id, UNKNOWN_CHROM), values[index], sequences[gene_id]))
+    for key, index in window_keys.items():
+        if key not in expression_keys:
+            ledger.append((window_ids[index], "windows", "no_expression", "gene absent from the expression table"))
+    table = pd.DataFrame(rows, columns=["gene_id", "chrom", "tpm", "sequence"])
+    return Matched(table, ledger)
+
+
+def dexter_split(n: int, seed: int = DEFAULT_SEED, val_fraction: float = 0.0) -> list[str]:
+    """DExTER's own draw: CPython `random.Random(seed).sample` of floor(2n/3) training genes.
+
+    The labels follow the candidates' order (expression-file order). A validation part, when
+    asked for, is the tail of the sampled training list: the sample is already random, so this
+    keeps the train ∪ val genes identical to DExTER's training set.
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise InputError(f"--val-fraction {val_fraction} must be in [0, 1)")
+    n_train = (2 * n) // 3
+    sampled = random.Random(seed).sample(range(n), n_train)
+    n_val = round(val_fraction * n_train)
+    labels = ["test"] * n
+    for rank, index in enumerate(sampled):
+        labels[index] = "val" if rank >= n_train - n_val else "train"
+    return labels
+
+
+def grouped_split(groups: list[str], seed: int = DEFAULT_SEED, val_fraction: float = 0.0) -> list[str]:
+    """Whole groups to train, val or test: floor(2n/3) genes to train + val as in `dexter_split`.
+
+    The groups (in order of first appearance) are shuffled with CPython's `random.Random(seed)`;
+    in that order each goes to test while it fits in the test share, else to train + val; val is
+    then carved from the train + val groups the same way (`val_fraction` of their genes). Most
+    groups are single genes, so the shares come out exact or within a gene or two; a group
+    larger than what is left of a share goes to the other side, never split.
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise InputError(f"--val-fraction {val_fraction} must be in [0, 1)")
+    members: dict[str, list[int]] = {}
+    for index, group in enumerate(groups):
+        members.setdefault(group, []).append(index)
+    order = list(members)
+    rng = random.Random(seed)
+    rng.shuffle(order)
+    n_test = len(groups) - (2 * len(groups)) // 3
+    labels = [""] * len(groups)
+    kept: list[str] = []
+    filled = 0
+    for group in order:
+        size = len(members[group])
+        if filled + size <= n_test:
+            filled += size
+            for index in members[group]:
+                labels[index] = "test"
+        else:
+            kept.append(group)
+    n_kept = sum(len(members[group]) for group in kept)
+    n_val = round(val_fraction * n_kept)
+    filled = 0
+    for group in kept:
+        size = len(members[group])
+        label = "val" if filled + size <= n_val else "train"
+        filled += size if label == "val" else 0
+        for index in members[group]:
+            labels[index] = label
+    return labels
+
+
+def chromosome_split(chroms: list[str], test_chromosomes: list[str], val_chromosomes: list[str]) -> list[str]:
+    """Hold whole chromosomes out (`chr8` and `8` are the same chromosome)."""
+    if UNKNOWN_CHROM in chroms:
+        raise InputError("--split chromosome needs the chromosome of every gene: pass --windows tss_windows.tsv")
+    test_keys = {chromosome_key(name) for name in test_chromosomes}
+    val_keys = {chromosome_key(name) for name in val_chromosomes}
+    if not test_keys:
+        raise InputError("--split chromosome needs at least one --test-chromosomes")
+    if test_keys & val_keys:
+        raise InputError(f"chromosomes {', '.join(sorted(test_keys & val_keys))} are both test and val")
+    present = {chromosome_key(name) for name in chroms}
+    absent = sorted((test_keys | val_keys) - present)
+    if absent:
+        raise InputError(f"no gene of the dataset is on chromosome(s) {', '.join(absent)}")
+    labels = []
+    for name in chroms:
+        key = chromosome_key(name)
+        labels.append("test" if key in test_keys else "val" if key in val_keys else "train")
+    return labels
+
+
+def assemble(matched: Matched, labels: list[str], target: TargetSpec) -> pd.DataFrame:
+    """The dataset table in expression-file order with its split and target."""
+    table = matched.table.copy()
+    table["split"] = labels
+    table["target"] = target.transform(table["tpm"].to_numpy(dtype=float))
+    return table[DATASET_COLUMNS]
+
+
+def ledger_table(ledger: list[tuple[str, str, str, str]]) -> pd.DataFrame:
+    """`dataset_ledger.tsv`: every gene left out, with where it came from and why."""
+    return pd.DataFrame(ledger, columns=LEDGER_COLUMNS)
+
+
+COORDINATE_COLUMNS = ["gene_id", "chrom", "start", "end"]
+
+
+def read_window_coordinates(path: Path) -> pd.DataFrame:
+    """gene_id, chrom, start, end (0-based half-open) of `tss_windows.tsv` (or any TSV with those columns)."""
+    table = read_table(path, COORDINATE_COLUMNS, ["gene_id", "chrom"], "a windows table")
+    if table.empty:
+        raise InputError("the windows table has no genes", path)
+    check_unique_genes(table, path)
+    for column in ("start", "end"):
+        values = numeric_column(table, column, path, finite=True)
+        fractional = values != values.round()
+        if fractional.any():
+            row = int(np.flatnonzero(fractional.to_numpy())[0])
+            raise InputError(f"{column} value {table[column].iloc[row]!r} is not a whole number", path, row + 2)
+        table[column] = values.astype(np.int64)
+    bad = (table["start"] < 0) | (table["end"] <= table["start"])
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        where = f"{table['start'].iloc[row]}..{table['end'].iloc[row]}"
+        raise InputError(f"window {where}; expected 0 <= start < end (0-based, end exclusive)", path, row + 2)
+    return table[COORDINATE_COLUMNS]
+
+
+@dataclass(frozen=True)
+class DatasetOptions:
+    """Everything BUILD_DATASET decides besides its input files."""
+
+    tissue: str
+    split: str = field(
+        default="grouped",
+        metadata={
+            "help": "grouped: whole groups of similar genes to train/val/test (2/3 : 1/3); dexter: DExTER's own "
+            "random 2/3 train draw over gene ids; chromosome: hold out whole chromosomes."
+        },
+    )
+    seed: int = DEFAULT_SEED
+    val_fraction: float = DEFAULT_VAL_FRACTION
+    test_chromosomes: tuple[str, ...] = ()
+    val_chromosomes: tuple[str, ...] = ()
+    target: TargetSpec = field(default_factory=TargetSpec)
+    grouping: GroupingSpec = field(default_factory=GroupingSpec)
+
+    def __post_init__(self) -> None:
+        if self.split not in SPLIT_MODES:
+            raise InputError(f"--split {self.split!r} is not one of {', '.join(SPLIT_MODES)}")
+
+
+@dataclass(frozen=True)
+class DatasetResult:
+    """What the dataset step wrote: the dataset, its ledger, the gene groups and the report's counts."""
+
+    dataset: pd.DataFrame
+    ledger: pd.DataFrame
+    groups: pd.DataFrame
+    summary: dict[str, int]
+    group_summary: dict[str, int]
+    files: list[Path]
+
+
+def window_chromosomes(coordinates: pd.DataFrame | None) -> dict[str, str]:
+    """gene_id → chrom of the windows table (empty without one)."""
+    if coordinates is None:
+        return {}
+    return dict(zip(coordinates["gene_id"], coordinates["chrom"], strict=True))
+
+
+def check_windows_cover(genes: list[str], coordinates: pd.DataFrame, sequences: Path, windows: Path) -> None:
+    """Every dataset gene has coordinates, or one error naming both files."""
+    known = set(coordinates["gene_id"])
+    missing = [gene for gene in genes if gene not in known]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f", … ({len(missing)} in all)" if len(missing) > 5 else "")
+        raise InputError(
+            f"{len(missing)} gene(s) of {sequences} have no row in {windows}: {shown}; "
+            "expected the tss_windows.tsv written with this FASTA"
+        )
+
+
+def draw_split(table: pd.DataFrame, groups: pd.DataFrame, options: DatasetOptions) -> list[str]:
+    """The split labels of the matched genes (in their order)."""
+    if options.split == "dexter":
+        return dexter_split(len(table), options.seed, options.val_fraction)
+    if options.split == "chromosome":
+        return chromosome_split(table["chrom"].tolist(), list(options.test_chromosomes), list(options.val_chromosomes))
+    return grouped_split(groups["group"].tolist(), options.seed, options.val_fraction)
+
+
+def run(
+    sequences: Path, expression: Path, windows: Path | None, outdir: Path, options: DatasetOptions
+) -> DatasetResult:
+    """The BUILD_DATASET step: dataset.tsv.gz (expression-file order), dataset_ledger.tsv (every gene
+    left out, and why), gene_groups.tsv (similar genes, see `seq2expr.data.similarity`) and the report's
+    dataset_summary_mqc.tsv and gene_groups_mqc.tsv in `outdir`.
+
+    `windows` (tss_windows.tsv) gives each gene's chromosome and coordinates: the grouped and the
+    chromosome split need it; without it (a dexter split of a bare FASTA) the groups rest on
+    homology alone, and the log says so.
+    """
+    if windows is None and options.split != "dexter":
+        raise InputError(
+            f"--split {options.split} needs the windows' coordinates (chromosome, start, end): "
+            "pass --windows tss_windows.tsv"
+        )
+    table = read_expression(expression)
+    column = select_tissue(table, options.tissue, expression)
+    cased = read_sequences(sequences, keep_case=True)
+    coordinates = read_window_coordinates(windows) if windows is not None else None
+    upper = {gene: sequence.upper() for gene, sequence in cased.items()}
+    matched = match_genes(upper, window_chromosomes(coordinates), table, column, expression)
+    if matched.table.empty:
+        raise InputError(f"no gene of {sequences} has a {column} value in {expression}")
+    genes = matched.table["gene_id"].tolist()
+    if windows is not None and coordinates is not None:
+        check_windows_cover(genes, coordinates, sequences, windows)
+    else:
+        log.warning("no --windows: gene groups from homology alone (overlapping windows not searched)")
+    groups = group_genes(genes, cased, coordinates, options.grouping)
+    dataset = assemble(matched, draw_split(matched.table, groups, options), options.target)
+    outdir.mkdir(parents=True, exist_ok=True)
+    files = [outdir / name for name in ("dataset.tsv.gz", "dataset_ledger.tsv", GROUPS_FILE)]
+    write_dataset(dataset, files[0])
+    ledger = ledger_table(matched.ledger)
+    write_tsv(ledger, files[1])
+    write_tsv(groups, files[2])
+    splits = {name: int((dataset["split"] == name).sum()) for name in SPLITS}
+    reasons = ledger_counts(ledger)
+    summary = {"genes": len(dataset), **splits, **reasons}
+    group_summary = summary_counts(groups)
+    write_report_files(
+        [
+            counts_table(SUMMARY_FILE, SUMMARY_ID, column, summary),
+            counts_table(GROUPS_SUMMARY_FILE, GROUPS_SUMMARY_ID, column, group_summary),
+        ],
+        outdir,
+    )
+    files += [outdir / SUMMARY_FILE, outdir / GROUPS_SUMMARY_FILE]
+    log.info("tissue %s: %d genes; %s", column, len(dataset), ", ".join(f"{n} {s}" for s, n in splits.items()))
+    for reason, count in reasons.items():
+        log.info("ledger: %d %s", count, reason)
+    log.info(
+        "gene groups: %d groups; %d genes in %d multi-gene groups (largest %d)",
+        group_summary["groups"],
+        group_summary["genes_in_multi_gene_groups"],
+        group_summary["multi_gene_groups"],
+        group_summary["largest_group"],
+    )
+    return DatasetResult(dataset, ledger, groups, summary, group_summary, files)

@@ -1,0 +1,85 @@
+"""The `predictions.tsv` contract that every model writes and the evaluation reads.
+
+Columns: gene_id, split, observed, predicted, model. One row per gene of the dataset, every
+split, so that a new model joins the comparison by writing this one file.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seq2expr.errors import InputError
+from seq2expr.io.tables import check_allowed, numeric_column, read_table, write_tsv
+
+SPLITS = ("train", "val", "test")
+"""A gene's role in a dataset and in every predictions file."""
+
+PREDICTION_COLUMNS = ["gene_id", "split", "observed", "predicted", "model"]
+NEAR_CONSTANT_SPREAD = 0.01
+"""Predictions whose SD is below this share of the observed SD are near-constant: their r, CI and test
+measure rounding noise (an untrained or collapsed regressor), however significant they look."""
+
+log = logging.getLogger(__name__)
+
+
+def is_near_constant(observed: np.ndarray, predicted: np.ndarray) -> bool:
+    """Whether the predictions barely vary compared with the observed target (see NEAR_CONSTANT_SPREAD)."""
+    return bool(np.std(predicted) <= NEAR_CONSTANT_SPREAD * np.std(observed))
+
+
+def warn_if_near_constant(table: pd.DataFrame) -> bool:
+    """One WARNING line when a model's predictions (test genes, else all) are near-constant: a model that
+    has not learnt must not pass silently into the comparison. Returns whether it warned."""
+    genes = table[table["split"] == "test"] if (table["split"] == "test").any() else table
+    observed, predicted = genes["observed"].to_numpy(dtype=float), genes["predicted"].to_numpy(dtype=float)
+    if not is_near_constant(observed, predicted):
+        return False
+    log.warning(
+        "%s predicts a near-constant value (SD %.3g against an observed SD of %.3g on %d genes): it has not "
+        "learnt; more steps, a higher --learning-rate or longer --max-tokens may help",
+        ", ".join(map(str, table["model"].unique())),
+        np.std(predicted),
+        np.std(observed),
+        len(genes),
+    )
+    return True
+
+
+def make_predictions(
+    gene_ids: pd.Series | list[str],
+    splits: pd.Series | list[str],
+    observed: np.ndarray | pd.Series,
+    predicted: np.ndarray | pd.Series,
+    model: str,
+) -> pd.DataFrame:
+    """Assemble a predictions table in the contract's column order."""
+    table = pd.DataFrame(
+        {
+            "gene_id": list(gene_ids),
+            "split": list(splits),
+            "observed": np.asarray(observed, dtype=float),
+            "predicted": np.asarray(predicted, dtype=float),
+            "model": model,
+        }
+    )
+    return table[PREDICTION_COLUMNS]
+
+
+def write_predictions(table: pd.DataFrame, path: Path) -> None:
+    """Write with a fixed float format so re-runs are byte-identical."""
+    write_tsv(table[PREDICTION_COLUMNS], path)
+
+
+def read_predictions(path: Path) -> pd.DataFrame:
+    """Read and check one predictions file; every problem names the file and line."""
+    table = read_table(path, PREDICTION_COLUMNS, ["gene_id", "split", "model"], "a predictions table")
+    if table.empty:
+        raise InputError("no predictions after the header line", path)
+    check_allowed(table, "split", SPLITS, path)
+    for column in ("observed", "predicted"):
+        table[column] = numeric_column(table, column, path, finite=True)
+    return table[PREDICTION_COLUMNS]

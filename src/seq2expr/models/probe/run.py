@@ -1,0 +1,141 @@
+"""The probe step both probe commands share: embed every window, choose and fit the read-out, write the outputs.
+
+The model-specific part (which model, which tokenizer, how a window becomes chunks) is done by the
+caller before anything heavy; this module receives the chunks and a function that loads the model
+onto the chosen device, so that loading, embedding and fitting are measured in `compute.tsv`.
+
+Outputs (in `outdir`): `predictions.tsv` (every gene, every split), `embeddings.safetensors` (the
+chosen layer's poolings, gene ids and the model's description in the metadata; only the chosen layer,
+since all layers of a 768-wide model on 20,000 genes would take ~1.7 GB), `probe.json` (what was
+chosen and on what) and `compute.tsv`. Nothing is random: re-runs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from threadpoolctl import threadpool_limits
+from torch import nn
+
+from seq2expr.data.dataset import read_dataset
+from seq2expr.io.compute import COMPUTE_FILE
+from seq2expr.io.predictions import write_predictions
+from seq2expr.io.tables import honour_umask
+from seq2expr.models.probe.embeddings import Chunks, embed_layers, feature_matrix, save_embeddings
+from seq2expr.models.probe.options import ProbeOptions
+from seq2expr.models.probe.ridge import ProbeFit, cv_groups, fit_probe
+from seq2expr.models.training.core import checked_table, training_session
+
+logger = logging.getLogger(__name__)
+
+PREDICTIONS_FILE = "predictions.tsv"
+EMBEDDINGS_FILE = "embeddings.safetensors"
+SUMMARY_FILE = "probe.json"
+
+
+@dataclass(frozen=True)
+class ProbeData:
+    """The checked dataset (upper-cased sequences) and one cross-validation group per gene."""
+
+    table: pd.DataFrame
+    groups: np.ndarray  # one group label per gene, the table's order
+    group_source: str
+
+
+def read_probe_data(dataset: Path, groups: Path | None) -> ProbeData:
+    """The dataset and its CV groups (`gene_groups.tsv` when given, else the chromosome), checked."""
+    table = checked_table(read_dataset(dataset), dataset)
+    gene_groups = None
+    if groups is not None:
+        from seq2expr.data.similarity import read_gene_groups
+
+        gene_groups = read_gene_groups(groups)
+    labels, source = cv_groups(table, gene_groups, groups, dataset)
+    return ProbeData(table, labels, source)
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    """A finished probe: the fit and what `probe.json` says about it."""
+
+    fit: ProbeFit
+    summary: dict[str, Any]
+    outdir: Path
+
+
+def run_probe(
+    data: ProbeData,
+    chunks: Chunks,
+    load_model: Callable[[torch.device], nn.Module],
+    layers: list[int],
+    pad_id: int,
+    about: dict[str, Any],
+    options: ProbeOptions,
+    outdir: Path,
+    device: str = "auto",
+    threads: int = 1,
+) -> ProbeRun:
+    """Load, embed, choose, fit and write; `about` (model, name, max_tokens, remote_code, random_init…)
+    goes into probe.json and the embeddings' metadata, `about["name"]` is the predictions' model name."""
+    name = str(about["name"])
+    outdir.mkdir(parents=True, exist_ok=True)
+    with training_session(threads, device, name, bool(about.get("random_init"))) as (target, compute):
+        model = load_model(target)
+        logger.info(
+            "%d genes as %d chunks (%d windows chunked); %d candidate layer(s) on %s",
+            chunks.n_windows,
+            len(chunks.input_ids),
+            chunks.n_chunked,
+            len(layers),
+            target,
+        )
+        pools = embed_layers(model, chunks, layers, options.poolings, options.batch_size, target, pad_id)
+        features = {layer: feature_matrix(pools[layer], options.poolings) for layer in layers}
+        with threadpool_limits(limits=threads):
+            fit = fit_probe(data.table, features, data.groups, name, options.penalties)
+        best = fit.choice.scores.min(axis=1)
+        summary = {
+            **about,
+            "poolings": options.poolings,
+            "layers": layers,
+            "layer": fit.choice.layer,
+            "alpha": fit.choice.alpha,
+            "alphas": list(options.penalties),
+            "cv": {
+                "groups": data.group_source,
+                "n_groups": int(pd.Series(data.groups[data.table["split"].isin(["train", "val"])]).nunique()),
+                "n_folds": fit.n_folds,
+                "criterion": "out-of-fold mean squared error",
+                "best_mse_by_layer": {str(layer): float(best[layer]) for layer in layers},
+            },
+            "fitted_on": "train+val",
+            "n_features": fit.n_features,
+            "n_fit_genes": fit.n_fit,
+            "windows_chunked": chunks.n_chunked,
+        }
+        write_predictions(fit.predictions, outdir / PREDICTIONS_FILE)
+        save_embeddings(outdir / EMBEDDINGS_FILE, data.table["gene_id"].tolist(), pools[fit.choice.layer], summary)
+        honour_umask(outdir / EMBEDDINGS_FILE)
+        (outdir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        compute.write(outdir / COMPUTE_FILE)
+    logger.info(
+        "layer %d of %s, ridge penalty %g on %d features (grouped %d-fold CV by %s); wrote %s, %s, %s",
+        fit.choice.layer,
+        layers,
+        fit.choice.alpha,
+        fit.n_features,
+        fit.n_folds,
+        data.group_source,
+        PREDICTIONS_FILE,
+        EMBEDDINGS_FILE,
+        SUMMARY_FILE,
+    )
+    return ProbeRun(fit, summary, outdir)

@@ -1,0 +1,95 @@
+//
+// Every model of --models and --probe_models on each tissue's dataset, in parallel. Each writes the
+// same predictions.tsv format and a compute.tsv; models trained once per seed (the roster's
+// per_seed) run once for each of --replicates seeds: meta.seed is --seed, --seed + 1, ...; the
+// split stays the one of --seed.
+//
+
+include { DEXTER            } from '../../../modules/local/dexter/main'
+include { FINETUNE_DNABERT2 } from '../../../modules/local/finetune_dnabert2/main'
+include { TRAIN_CNN         } from '../../../modules/local/train_cnn/main'
+include { PROBE_DNABERT2    } from '../../../modules/local/probe_dnabert2/main'
+include { PROBE_GLM         } from '../../../modules/local/probe_glm/main'
+
+include { stepCode } from '../utils_seq2expr_steps'
+
+workflow TRAIN_MODELS {
+
+    take:
+    ch_dataset    // channel: [ val(meta), path(dataset.tsv.gz) ] one per tissue
+    ch_groups     // channel: [ val(meta), path(gene_groups.tsv) ] one per tissue
+    models        // list: the --models keys of this run
+    probe_models  // list: [ name, hub id, folder ] per --probe_models gLM
+    pretrained    // value channel: DNABERT-2 checkpoint folder, or [] to download model_id
+    model_id      // value channel: DNABERT-2 hub id ('' when pretrained is a folder)
+
+    main:
+
+    def ch_seeded = ch_dataset.combine(
+        channel.fromList((0..<params.replicates).collect { replicate -> params.seed + replicate })
+    ).map { meta, dataset, seed -> [ meta + [ seed: seed ], dataset ] }
+    def ch_predictions  = channel.empty()
+    def ch_compute      = channel.empty()
+    def ch_fits         = channel.empty() // fit.json of the per-seed runs: what their weights were fitted on
+    def ch_tissue_files = channel.empty()
+    if ('dexter' in models) {
+        DEXTER (
+            ch_dataset,
+            stepCode('dexter.py')
+        )
+        ch_predictions  = ch_predictions.mix(DEXTER.out.predictions)
+        ch_compute      = ch_compute.mix(DEXTER.out.compute)
+        ch_tissue_files = ch_tissue_files.mix(DEXTER.out.mqc)
+    }
+    if ('dnabert2' in models) {
+        FINETUNE_DNABERT2 (
+            ch_seeded,
+            pretrained,
+            model_id,
+            stepCode('finetune_dnabert2.py')
+        )
+        ch_predictions  = ch_predictions.mix(FINETUNE_DNABERT2.out.predictions)
+        ch_compute      = ch_compute.mix(FINETUNE_DNABERT2.out.compute)
+        ch_fits         = ch_fits.mix(FINETUNE_DNABERT2.out.fit)
+        ch_tissue_files = ch_tissue_files.mix(FINETUNE_DNABERT2.out.mqc)
+    }
+    if ('cnn' in models) {
+        TRAIN_CNN (
+            ch_seeded,
+            stepCode('train_cnn.py')
+        )
+        ch_predictions  = ch_predictions.mix(TRAIN_CNN.out.predictions)
+        ch_compute      = ch_compute.mix(TRAIN_CNN.out.compute)
+        ch_fits         = ch_fits.mix(TRAIN_CNN.out.fit)
+        ch_tissue_files = ch_tissue_files.mix(TRAIN_CNN.out.mqc)
+    }
+    if ('dnabert2_probe' in models) {
+        PROBE_DNABERT2 (
+            ch_dataset.join(ch_groups),
+            pretrained,
+            model_id,
+            stepCode('probe_dnabert2.py')
+        )
+        ch_predictions  = ch_predictions.mix(PROBE_DNABERT2.out.predictions)
+        ch_compute      = ch_compute.mix(PROBE_DNABERT2.out.compute)
+    }
+    // One frozen probe rung per genome language model of --probe_models (hub id or folder), each
+    // with the penalty and layer chosen by folds of the dataset's gene groups
+    if (probe_models) {
+        PROBE_GLM (
+            ch_dataset
+                .join(ch_groups)
+                .combine(channel.fromList(probe_models))
+                .map { meta, dataset, groups, name, hub_id, folder -> [ meta, dataset, groups, name, hub_id, folder ] },
+            stepCode('probe_glm.py')
+        )
+        ch_predictions  = ch_predictions.mix(PROBE_GLM.out.predictions)
+        ch_compute      = ch_compute.mix(PROBE_GLM.out.compute)
+    }
+
+    emit:
+    predictions = ch_predictions  // channel: [ val(meta), path(predictions.tsv) ] one per model run
+    compute     = ch_compute      // channel: [ val(meta), path(compute.tsv) ] one per model run
+    fits        = ch_fits         // channel: [ val(meta), path(fit.json) ] one per per-seed run
+    tissue_mqc  = ch_tissue_files // channel: [ val(meta), path(file) ] report content of one tissue
+}
