@@ -1,5 +1,6 @@
-"""The README's "Running one step without Nextflow" block runs as written on the bundled data and
-gives what the README says to expect, so README and reality cannot drift apart unnoticed."""
+"""The "Running one step without Nextflow" block of docs/usage.md (moved there from the README)
+runs as written on the bundled data and gives what the text says to expect, so documentation and
+reality cannot drift apart unnoticed."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
+DOC = REPO / "docs" / "usage.md"
 SECTION = "## Running one step without Nextflow"
 
 
 def readme_block() -> tuple[list[str], str]:
     """The commands of the section's bash block, and the section's text after it."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+    text = DOC.read_text(encoding="utf-8")
     section = text[text.index(SECTION) :]
     section = section[: section.index("\n## ", len(SECTION))]
     block = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
@@ -28,11 +30,11 @@ def readme_block() -> tuple[list[str], str]:
 
 
 def as_argv(command: str) -> list[str]:
-    """A README line as this interpreter would run it (the scripts' shebang may name another python)."""
+    """A documented command line as this interpreter would run it (the scripts' shebang may name another python)."""
     words = shlex.split(command)
     if words[0].startswith("bin/"):
         return [sys.executable, *words]
-    assert words[0] == "multiqc", f"unexpected command in the README block: {words[0]}"
+    assert words[0] == "multiqc", f"unexpected command in the documented block: {words[0]}"
     return [sys.executable, "-m", "multiqc", *words[1:]]
 
 
@@ -59,7 +61,7 @@ def test_readme_block_runs_as_written_and_gives_the_promised_result(tmp_path: Pa
     assert promised is not None
     assert metrics.loc[("DExTER", "test"), "pearson"] == pytest.approx(float(promised.group(1)), abs=0.01)
 
-    # The README says the tiny model's predictions are near-constant, and that the run says so in one line.
+    # The text says the tiny model's predictions are near-constant, and that the run says so in one line.
     warnings = [line for line in stderr["bin/finetune_dnabert2.py"].splitlines() if " WARNING " in line]
     assert len(warnings) == 1 and "predicts a near-constant value" in warnings[0]
     assert "predicts a near-constant value" in expectations
