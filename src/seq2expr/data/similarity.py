@@ -17,7 +17,8 @@ window that the two share (overlap length, or the alignment's matching bases).
 
 The thresholds (`min_matches` 350, above a full-length Alu, so an unmasked repeat links no genes;
 `min_identity` 0.7) come from the alignments between different genes of the real development set
-(docs/decisions.md, "Similar genes"; `bench/grouping.py` measures the grouping at study size).
+(docs/decisions.md, "gene groups: thresholds of the homology links"; `bench/grouping.py` measures
+the grouping at study size).
 """
 
 from __future__ import annotations

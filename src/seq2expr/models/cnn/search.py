@@ -18,8 +18,8 @@ a CPU. The same seed is used for every candidate, so a choice is a property of t
 a draw, and each candidate's search run is exactly the run its recipe makes.
 
 The default recipe (`CnnConfig()`, `CnnOptions()`) is the candidate `DEFAULT_CANDIDATE`, the one this
-search chose on the development set's val genes (docs/decisions.md, "The CNN's default recipe";
-`bench/cnn_architectures.py` measures it again).
+search chose on the development set's val genes (docs/decisions.md, "the CNN's default recipe,
+chosen by a declared search on val"; `bench/cnn_architectures.py` measures it again).
 """
 
 from __future__ import annotations

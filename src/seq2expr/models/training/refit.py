@@ -12,7 +12,7 @@ evaluation can mark the val rows: `refit`, `steps`, `fitted_on` and `val_use` (t
 metrics.tsv's columns). torch-free, so that the commands' `--help` answers at once.
 
 The default (off) was chosen by measurement: on the development set every paired refit-minus-
-early-stopped interval of test r held 0 (docs/decisions.md, "Refit off by default").
+early-stopped interval of test r held 0 (docs/decisions.md, "no refit on train + val by default").
 """
 
 from __future__ import annotations
