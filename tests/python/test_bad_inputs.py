@@ -170,6 +170,10 @@ def predict_dnabert2(sequences: Path, model: Path = TINY) -> list[str | Path]:
     return ["predict_dnabert2.py", "--model", model, "--sequences", sequences, "--device", "cpu"]
 
 
+def shuffle(sequences: Path, *options: str) -> list[str | Path]:
+    return ["shuffle_windows.py", "--sequences", sequences, *options]
+
+
 def evaluate(*predictions: Path) -> list[str | Path]:
     return ["evaluate_models.py", "--predictions", *predictions, "--bootstrap", "100"]
 
@@ -211,6 +215,7 @@ COMMANDS = {
     "tiny": "make_tiny_dnabert2.py",
     "probeglm": "probe_glm.py",
     "tinyglms": "make_tiny_glms.py",
+    "shuffle": "shuffle_windows.py",
 }
 
 CASES: dict[str, Case] = {
@@ -556,6 +561,13 @@ CASES: dict[str, Case] = {
         "empty_model",
     ),
     # ---- make_tiny_glms
+    # ---- shuffle_windows
+    "shuffle-sequences-are-a-gtf": (
+        lambda i: shuffle(i.put("windows.fa", GTF)),
+        "windows.fa, line 1: sequence before the first '>' header",
+    ),
+    "shuffle-empty-fasta": (lambda i: shuffle(i.put("windows.fa", "")), "windows.fa: no FASTA record found"),
+    "shuffle-one-bp-tile": (lambda i: shuffle(i.put("windows.fa", ">g\nACGT\n"), "--tile", "1"), "--tile"),
     "tinyglms-unknown-family": (
         lambda i: ["make_tiny_glms.py", "--family", "gpt"],
         "Invalid value for '--family'",
