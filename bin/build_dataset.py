@@ -20,7 +20,7 @@ from seq2expr.cli import (
     val_fraction_option,
     verbose_option,
 )
-from seq2expr.data.dataset import SPLIT_MODES, DatasetOptions, TargetSpec, run
+from seq2expr.data.dataset import SPLIT_MODES, TARGET_KINDS, DatasetOptions, TargetSpec, run
 from seq2expr.data.similarity import GroupingSpec
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -73,6 +73,21 @@ DEFAULT_SPLIT = next(spec for spec in fields(DatasetOptions) if spec.name == "sp
     type=click.FloatRange(min=0.0),
     help="Added to TPM.",
 )
+@click.option(
+    "--target",
+    "target_kind",
+    type=click.Choice(TARGET_KINDS),
+    default=TargetSpec.kind,
+    show_default=True,
+    help="median: the tissue's level, log10(max(TPM + pseudocount, floor)); specificity: that level minus the "
+    "mean of the same level over the background tissues (what is specific to the tissue).",
+)
+@click.option(
+    "--background-tissues",
+    multiple=True,
+    help="--target specificity: the tissues whose mean level is subtracted (comma list) [default: every tissue "
+    "column of --expression].",
+)
 @dataclass_options(GroupingSpec)
 @outdir_option
 @verbose_option
@@ -88,6 +103,8 @@ def main(
     val_chromosomes: tuple[str, ...],
     tpm_floor: float,
     pseudocount: float,
+    target_kind: str,
+    background_tissues: tuple[str, ...],
     outdir: Path,
     verbose: bool,
     **grouping: Any,
@@ -104,7 +121,7 @@ def main(
         val_fraction=val_fraction,
         test_chromosomes=tuple(comma_list(test_chromosomes)),
         val_chromosomes=tuple(comma_list(val_chromosomes)),
-        target=TargetSpec(tpm_floor, pseudocount),
+        target=TargetSpec(tpm_floor, pseudocount, target_kind, tuple(comma_list(background_tissues))),
         grouping=options_from(GroupingSpec, grouping),
     )
     run(sequences, expression, windows, outdir, options)

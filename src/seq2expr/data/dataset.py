@@ -65,21 +65,59 @@ GROUPS_SUMMARY_FILE = "gene_groups_mqc.tsv"
 GROUPS_SUMMARY_ID = "gene_groups"
 
 
+TARGET_KINDS = ("median", "specificity")
+"""median: the tissue's expression level; specificity: its level above the gene's mean over tissues."""
+
+
 @dataclass(frozen=True)
 class TargetSpec:
-    """target = log10(max(TPM + pseudocount, floor)); the defaults are DExTER's and the study's."""
+    """What the models predict. level = log10(max(TPM + pseudocount, floor)), the defaults DExTER's and the study's.
+
+    `median` (the study's target): the tissue's level. `specificity`: the tissue's level minus the
+    mean of the same level over the background tissues (every tissue column of the expression
+    table, or `background`), so a gene expressed everywhere at the same level scores 0 whatever
+    that level: what sequence says about this tissue beyond expression everywhere.
+    """
 
     floor: float = 0.001
     pseudocount: float = 0.0
+    kind: str = "median"
+    background: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.floor <= 0 and self.pseudocount <= 0:
             raise InputError("--tpm-floor or --pseudocount must be > 0, or log10 of a zero TPM is undefined")
         if self.floor < 0 or self.pseudocount < 0:
             raise InputError("--tpm-floor and --pseudocount must be >= 0")
+        if self.kind not in TARGET_KINDS:
+            raise InputError(f"--target {self.kind!r} is not one of {', '.join(TARGET_KINDS)}")
+        if self.background and self.kind != "specificity":
+            raise InputError("--background-tissues is only used by --target specificity")
 
     def transform(self, tpm: np.ndarray) -> np.ndarray:
+        """The level of each value (NaN stays NaN)."""
         return np.log10(np.maximum(tpm + self.pseudocount, self.floor))
+
+
+def background_levels(expression: pd.DataFrame, tissue: str, spec: TargetSpec, path: Path | None = None) -> np.ndarray:
+    """Per row of the expression table, the mean level over the background tissues (NaN where none has a value).
+
+    The background is every tissue column, or `spec.background`; it must hold a tissue besides
+    `tissue`, or every gene's specificity would be 0.
+    """
+    names = [column for column in expression.columns if column != "gene_id"]
+    columns = [select_tissue(expression, name, path) for name in spec.background] if spec.background else names
+    if not [column for column in columns if column != tissue]:
+        raise InputError(
+            f"--target specificity needs a background tissue besides {tissue}; the background is "
+            f"{', '.join(columns)}; expected a table with several tissues, or --background-tissues",
+            path,
+        )
+    levels = spec.transform(expression[list(dict.fromkeys(columns))].to_numpy(dtype=float))
+    present = np.isfinite(levels)
+    counts = present.sum(axis=1)
+    sums = np.where(present, levels, 0.0).sum(axis=1)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 @dataclass
@@ -110,9 +148,18 @@ def _keyed(ids: list[str], source: str, ledger: list[tuple[str, str, str, str]])
 
 
 def match_genes(
-    sequences: dict[str, str], chroms: dict[str, str], expression: pd.DataFrame, tissue: str, path: Path | None = None
+    sequences: dict[str, str],
+    chroms: dict[str, str],
+    expression: pd.DataFrame,
+    tissue: str,
+    path: Path | None = None,
+    background: np.ndarray | None = None,
 ) -> Matched:
-    """Join windows and expression on the gene id without version or `_PAR_Y` suffix."""
+    """Join windows and expression on the gene id without version or `_PAR_Y` suffix.
+
+    `background` (one level per expression row, `background_levels`): a gene without one goes to the
+    ledger, and the table gets a `background` column.
+    """
     ledger: list[tuple[str, str, str, str]] = []
     window_ids = list(sequences)
     window_keys = _keyed(window_ids, "windows", ledger)
@@ -129,13 +176,18 @@ def match_genes(
             ledger.append((expression_ids[index], "expression", "no_window", "no TSS window for this gene"))
         elif np.isnan(values[index]):
             ledger.append((expression_ids[index], "expression", "missing_expression", f"no {tissue} value"))
+        elif background is not None and np.isnan(background[index]):
+            ledger.append((expression_ids[index], "expression", "missing_background", "no background tissue value"))
         else:
             gene_id = window_ids[window_keys[key]]
-            rows.append((gene_id, chroms.get(gene_id, UNKNOWN_CHROM), values[index], sequences[gene_id]))
+            level = background[index] if background is not None else np.nan
+            rows.append((gene_id, chroms.get(gene_id, UNKNOWN_CHROM), values[index], sequences[gene_id], level))
     for key, index in window_keys.items():
         if key not in expression_keys:
             ledger.append((window_ids[index], "windows", "no_expression", "gene absent from the expression table"))
-    table = pd.DataFrame(rows, columns=["gene_id", "chrom", "tpm", "sequence"])
+    table = pd.DataFrame(rows, columns=["gene_id", "chrom", "tpm", "sequence", "background"])
+    if background is None:
+        table = table.drop(columns="background")
     return Matched(table, ledger)
 
 
@@ -224,6 +276,8 @@ def assemble(matched: Matched, labels: list[str], target: TargetSpec) -> pd.Data
     table = matched.table.copy()
     table["split"] = labels
     table["target"] = target.transform(table["tpm"].to_numpy(dtype=float))
+    if target.kind == "specificity":
+        table["target"] -= table["background"].to_numpy(dtype=float)
     return table[DATASET_COLUMNS]
 
 
@@ -341,7 +395,10 @@ def run(
     cased = read_sequences(sequences, keep_case=True)
     coordinates = read_window_coordinates(windows) if windows is not None else None
     upper = {gene: sequence.upper() for gene, sequence in cased.items()}
-    matched = match_genes(upper, window_chromosomes(coordinates), table, column, expression)
+    background = None
+    if options.target.kind == "specificity":
+        background = background_levels(table, column, options.target, expression)
+    matched = match_genes(upper, window_chromosomes(coordinates), table, column, expression, background)
     if matched.table.empty:
         raise InputError(f"no gene of {sequences} has a {column} value in {expression}")
     genes = matched.table["gene_id"].tolist()
@@ -370,6 +427,9 @@ def run(
     )
     files += [outdir / SUMMARY_FILE, outdir / GROUPS_SUMMARY_FILE]
     log.info("tissue %s: %d genes; %s", column, len(dataset), ", ".join(f"{n} {s}" for s, n in splits.items()))
+    if options.target.kind == "specificity":
+        tissues = ", ".join(options.target.background) or "every tissue of the table"
+        log.info("target: specificity, the level in %s minus the mean level over %s", column, tissues)
     for reason, count in reasons.items():
         log.info("ledger: %d %s", count, reason)
     log.info(
