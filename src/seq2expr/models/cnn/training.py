@@ -48,10 +48,9 @@ from seq2expr.models.training.loop import (
     LoopSettings,
     Trainer,
     checkpoint_folder,
+    fit_early_stopped,
     initial_weights,
     refit_settings,
-    restart_from,
-    training_log_table,
 )
 from seq2expr.models.training.outputs import Curves
 from seq2expr.models.training.refit import FitRecord
@@ -217,41 +216,44 @@ def train_cnn(
         "config": config.to_dict(),
         "table_sha256": table_fingerprint(table),
     }
+    fitted = np.concatenate([train, val])
+
+    def refit_trainer(steps: int) -> Trainer:
+        refit_task = CnnTask(model, codes[fitted], labels[fitted], codes[val], labels[val], options, device)
+        optimizer = build_optimizer(model, options.learning_rate, options.weight_decay)
+        fingerprinted = {**fingerprint, "refit_steps": steps}
+        return Trainer(
+            refit_task, optimizer, constant_schedule, refit_settings(settings, steps), checkpoints.refit, fingerprinted
+        )
+
     with checkpoint_folder(checkpoint_dir) as checkpoints:
         trainer = Trainer(task, optimizer, constant_schedule, settings, checkpoints, fingerprint)
-        trainer.resume()
-        state = trainer.run()
-        log = training_log_table(state, LOG_COLUMNS)
-        best_epoch = round(state.best_step / trainer.steps_per_epoch) if state.best_step > 0 else 0
-        if not state.finished:
-            return CnnResult(model, log, None, mean, sd, best_epoch, "stopped as asked", False)
-        refit_log = None
-        schedule = f"constant learning rate {options.learning_rate:g}"
-        fit = FitRecord(CNN, refit, state.best_step, len(train), len(val), state.best_step, schedule)
-        if refit:
-            fitted = np.concatenate([train, val])
-            restart_from(model, initial, options.seed)
-            refit_task = CnnTask(model, codes[fitted], labels[fitted], codes[val], labels[val], options, device)
-            refitted = Trainer(
-                refit_task,
-                build_optimizer(model, options.learning_rate, options.weight_decay),
-                constant_schedule,
-                refit_settings(settings, state.best_step),
-                checkpoints.refit,
-                {**fingerprint, "refit_steps": state.best_step},
-            )
-            refitted.resume()
-            refit_log = training_log_table(refitted.run(), LOG_COLUMNS)
-            fit = dataclasses.replace(fit, genes_fitted=len(fitted))
-            logger.info(
-                "Refit on %d train + val genes for %d steps: its predictions are written", len(fitted), fit.steps
-            )
-        else:
-            trainer.load_best()
+        stopped = fit_early_stopped(
+            trainer, model, initial, options.seed, LOG_COLUMNS, refit_trainer if refit else None
+        )
+    state = stopped.state
+    best_epoch = round(state.best_step / trainer.steps_per_epoch) if state.best_step > 0 else 0
+    if not state.finished:
+        return CnnResult(model, stopped.log, None, mean, sd, best_epoch, "stopped as asked", False)
+    schedule = f"constant learning rate {options.learning_rate:g}"
+    fit = FitRecord(
+        CNN, refit, state.best_step, len(fitted) if refit else len(train), len(val), state.best_step, schedule
+    )
+    if refit:
+        logger.info("Refit on %d train + val genes for %d steps: its predictions are written", len(fitted), fit.steps)
     predicted = predict(model, codes, options.eval_batch_size, device) * sd + mean
     predictions = make_predictions(table["gene_id"], table["split"], target, predicted, CNN)
     return CnnResult(
-        model, log, predictions, mean, sd, best_epoch, state.stop_reason, state.stopped_early, fit, refit_log
+        model,
+        stopped.log,
+        predictions,
+        mean,
+        sd,
+        best_epoch,
+        state.stop_reason,
+        state.stopped_early,
+        fit,
+        stopped.refit_log,
     )
 
 

@@ -65,10 +65,9 @@ from seq2expr.models.training.loop import (
     TrainState,
     checkpoint_files,
     checkpoint_folder,
+    fit_early_stopped,
     initial_weights,
     refit_settings,
-    restart_from,
-    training_log_table,
 )
 from seq2expr.models.training.options import ResumeOptions
 from seq2expr.models.training.outputs import Curves, TrainingRun, write_training_files
@@ -255,29 +254,25 @@ def finetune(
     val = everything.subset(np.flatnonzero(split == "val"))
     trainer = new_trainer(model, train, val, options, device, pad_id, checkpoints, fingerprint, stop_after_steps)
     initial = initial_weights(model)  # before a resume overwrites them: the refit starts where this run started
-    trainer.resume()
-    state = trainer.run()
-    log = training_log_table(state, LOG_COLUMNS)
+    fitted = everything.subset(np.flatnonzero(split != "test"))
+
+    def refit_trainer(_steps: int) -> Trainer:  # new_trainer reads the best step from the finished run
+        return new_trainer(model, fitted, val, options, device, pad_id, checkpoints.refit, fingerprint, None, trainer)
+
+    stopped = fit_early_stopped(trainer, model, initial, options.seed, LOG_COLUMNS, refit_trainer if refit else None)
+    state = stopped.state
     if not state.finished:
-        return FinetuneResult(state, log, None)
+        return FinetuneResult(state, stopped.log, None)
     schedule = f"linear warm-up {options.warmup_steps} steps, linear decay to 0 at step {trainer.total_steps}"
     fit = FitRecord(MODEL_NAME, False, state.best_step, len(train), len(val), state.best_step, schedule)
-    refit_log = None
     if refit:
-        fitted = everything.subset(np.flatnonzero(split != "test"))
-        restart_from(model, initial, options.seed)
-        again = new_trainer(model, fitted, val, options, device, pad_id, checkpoints.refit, fingerprint, None, trainer)
-        again.resume()
-        refit_log = training_log_table(again.run(), LOG_COLUMNS)
         warmup = scaled_warmup(options.warmup_steps, state.best_step, trainer.total_steps)
         schedule = f"linear warm-up {warmup} steps, linear decay to 0 at step {state.best_step} (scaled to the refit)"
         fit = FitRecord(MODEL_NAME, True, state.best_step, len(fitted), len(val), state.best_step, schedule)
         logger.info("Refit on %d train + val genes for %d steps; its predictions are written", len(fitted), fit.steps)
-    else:
-        trainer.load_best()
     predicted = predict(model, everything, options.eval_batch_size, device, pad_id)
     predictions = make_predictions(table["gene_id"], table["split"], table["target"], predicted, MODEL_NAME)
-    return FinetuneResult(state, log, predictions, fit, refit_log)
+    return FinetuneResult(state, stopped.log, predictions, fit, stopped.refit_log)
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -423,6 +423,44 @@ class Trainer:
         """Put the best weights (lowest val MSE) into the model."""
         self.checkpoints.load_best(self.model)
         logger.info("Best checkpoint: step %d, val MSE %.4g", self.state.best_step, self.state.best_val_loss)
+
+
+@dataclass(frozen=True)
+class EarlyStopped:
+    """An early-stopped run, and the refit's log when the predictions come from a refit."""
+
+    state: TrainState
+    #: the run's training log (`training_log_table`)
+    log: pd.DataFrame
+    #: the refit's own log, None without a refit (or while the run is unfinished)
+    refit_log: pd.DataFrame | None
+
+
+def fit_early_stopped(
+    trainer: Trainer,
+    model: nn.Module,
+    initial: dict[str, torch.Tensor],
+    seed: int,
+    columns: list[str],
+    refit: Callable[[int], Trainer] | None = None,
+) -> EarlyStopped:
+    """The rule every gradient-trained model follows: train on train, stop on val; then either keep the
+    best weights, or (`refit`) restart from the same initial weights and seed and train for exactly the
+    best number of steps with the trainer `refit(best_step)` builds (on train + val), whose weights
+    then predict. An unfinished run (a planned stop) returns as it is, its checkpoint kept.
+    """
+    trainer.resume()
+    state = trainer.run()
+    log = training_log_table(state, columns)
+    if not state.finished:
+        return EarlyStopped(state, log, None)
+    if refit is None:
+        trainer.load_best()
+        return EarlyStopped(state, log, None)
+    restart_from(model, initial, seed)
+    again = refit(state.best_step)
+    again.resume()
+    return EarlyStopped(state, log, training_log_table(again.run(), columns))
 
 
 def format_duration(seconds: float) -> str:
