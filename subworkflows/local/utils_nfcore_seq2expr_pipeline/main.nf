@@ -126,10 +126,27 @@ workflow PIPELINE_COMPLETION {
 */
 
 //
-// Every model the pipeline can train, in report order
+// The models of the comparison, as src/seq2expr/models/roster.json lists them: the one list of
+// model keys, shared with the Python package (seq2expr.models.roster), so a model added there is
+// known here without a second edit
+//
+def modelRoster() {
+    def roster = file("${projectDir}/src/seq2expr/models/roster.json", checkIfExists: true)
+    return new groovy.json.JsonSlurper().parseText(roster.text).models
+}
+
+//
+// Every model the pipeline can train (the --models items), in report order
 //
 def knownModels() {
-    return [ 'dexter', 'dnabert2', 'cnn', 'dnabert2_probe' ]
+    return modelRoster().collect { model -> model.key }
+}
+
+//
+// The models trained once per --replicates seed (their training is random)
+//
+def perSeedModels() {
+    return modelRoster().findAll { model -> model.per_seed }.collect { model -> model.key }
 }
 
 //
