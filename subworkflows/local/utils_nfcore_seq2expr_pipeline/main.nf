@@ -44,6 +44,21 @@ workflow PIPELINE_INITIALISATION {
     // cover what it cannot. All run before any task starts, and before the summary, so that a
     // refused run ends on its reason.
     //
+    // First the mistakes whose schema message would only quote a regex or the name back: a
+    // parameter spelt differently from one of ours names the right one, an input file named
+    // like another kind says so and what is expected, an unknown model is named with the
+    // choices. The model check runs even with --validate_params false: an unknown model would
+    // otherwise be left out silently.
+    //
+    def mistakes = []
+    if (validate_params) {
+        mistakes += misspeltParameters()
+        mistakes += misnamedInputs()
+    }
+    mistakes += unknownModels()
+    if (mistakes) {
+        error(mistakes.join('\n'))
+    }
     if (validate_params) {
         validateParameters()
     }
@@ -168,6 +183,97 @@ def selectedModels() {
         models -= 'dnabert2'
     }
     return models
+}
+
+//
+// The --models items that are not models of the roster, as one message naming them and the choices
+//
+def unknownModels() {
+    if (!(params.models instanceof CharSequence)) {
+        return [] // not a string (e.g. --models without a value): the schema's type check says so
+    }
+    def unknown = params.models.tokenize(',').collect { model -> model.trim() }.findAll { model -> !(model in knownModels()) }
+    if (!unknown) {
+        return []
+    }
+    def items = unknown.collect { model -> "'${model}'" }.join(', ')
+    return [ "--models: ${items} ${unknown.size() == 1 ? 'is not a model' : 'are not models'}; choose from ${knownModels().join(', ')}" ]
+}
+
+//
+// The parameters of nextflow_schema.json (every group's), by name
+//
+def schemaParameters() {
+    def schema = new groovy.json.JsonSlurper().parseText(file("${projectDir}/nextflow_schema.json", checkIfExists: true).text)
+    def properties = [:] + (schema.properties ?: [:])
+    schema.get('$defs')?.each { _group, definition -> properties += definition.properties ?: [:] }
+    return properties
+}
+
+//
+// A name as it compares when looking for a misspelling: case, hyphens, underscores and a final
+// 's' ignored (--tissue, --Tissues, --max-n-fraction, --maxNFraction, --dnabert2Epochs)
+//
+def spellingKey(name) {
+    return name.toLowerCase().replaceAll(/[-_]/, '').replaceFirst(/s$/, '')
+}
+
+//
+// A parameter the schema does not know that is one of ours spelt differently (singular or
+// plural, hyphens, camelCase, case) is named with the right one. The others are left to
+// nf-schema's own message, and so are the parameters nf-schema leaves alone: those it is told to
+// ignore (validation.ignoreParams and defaultIgnoreParams, which nf-core/configs site profiles
+// set, e.g. params.genomes) and those without a value (nf-schema drops them before looking).
+//
+def misspeltParameters() {
+    def known   = schemaParameters().keySet()
+    // the run's configuration, as nf-schema reads it (Nextflow has no other way for a script to read it)
+    def config  = workflow.session.config
+    def ignored = (config.navigate('validation.defaultIgnoreParams') ?: []) + (config.navigate('validation.ignoreParams') ?: []) + [ 'nf_test_output' ]
+    def byKey   = known.groupBy { name -> spellingKey(name) }
+    def given   = params.keySet().findAll { name ->
+        def value = params.get(name)
+        !(name in known) && !(name in ignored) && (value instanceof Number || value)
+    }
+    return given.findAll { name -> byKey[spellingKey(name)] }.collect { name ->
+        def matches = byKey[spellingKey(name)].sort().collect { match -> '--' + match }
+        "--${typedName(name)} is not a parameter of seq2expr; did you mean ${matches.join(' or ')}?"
+    }
+}
+
+//
+// A parameter's name as the command line gave it: Nextflow keeps --max-n-fraction as maxNFraction
+//
+def typedName(name) {
+    def hyphenated = name.replaceAll(/([A-Z])/) { _all, letter -> '-' + letter.toLowerCase() }
+    return hyphenated != name && workflow.commandLine.contains("--${hyphenated}") ? hyphenated : name
+}
+
+//
+// --genome, --annotation and --expression by their names: each takes the names of its schema
+// `pattern`, and its `errorMessage` says which ("<kind>: <endings>"). A file named like another
+// input's kind (a GTF given as --genome) is told so; a name of no kind gets what is expected.
+//
+def misnamedInputs() {
+    def schema = schemaParameters()
+    def inputs = [ 'genome', 'annotation', 'expression' ]
+    def given  = inputs.findAll { input -> params.get(input) instanceof CharSequence }
+    return given.findAll { input -> !namedLike(params.get(input).toString(), schema[input]) }.collect { input ->
+        def path  = params.get(input).toString()
+        def other = inputs.find { candidate -> candidate != input && namedLike(path, schema[candidate]) }
+        def what  = other ? "looks like ${inputKind(schema[other])}" : "is not named like ${inputKind(schema[input])}"
+        "--${input}: ${path.tokenize('/')[-1]} ${what}; --${input} takes ${schema[input].errorMessage}"
+    }
+}
+
+// JSON schema's `pattern` is a search (nf-schema's too), hence find() rather than a whole match
+def namedLike(path, property) {
+    return (path =~ property.pattern).find()
+}
+
+// "a FASTA genome", from the errorMessage "a FASTA genome: .fa, .fasta or .fna, ..."
+def inputKind(property) {
+    return property.errorMessage.tokenize(':')[0]
 }
 
 //
