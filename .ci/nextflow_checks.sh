@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The pipeline under a real Nextflow (assembled by .ci/setup-nextflow.sh), each check for real:
 #   hadolint; nextflow lint; nextflow config for every documented profile combination;
-#   -profile test end to end (outputs where docs/output.md says; every option a task passed is
-#   one its script's --help lists), then -resume with two tissues and --replicates 2 (the first
-#   run's tasks all cached; each tissue reaches its evaluation and report, both seeds' metrics);
+#   -profile test end to end (outputs where docs/output.md says; every task's %cpu, peak_rss and
+#   peak_vmem in the execution trace; every option a task passed is one its script's --help
+#   lists), then -resume with two tissues and --replicates 2 (the first run's tasks all cached;
+#   each tissue reaches its evaluation and report, both seeds' metrics);
 #   the edit-and-resume checks of .ci/resume_checks.sh; -stub-run; --help; bad parameters
 #   stopped before any task and good ones accepted (validation only: -preview); nf-core pipelines lint;
 #   -profile test,slurm on a real one-node SLURM with a scheduler-killed task retried
@@ -91,6 +92,39 @@ if run host "$out/work" -profile test --outdir "$out/host"; then
     fi
 else
     ko "-profile test: $(tail -20 "$out/host.log")"
+fi
+
+# --- every task's resource usage in the execution trace ---------------------------------------
+# Each task writes its usage to .command.trace, which Nextflow reads into the trace. Nextflow
+# 25.04.0-25.04.2 write it with `>`, which bash's noclobber (-C, in the nf-core template's
+# process.shell) refuses: every .command.log then ends in "cannot overwrite existing file" and
+# %cpu, peak_rss, peak_vmem are '-' (nextflow-io/nextflow#6090; see process.shell in nextflow.config).
+if summary=$(python3 - "$out/host" "$out/work" <<'EOF'
+import csv, sys
+from pathlib import Path
+outdir, work = Path(sys.argv[1]), Path(sys.argv[2])
+traces = sorted((outdir / "pipeline_info").glob("execution_trace_*.txt"), key=lambda path: path.stat().st_mtime)
+if not traces:
+    sys.exit(f"no execution_trace_*.txt in {outdir / 'pipeline_info'}")
+rows = list(csv.DictReader(traces[-1].open(), delimiter="\t"))
+columns = ("%cpu", "peak_rss", "peak_vmem")
+problems = [] if rows else ["no task in the trace"]
+for row in rows:
+    empty = [column for column in columns if row.get(column, "-") in ("-", "")]
+    if empty:
+        problems.append(f"{row['name']}: {', '.join(empty)} '-'")
+refused = sorted(f"{log.parent.parent.name}/{log.parent.name}" for log in work.glob("*/*/.command.log")
+                 if "cannot overwrite existing file" in log.read_text(errors="replace"))
+if refused:
+    problems.append(f"'cannot overwrite existing file' in the .command.log of {', '.join(refused)}")
+if problems:
+    sys.exit("; ".join(problems))
+print(f"{len(rows)} tasks, each with {', '.join(columns)}; no .command.log refused a write")
+EOF
+); then
+    ok "execution trace of -profile test complete ($summary)"
+else
+    ko "execution trace of -profile test: $summary"
 fi
 
 # --- every option a task passed is one its script's --help lists ----------------------------
@@ -231,10 +265,20 @@ good_param() { # name, args...
 }
 bad_out="$out/bad/out"
 bad_param no_outdir "* Missing required parameter(s): outdir" -profile test
-bad_param mistyped_parameter "* --tissue: Liver" -profile test --tissue Liver --outdir "$bad_out"
+# A parameter spelt like one of ours is named with the right one; any other is nf-schema's
+bad_param mistyped_parameter "--tissue is not a parameter of seq2expr; did you mean --tissues?" -profile test --tissue Liver --outdir "$bad_out"
+bad_param hyphenated_parameter "--max-n-fraction is not a parameter of seq2expr; did you mean --max_n_fraction?" -profile test --max-n-fraction 0.2 --outdir "$bad_out"
+bad_param unknown_parameter "* --no_such_option: 1" -profile test --no_such_option 1 --outdir "$bad_out"
 bad_param core_option_with_two_hyphens "You used a core Nextflow option with two hyphens: '--resume'" -profile test --resume --outdir "$bad_out"
 bad_param unknown_tissue "Unknown tissue(s) Nope in --tissues" -profile test --tissues Nope --outdir "$bad_out"
 bad_param missing_genome "does not exist" -profile test --genome "$out/no_such_genome.fa.gz" --outdir "$bad_out"
+# An input of the wrong kind, or an unknown model: what it looks like and what is expected
+bad_param gtf_as_genome "--genome: annotation.gtf.gz looks like a GTF annotation; --genome takes a FASTA genome" -profile test \
+    --genome "$repo/assets/test_data/annotation.gtf.gz" --outdir "$bad_out"
+bad_param fasta_as_annotation "--annotation: genome.fa.gz looks like a FASTA genome; --annotation takes a GTF annotation" -profile test \
+    --annotation "$repo/assets/test_data/genome.fa.gz" --outdir "$bad_out"
+bad_param mistyped_model "--models: 'cnnn' is not a model; choose from dexter, dnabert2, cnn, dnabert2_probe" -profile test \
+    --models dexter,cnnn --outdir "$bad_out"
 bad_param negative_window "* --upstream (-5)" -profile test --upstream -5 --outdir "$bad_out"
 bad_param chromosome_split "--split chromosome needs --test_chromosomes" -profile test --split chromosome --outdir "$bad_out"
 bad_param reference_of_wrong_kind "* --genome_reference (gtex_v8_gene_median_tpm)" --genome_reference gtex_v8_gene_median_tpm \

@@ -293,7 +293,7 @@ def test_validation_refuses_unknown_params_and_keeps_types_strict() -> None:
 
 def test_config_has_strict_shell_manifest_plugin_and_reports() -> None:
     resolved = config(None)
-    assert resolved["process"]["shell"] == ["bash", "-C", "-e", "-u", "-o", "pipefail"]
+    assert resolved["process"]["shell"] == ["bash", "-e", "-u", "-o", "pipefail"]
     assert resolved["manifest"]["nextflowVersion"].startswith("!>=")
     assert resolved["manifest"]["version"] == seq2expr.__version__
     assert any(plugin.startswith("nf-schema@") for plugin in resolved["plugins"])

@@ -16,6 +16,7 @@ import pandas as pd
 
 from seq2expr.errors import InputError
 from seq2expr.io.files import iter_lines
+from seq2expr.io.tissues import match_tissue
 
 _VERSION = re.compile(r"\.\d+$")
 PAR_Y_SUFFIX = "_PAR_Y"
@@ -101,19 +102,7 @@ def _parse_table(rows: list[list[str]], path: Path, first_data_line: int, id_col
     return table
 
 
-def _normalise(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
 def select_tissue(table: pd.DataFrame, tissue: str, path: Path | None = None) -> str:
-    """The table's column for `tissue`: exact name, else the one that matches ignoring case and
-    punctuation (`Brain - Cortex` = `Brain...Cortex` = `brain_cortex`). Unknown → error listing all."""
-    tissues = [column for column in table.columns if column != "gene_id"]
-    if tissue in tissues:
-        return tissue
-    matches = [column for column in tissues if _normalise(column) == _normalise(tissue)]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise InputError(f"tissue {tissue!r} matches several columns ({', '.join(matches)}); give one exactly", path)
-    raise InputError(f"unknown tissue {tissue!r}; available: {', '.join(tissues)}", path)
+    """The table's column for `tissue` (`seq2expr.io.tissues.match_tissue`: exact, else ignoring case and
+    punctuation). Unknown → error listing all."""
+    return match_tissue([column for column in table.columns if column != "gene_id"], tissue, path)

@@ -20,11 +20,9 @@ import io
 import lzma
 import re
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
-
-import pandas as pd
 
 from seq2expr.errors import InputError
 
@@ -132,7 +130,7 @@ def decode_line(raw: bytes, path: Path, line: int) -> str:
         ) from None
 
 
-def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
+def iter_lines(path: Path) -> Generator[tuple[int, str], None, None]:
     """(1-based line number, line without its LF or CRLF end) of a text input, checked as it is read."""
     with open_binary(path) as handle:
         for number, raw in enumerate(handle, start=1):
@@ -144,19 +142,6 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
 def read_text(path: Path) -> str:
     """A small text input (a JSON model or registry) whole, checked line by line as `iter_lines` does."""
     return "\n".join(line for _, line in iter_lines(path))
-
-
-def read_tsv(path: Path, **options: object) -> pd.DataFrame:
-    """pandas' TSV reader on any input this module opens; its failures name the file (and line)."""
-    try:
-        with open_binary(path) as handle:
-            return pd.read_csv(handle, sep="\t", **options)  # type: ignore[call-overload]
-    except UnicodeDecodeError:
-        for _ in iter_lines(path):  # raises at the first undecodable line
-            pass
-        raise InputError("not UTF-8 text; expected a tab-separated text table", path) from None
-    except pd.errors.ParserError as error:
-        raise InputError(f"not a well-formed tab-separated table ({str(error).strip()})", path) from None
 
 
 def file_sha256(path: Path) -> str:

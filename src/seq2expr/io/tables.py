@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 
 from seq2expr.errors import InputError
-from seq2expr.io.files import open_binary as open_binary  # re-exported: where readers found it first
-from seq2expr.io.files import read_tsv
+from seq2expr.io.files import iter_lines, open_binary
 
 FLOAT_FORMAT = "%.9g"
 
@@ -45,6 +44,19 @@ def honour_umask(path: Path) -> None:
     files = [path] if path.is_file() else [file for file in path.rglob("*") if file.is_file()]
     for file in files:
         file.chmod(0o666 & ~umask)
+
+
+def read_tsv(path: Path, **options: object) -> pd.DataFrame:
+    """pandas' TSV reader on any input `seq2expr.io.files` opens; its failures name the file (and line)."""
+    try:
+        with open_binary(path) as handle:
+            return pd.read_csv(handle, sep="\t", **options)  # type: ignore[call-overload]
+    except UnicodeDecodeError:
+        for _ in iter_lines(path):  # raises at the first undecodable line
+            pass
+        raise InputError("not UTF-8 text; expected a tab-separated text table", path) from None
+    except pd.errors.ParserError as error:
+        raise InputError(f"not a well-formed tab-separated table ({str(error).strip()})", path) from None
 
 
 def write_tsv(table: pd.DataFrame, path: Path) -> None:

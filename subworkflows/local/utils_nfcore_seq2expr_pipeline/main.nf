@@ -45,6 +45,21 @@ workflow PIPELINE_INITIALISATION {
     // cover what it cannot. All run before any task starts, and before the summary, so that a
     // refused run ends on its reason.
     //
+    // First the mistakes whose schema message would only quote a regex or the name back: a
+    // parameter spelt differently from one of ours names the right one, an input file named
+    // like another kind says so and what is expected, an unknown model is named with the
+    // choices. The model check runs even with --validate_params false: an unknown model would
+    // otherwise be left out silently.
+    //
+    def mistakes = []
+    if (validate_params) {
+        mistakes += misspeltParameters()
+        mistakes += misnamedInputs()
+    }
+    mistakes += unknownModels()
+    if (mistakes) {
+        error(mistakes.join('\n'))
+    }
     if (validate_params) {
         validateParameters()
     }
@@ -149,6 +164,97 @@ def selectedModels() {
 }
 
 //
+// The --models items that are not models of the roster, as one message naming them and the choices
+//
+def unknownModels() {
+    if (!(params.models instanceof CharSequence)) {
+        return [] // not a string (e.g. --models without a value): the schema's type check says so
+    }
+    def unknown = params.models.tokenize(',').collect { model -> model.trim() }.findAll { model -> !(model in knownModels()) }
+    if (!unknown) {
+        return []
+    }
+    def items = unknown.collect { model -> "'${model}'" }.join(', ')
+    return [ "--models: ${items} ${unknown.size() == 1 ? 'is not a model' : 'are not models'}; choose from ${knownModels().join(', ')}" ]
+}
+
+//
+// The parameters of nextflow_schema.json (every group's), by name
+//
+def schemaParameters() {
+    def schema = new groovy.json.JsonSlurper().parseText(file("${projectDir}/nextflow_schema.json", checkIfExists: true).text)
+    def properties = [:] + (schema.properties ?: [:])
+    schema.get('$defs')?.each { _group, definition -> properties += definition.properties ?: [:] }
+    return properties
+}
+
+//
+// A name as it compares when looking for a misspelling: case, hyphens, underscores and a final
+// 's' ignored (--tissue, --Tissues, --max-n-fraction, --maxNFraction, --dnabert2Epochs)
+//
+def spellingKey(name) {
+    return name.toLowerCase().replaceAll(/[-_]/, '').replaceFirst(/s$/, '')
+}
+
+//
+// A parameter the schema does not know that is one of ours spelt differently (singular or
+// plural, hyphens, camelCase, case) is named with the right one. The others are left to
+// nf-schema's own message, and so are the parameters nf-schema leaves alone: those it is told to
+// ignore (validation.ignoreParams and defaultIgnoreParams, which nf-core/configs site profiles
+// set, e.g. params.genomes) and those without a value (nf-schema drops them before looking).
+//
+def misspeltParameters() {
+    def known   = schemaParameters().keySet()
+    // the run's configuration, as nf-schema reads it (Nextflow has no other way for a script to read it)
+    def config  = workflow.session.config
+    def ignored = (config.navigate('validation.defaultIgnoreParams') ?: []) + (config.navigate('validation.ignoreParams') ?: []) + [ 'nf_test_output' ]
+    def byKey   = known.groupBy { name -> spellingKey(name) }
+    def given   = params.keySet().findAll { name ->
+        def value = params.get(name)
+        !(name in known) && !(name in ignored) && (value instanceof Number || value)
+    }
+    return given.findAll { name -> byKey[spellingKey(name)] }.collect { name ->
+        def matches = byKey[spellingKey(name)].sort().collect { match -> '--' + match }
+        "--${typedName(name)} is not a parameter of seq2expr; did you mean ${matches.join(' or ')}?"
+    }
+}
+
+//
+// A parameter's name as the command line gave it: Nextflow keeps --max-n-fraction as maxNFraction
+//
+def typedName(name) {
+    def hyphenated = name.replaceAll(/([A-Z])/) { _all, letter -> '-' + letter.toLowerCase() }
+    return hyphenated != name && workflow.commandLine.contains("--${hyphenated}") ? hyphenated : name
+}
+
+//
+// --genome, --annotation and --expression by their names: each takes the names of its schema
+// `pattern`, and its `errorMessage` says which ("<kind>: <endings>"). A file named like another
+// input's kind (a GTF given as --genome) is told so; a name of no kind gets what is expected.
+//
+def misnamedInputs() {
+    def schema = schemaParameters()
+    def inputs = [ 'genome', 'annotation', 'expression' ]
+    def given  = inputs.findAll { input -> params.get(input) instanceof CharSequence }
+    return given.findAll { input -> !namedLike(params.get(input).toString(), schema[input]) }.collect { input ->
+        def path  = params.get(input).toString()
+        def other = inputs.find { candidate -> candidate != input && namedLike(path, schema[candidate]) }
+        def what  = other ? "looks like ${inputKind(schema[other])}" : "is not named like ${inputKind(schema[input])}"
+        "--${input}: ${path.tokenize('/')[-1]} ${what}; --${input} takes ${schema[input].errorMessage}"
+    }
+}
+
+// JSON schema's `pattern` is a search (nf-schema's too), hence find() rather than a whole match
+def namedLike(path, property) {
+    return (path =~ property.pattern).find()
+}
+
+// "a FASTA genome", from the errorMessage "a FASTA genome: .fa, .fasta or .fna, ..."
+def inputKind(property) {
+    return property.errorMessage.tokenize(':')[0]
+}
+
+//
 // Fine-tuning DNABERT-2-117M on a CPU takes days and is killed at the time limit, so a run that
 // would do it stops before any task, unless --allow_cpu_finetune says it is meant. It is allowed
 // under a gpu profile (the same rule as conf/base.config's process_gpu: a profile name with
@@ -225,67 +331,55 @@ def checkTissueIds(tissues) {
 }
 
 //
-// The tissue columns of a GTEx GCT (#1.2, dimensions, Name Description <tissues>) or of a TSV
-// (gene id, then tissues); names compare like build_dataset.py does: case and punctuation ignored.
-// The table is recognised by its first bytes, as the Python reader does, not by its name: gzip
-// (and bgzip) is read here; bzip2 and xz, which Java cannot read, through the head node's python3
-// when it has one, else by BUILD_DATASET (the first step to read the table, before any model).
+// Every requested tissue must be a column of the expression table (a GTEx GCT or a TSV; plain,
+// gzip, bzip2 or xz). The Python package reads the header, with the reader and the name matching
+// (case and punctuation ignored) that BUILD_DATASET uses, so the two can never disagree: the head
+// node's python3 runs `python3 -m seq2expr.io.tissues` from this checkout's src/, a module that
+// needs only Python's standard library. It exits 0 when every tissue is a column, 65 with a
+// one-line message when one is not or the table cannot be read; anything else (no python3, or a
+// python3 that cannot run it) leaves the check to BUILD_DATASET, the first step to read the table.
+// A remote table (a URL, or a download in a cloud work dir) is copied to a local file first.
 //
 def checkTissues(table, tissues) {
-    def lines = tableHead(table)
-    if (lines == null) {
-        log.info "The tissues of ${table.name} (bzip2/xz) are checked by BUILD_DATASET: no python3 here to read it."
-        return
+    def remote = table.toUri().scheme != 'file'
+    def local  = remote ? java.nio.file.Files.createTempFile('seq2expr-', "-${table.name}") : table
+    if (remote) {
+        local.toFile().deleteOnExit() // also when the copy or the check fails
+        java.nio.file.Files.copy(table, local, java.nio.file.StandardCopyOption.REPLACE_EXISTING)
     }
-    def header = lines ? lines[0].replaceFirst('^\uFEFF', '') : ''
-    if (header.startsWith('#1.')) {
-        header = lines.size() > 2 ? lines[2] : ''
+    def result = pythonTissueCheck(local, tissues)
+    if (remote) {
+        java.nio.file.Files.deleteIfExists(local)
     }
-    def columns   = header.tokenize('\t')
-    def available = columns.drop(columns && columns[1] == 'Description' ? 2 : 1)
-    def unknown   = tissues.findAll { tissue -> !available.any { column -> normaliseTissue(column) == normaliseTissue(tissue) } }
-    if (unknown) {
-        error("Unknown tissue(s) ${unknown.join(', ')} in --tissues: ${table.name} has ${available.join(', ')}.")
+    if (result.status == 65) {
+        // named as the user knows the table, not as its local copy
+        def message = remote ? result.stderr.replace(local.toString(), table.toUriString()).replace(local.name, table.name) : result.stderr
+        error(message.trim())
+    }
+    if (result.status != 0) {
+        def reason = result.stderr.readLines().findAll { line -> line.trim() }
+        log.warn "The tissues of ${table.name} are left to BUILD_DATASET to check: the head node's python3 could not (${reason ? reason[-1].trim() : 'exit ' + result.status})."
     }
 }
 
 //
-// The first three lines of a plain, gzip, bzip2 or xz table (decided by its magic bytes); null
-// when it is bzip2/xz and no local python3 can read it
+// [ status, stdout, stderr ] of the package's tissue check on a local table; status -1 when
+// python3 cannot be started. -s: the user's own site-packages cannot shadow the package; -B: no
+// byte-code written into the checkout.
 //
-def tableHead(table) {
-    def magic = table.withInputStream { stream -> stream.readNBytes(6) }
-    if (startsWith(magic, [ 0x42, 0x5a, 0x68 ]) || startsWith(magic, [ 0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00 ])) {
-        return pythonHead(table)
-    }
-    def stream = table.newInputStream()
-    if (startsWith(magic, [ 0x1f, 0x8b ])) {
-        stream = new java.util.zip.GZIPInputStream(stream)
-    }
-    return stream.withReader('UTF-8') { reader -> (1..3).collect { _i -> reader.readLine() }.findAll { line -> line != null } }
-}
-
-def startsWith(magic, bytes) {
-    return magic.length >= bytes.size() && (0..<bytes.size()).every { i -> (magic[i] & 0xff) == bytes[i] }
-}
-
-def pythonHead(table) {
-    if (table.toUri().scheme != 'file') {
-        return null
-    }
-    def code = 'import bz2, itertools, lzma, sys; path = sys.argv[1]; opener = bz2.open if open(path, "rb").read(3) == b"BZh" else lzma.open; sys.stdout.writelines(itertools.islice(opener(path, "rt", encoding="utf-8"), 3))'
+def pythonTissueCheck(table, tissues) {
+    def command = [ 'python3', '-s', '-B', '-m', 'seq2expr.io.tissues', '--tissues', tissues.join(','), table.toString() ]
+    def builder = new ProcessBuilder(command)
+    builder.environment().put('PYTHONPATH', "${projectDir}/src".toString())
+    def stdout = new StringBuilder()
+    def stderr = new StringBuilder()
     try {
-        def process = [ 'python3', '-c', code, table.toString() ].execute()
-        def text = process.inputStream.getText('UTF-8')
-        process.waitFor()
-        return process.exitValue() == 0 ? text.readLines() : null
-    } catch (IOException _e) {
-        return null
+        def process = builder.start()
+        process.waitForProcessOutput(stdout, stderr)
+        return [ status: process.exitValue(), stdout: stdout.toString(), stderr: stderr.toString() ]
+    } catch (IOException e) {
+        return [ status: -1, stdout: '', stderr: "python3 could not be started (${e.message})" ]
     }
-}
-
-def normaliseTissue(name) {
-    return name.toLowerCase().replaceAll(/[^a-z0-9]/, '')
 }
 
 //
