@@ -208,7 +208,7 @@ fi
 # minus the mean level over the table's tissues, computed here from the bundled table, and the
 # evaluation and report are made on it.
 start=$(date +%s)
-if run specificity "$out/work" -profile test --target specificity --models dexter,cnn --probe_models '' \
+if run specificity "$out/work" -profile test --target specificity --models dexter,cnn \
     --cnn_epochs 2 --outdir "$out/specificity" -resume \
     && python3 - "$out/specificity" "$repo/assets/test_data/expression.gct.gz" <<'EOF'
 import sys

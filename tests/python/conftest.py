@@ -7,6 +7,7 @@ import functools
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -95,6 +96,24 @@ def assert_one_line_error(result: Outcome, message: str) -> None:
     assert "Traceback" not in result.stderr
     other = [line for line in result.stderr.splitlines() if not LOG_LINE.match(line)]
     assert len(other) == 1 and other[0].startswith("Error: ") and message in other[0], result.stderr
+
+
+@functools.cache
+def nextflow_launcher() -> str:
+    """The Nextflow the project's checks run: $SEQ2EXPR_NXF, else the one .ci/setup-nextflow.sh assembles
+    (once, then cached). Never a bare `nextflow` from PATH: that may be the pip launcher, which
+    downloads Nextflow on first use and fails offline. Without Java (and outside CI) the caller skips."""
+    if os.environ.get("SEQ2EXPR_NXF"):
+        return os.environ["SEQ2EXPR_NXF"]
+    if shutil.which("java") is None and os.environ.get("CI") != "true":
+        pytest.skip("no Java here: the Nextflow checks run in CI (.ci/setup-nextflow.sh)")
+    result = subprocess.run(
+        ["bash", str(REPO / ".ci" / "setup-nextflow.sh")], capture_output=True, text=True, check=False, timeout=1800
+    )
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines or not Path(lines[-1]).is_file():
+        pytest.fail(f".ci/setup-nextflow.sh gave no Nextflow launcher:\n{result.stderr[-2000:]}")
+    return lines[-1]
 
 
 def shared_path(*parts: str) -> Path:

@@ -3,8 +3,8 @@
 The static tests read containers/ and modules/. The others need a real Docker engine and the
 images built by `.ci/setup-docker.sh`, and are skipped, with the reason, where there is none; with
 SEQ2EXPR_REQUIRE_DOCKER=1 (as .ci/docker_checks.sh sets) a missing engine, image or Nextflow fails
-them instead. The stale-code test also needs a Nextflow launcher: SEQ2EXPR_NXF, else `nextflow` on
-PATH (`SEQ2EXPR_NXF=$(bash .ci/setup-nextflow.sh | tail -1)`).
+them instead. The stale-code test also needs a Nextflow launcher: SEQ2EXPR_NXF, else the one
+.ci/setup-nextflow.sh assembles (never a bare `nextflow` from PATH, which may be the pip launcher).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, nextflow_launcher
 
 IMAGES = ("cpu", "gpu")
 DOCKERFILES = {image: REPO / "containers" / image / "Dockerfile" for image in IMAGES}
@@ -219,13 +219,8 @@ def stale_workflow(module: str) -> str:
 
 
 def nextflow_or_skip() -> str:
-    nxf = os.environ.get("SEQ2EXPR_NXF") or shutil.which("nextflow")
-    if not nxf:
-        reason = "no Nextflow launcher: SEQ2EXPR_NXF=$(bash .ci/setup-nextflow.sh | tail -1)"
-        if REQUIRE_DOCKER:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return nxf
+    """The project's Nextflow (`conftest.nextflow_launcher`), never whichever `nextflow` PATH finds first."""
+    return nextflow_launcher()
 
 
 def copy_checkout(dest: Path) -> None:

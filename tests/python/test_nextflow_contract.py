@@ -15,7 +15,6 @@ import functools
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from conftest import nextflow_launcher
 
 import seq2expr
 
@@ -54,24 +54,10 @@ PARAM_PROFILES = [None, "test", "test_full", "test_gpu"]
 # ---------------------------------------------------------------------------------------------
 
 
-@functools.cache
-def launcher() -> str:
-    """The CI Nextflow (assembled once, then cached by its setup script)."""
-    if shutil.which("java") is None and os.environ.get("CI") != "true":
-        pytest.skip("no Java here: the Nextflow configuration checks run in CI (.ci/setup-nextflow.sh)")
-    result = subprocess.run(
-        ["bash", str(REPO / ".ci" / "setup-nextflow.sh")], capture_output=True, text=True, check=False, timeout=1800
-    )
-    lines = result.stdout.strip().splitlines()
-    if result.returncode != 0 or not lines or not Path(lines[-1]).is_file():
-        pytest.fail(f".ci/setup-nextflow.sh gave no Nextflow launcher:\n{result.stderr[-2000:]}")
-    return lines[-1]
-
-
 def nextflow(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NXF_ANSI_LOG": "false", "NXF_OFFLINE": "true"}
     return subprocess.run(
-        [launcher(), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=600
+        [nextflow_launcher(), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=600
     )
 
 
