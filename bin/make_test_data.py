@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from seq2expr.data.synthetic import run
 
 from seq2expr.cli import command, setup_logging, verbose_option
+from seq2expr.data.synthetic import run
 
 
 @command()
