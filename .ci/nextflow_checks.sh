@@ -23,6 +23,9 @@ failed=0
 ok() { passed=$((passed + 1)); echo "nextflow_checks: ok: $*"; }
 ko() { failed=$((failed + 1)); echo "nextflow_checks: FAILED: $*"; }
 seconds() { local start=$1; echo $(($(date +%s) - start)); }
+# Checks that only start a Nextflow JVM (configuration, parameter validation) run two at a time, the
+# machine's cores, and are judged once all are done (a background job cannot count for the shell).
+two_at_a_time() { while (( $(jobs -rp | wc -l) >= 2 )); do wait -n || true; done; }
 
 # --- hadolint ------------------------------------------------------------------------------
 if hadolint containers/cpu/Dockerfile containers/gpu/Dockerfile; then
@@ -65,16 +68,24 @@ then ok "nextflow lint"; else ko "nextflow lint"; fi
 # --- config of every documented profile combination ----------------------------------------
 # The container routes (conda, mamba, wave, arm64) and test_full,gpu,singularity,slurm are resolved
 # here only: conda channels and Wave cannot be reached from CI.
-for profile in test test_full test_gpu gpu docker singularity apptainer podman slurm seq2expr_awsbatch \
-               conda mamba wave wave,singularity arm64 \
-               test,slurm test,docker test_full,singularity,slurm test_full,gpu,singularity,slurm gpu,slurm; do
-    log="$out/config_${profile//,/_}.log"
-    if "$NXF" config -profile "$profile" . > "$out/config_${profile//,/_}.txt" 2> "$log"; then
+profiles=(test test_full test_gpu gpu docker singularity apptainer podman slurm seq2expr_awsbatch
+          conda mamba wave wave,singularity arm64
+          test,slurm test,docker test_full,singularity,slurm test_full,gpu,singularity,slurm gpu,slurm)
+start=$(date +%s)
+for profile in "${profiles[@]}"; do
+    two_at_a_time
+    ("$NXF" config -profile "$profile" . > "$out/config_${profile//,/_}.txt" 2> "$out/config_${profile//,/_}.log"
+     echo $? > "$out/config_${profile//,/_}.status") &
+done
+wait
+for profile in "${profiles[@]}"; do
+    if [[ "$(cat "$out/config_${profile//,/_}.status")" == 0 ]]; then
         ok "nextflow config -profile $profile"
     else
-        ko "nextflow config -profile $profile: $(tail -3 "$log")"
+        ko "nextflow config -profile $profile: $(tail -3 "$out/config_${profile//,/_}.log")"
     fi
 done
+echo "nextflow_checks: ${#profiles[@]} configurations resolved in $(seconds "$start") s"
 
 # --- -profile test end to end, then -resume -------------------------------------------------
 run() { # name, work dir, extra args...: a run launched from $out (its .nextflow history stays there), log in $out/<name>.log
@@ -266,36 +277,57 @@ else
 fi
 
 # --- bad parameters: a non-zero exit with one clear message, before any task ------------------
-# The caller gives each run's --outdir (one check runs without it); no run may write ./null.
+# The caller gives each run's --outdir (one check runs without it); no run may write ./null. Each
+# run is launched from a folder of its own (so runs side by side share no .nextflow history) and
+# judged by `judge_params` once all have ended.
+param_checks=()
+launch_param() { # kind (bad|good), name, args...: the run in the background, its exit status in <folder>/status
+    local kind=$1 name=$2
+    shift 2
+    mkdir -p "$out/${kind}_$name"
+    two_at_a_time
+    ((cd "$out/${kind}_$name" && "$NXF" -log "$out/${kind}_$name.nextflow.log" run "$repo" -work-dir "$out/${kind}_$name/work" "$@") \
+        > "$out/${kind}_$name.log" 2>&1; echo $? > "$out/${kind}_$name/status") &
+}
 bad_param() { # name, expected text, args...
     local name=$1 expected=$2
     shift 2
-    local log="$out/bad_$name.log" work="$out/bad_$name/work"
-    run "bad_$name" "$work" "$@"
-    local status=$?
-    local tasks
-    tasks=$(find "$work" -name .command.sh 2>/dev/null | wc -l)
-    if [[ $status -ne 0 && $tasks -eq 0 && ! -e "$out/null" ]] && grep -q -F -- "$expected" "$log"; then
-        ok "bad parameter ($name): exit $status, no task, says: $(grep -m1 -F -- "$expected" "$log" | sed 's/^ERROR ~ //')"
-    else
-        ko "bad parameter ($name): exit $status, $tasks task(s) started$([[ -e "$out/null" ]] && echo ', ./null written'), expected '$expected' in: $(grep -v '^\s*$' "$log" | tail -5)"
-    fi
+    param_checks+=("bad|$name|$expected")
+    launch_param bad "$name" "$@"
 }
 # A parameter that must be accepted: validation and every check before the first task, no task
 # (-preview runs the script without its processes).
 good_param() { # name, args...
     local name=$1
     shift
-    local log="$out/good_$name.log"
-    run "good_$name" "$out/good_$name/work" --outdir "$out/good_$name/out" -preview "$@"
-    local status=$?
-    if [[ $status -eq 0 ]] && ! grep -q "ERROR" "$log"; then
-        ok "accepted ($name): $*"
-    else
-        ko "not accepted ($name): exit $status: $(grep -v '^\s*$' "$log" | tail -5)"
-    fi
+    param_checks+=("good|$name|$*")
+    launch_param good "$name" --outdir "$out/good_$name/out" -preview "$@"
 }
-bad_out="$out/bad/out"
+judge_params() {
+    wait
+    local entry kind name expected folder log status tasks
+    for entry in "${param_checks[@]}"; do
+        IFS='|' read -r kind name expected <<< "$entry"
+        folder="$out/${kind}_$name" log="$out/${kind}_$name.log"
+        status=$(cat "$folder/status")
+        if [[ $kind == good ]]; then
+            if [[ $status -eq 0 ]] && ! grep -q "ERROR" "$log"; then
+                ok "accepted ($name): $expected"
+            else
+                ko "not accepted ($name): exit $status: $(grep -v '^\s*$' "$log" | tail -5)"
+            fi
+            continue
+        fi
+        tasks=$(find "$folder/work" -name .command.sh 2>/dev/null | wc -l)
+        if [[ $status -ne 0 && $tasks -eq 0 && ! -e "$folder/null" ]] && grep -q -F -- "$expected" "$log"; then
+            ok "bad parameter ($name): exit $status, no task, says: $(grep -m1 -F -- "$expected" "$log" | sed 's/^ERROR ~ //')"
+        else
+            ko "bad parameter ($name): exit $status, $tasks task(s) started$([[ -e "$folder/null" ]] && echo ', ./null written'), expected '$expected' in: $(grep -v '^\s*$' "$log" | tail -5)"
+        fi
+    done
+}
+start_params=$(date +%s)
+bad_out=out # relative: each run is launched from its own folder
 bad_param no_outdir "* Missing required parameter(s): outdir" -profile test
 # A parameter spelt like one of ours is named with the right one; any other is nf-schema's
 bad_param mistyped_parameter "--tissue is not a parameter of seq2expr; did you mean --tissues?" -profile test --tissue Liver --outdir "$bad_out"
@@ -328,6 +360,8 @@ good_param integer_chromosome_cpu_finetune_gzip_tsv -profile test --split chromo
 gzip -dc "$repo/assets/test_data/expression.gct.gz" | bzip2 > "$out/expression.gct.bz2"
 bad_param unknown_tissue_bzip2 "Unknown tissue(s) Nope in --tissues: expression.gct.bz2 has" -profile test \
     --expression "$out/expression.gct.bz2" --tissues Nope --outdir "$bad_out"
+judge_params
+echo "nextflow_checks: ${#param_checks[@]} parameter checks in $(seconds "$start_params") s"
 
 # --- nf-core pipelines lint ------------------------------------------------------------------
 if bash .ci/nf-core-lint.sh "$NXF" "$out/nf-core-lint.log"; then

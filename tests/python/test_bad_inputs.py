@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from conftest import BIN, TEST_DATA, Ran, assert_one_line_error, invoke
 
 from seq2expr.cli import command, setup_logging, verbose_option
+from seq2expr.errors import NothingKept, top_reasons
 
 TINY = TEST_DATA / "tiny_dnabert2"
 
@@ -186,6 +187,44 @@ def predictions_text(inputs: Inputs) -> str:
     return (inputs.dexter / "predictions.tsv").read_text()
 
 
+def edit_rows(source: str, first_row: int, edit: Callable[[list[str]], list[str]]) -> str:
+    """`source` with the tab-separated fields of every non-empty line from `first_row` (0-based) on edited."""
+    lines = source.split("\n")
+    return "\n".join(
+        "\t".join(edit(line.split("\t"))) if index >= first_row and line else line for index, line in enumerate(lines)
+    )
+
+
+def gct_pituitary(value: str) -> str:
+    """The bundled GCT with every Pituitary value (the first tissue, after 3 header lines) set to `value`."""
+    return edit_rows(GCT, 3, set_field(2, value))
+
+
+def hard_masked(fasta: str) -> str:
+    """The FASTA with every base an N (a hard-masked genome)."""
+    return "\n".join(line if line.startswith(">") else "N" * len(line) for line in fasta.split("\n"))
+
+
+def first_records(fasta: Path, n: int) -> str:
+    """The first `n` records of a one-line-per-sequence FASTA (tss_windows.fa)."""
+    return "".join(fasta.read_text().splitlines(keepends=True)[: 2 * n])
+
+
+def relabel(dataset: str, old: str, new: str, keep: int = 0) -> str:
+    """The dataset with the genes of split `old` moved to `new`, all but the first `keep` of them."""
+    lines, seen = dataset.split("\n"), 0
+    for index, line in enumerate(lines):
+        if f"\t{old}\t" in line:
+            seen += 1
+            lines[index] = line if seen <= keep else line.replace(f"\t{old}\t", f"\t{new}\t", 1)
+    return "\n".join(lines)
+
+
+def overlapping(windows: str) -> str:
+    """tss_windows.tsv with every window at the same place on chr1: one group of overlapping genes."""
+    return edit_rows(windows, 1, lambda f: [*f[:2], "chr1", *f[3:5], "100", "1101"])
+
+
 def with_model_file(inputs: Inputs, name: str, data: bytes) -> Path:
     """A copy of the tiny DNABERT-2 folder with one file replaced."""
     model = folder(inputs, "model")
@@ -311,6 +350,22 @@ CASES: dict[str, Case] = {
         lambda i: extract(annotation=i.put("a.gtf", "##description: nothing\n##provider: x\n")),
         "a.gtf: no 'gene' lines",
     ),
+    # ---- extract_tss_windows: nothing kept (the ledger's counts on the error line, not an empty FASTA)
+    "extract-biotype-selects-no-gene": (
+        lambda i: extract(None, None, "--biotype", "miRNA"),
+        f"no gene kept from {TEST_DATA / 'annotation.gtf.gz'}: 497 biotype_not_selected; --biotype miRNA "
+        "matches no gene; the annotation has protein_coding (441), lncRNA (56)",
+    ),
+    "extract-genome-shorter-than-every-window": (
+        lambda i: extract(i.put("genome.fa", ">chr1\n" + "ACGT" * 100 + "\n")),
+        f"no gene kept from {TEST_DATA / 'annotation.gtf.gz'}: 301 chromosome_missing, 140 window_off_chromosome, "
+        "56 biotype_not_selected",
+    ),
+    "extract-genome-hard-masked": (
+        lambda i: extract(i.put("genome.fa", hard_masked(gzip.decompress(GENOME_GZ).decode()))),
+        f"no gene kept from {TEST_DATA / 'annotation.gtf.gz'}: 435 too_many_n, 56 biotype_not_selected, "
+        "6 window_off_chromosome",
+    ),
     "extract-negative-upstream": (
         lambda i: extract(None, None, "--upstream", "-5"),
         "Invalid value for '--upstream': -5 is not in the range x>=0",
@@ -381,7 +436,50 @@ CASES: dict[str, Case] = {
     ),
     "build-expression-no-gene-in-common": (
         lambda i: build(i, i.put("e.tsv", "gene\tPituitary\nENSG00000999999.1\t1\n")),
-        ("no gene of /", "tss_windows.fa has a Pituitary value in /", "e.tsv"),
+        ("no gene of /", "tss_windows.fa has a Pituitary value in /", "e.tsv: 433 no_expression, 1 no_window"),
+    ),
+    # ---- build_dataset: too few genes, a constant target, or a split without train or test
+    "build-tissue-column-all-missing": (
+        lambda i: build(i, i.put("e.gct", gct_pituitary("NA"))),
+        ("has a Pituitary value in /", "e.gct: 433 missing_expression, 75 no_window, 2 par_y_copy"),
+    ),
+    "build-tissue-expresses-no-gene": (
+        lambda i: build(i, i.put("e.gct", gct_pituitary("0"))),
+        ("is expressed in Pituitary in /", "e.gct: all 433 have the value 0; a constant target"),
+    ),
+    "build-only-one-gene-matched": (
+        lambda i: [*build(i), "--sequences", i.put("w.fa", first_records(i.windows / "tss_windows.fa", 1))],
+        ("only 1 gene of /", "w.fa has a Pituitary value in /", "expression.gct.gz: 507 no_window, 1 par_y_copy"),
+    ),
+    "build-grouped-split-no-test-gene": (
+        lambda i: build_bare(i, i.put("w.tsv", overlapping(windows_text(i)))),
+        (
+            "the grouped split of the 433 genes of /",
+            "puts no gene in test: 433 train; a group of similar genes is never split, and these form 1 group(s), "
+            "the largest of 433 gene(s)",
+        ),
+    ),
+    "build-chromosome-split-no-train-gene": (
+        lambda i: build(
+            i,
+            None,
+            "Pituitary",
+            "--split",
+            "chromosome",
+            "--test-chromosomes",
+            "chr1",
+            "--val-chromosomes",
+            "chr2,chr3,chrX,chrM",
+        ),
+        ("the chromosome split of the 433 genes of /", "puts no gene in train: 294 val, 139 test"),
+    ),
+    "build-dexter-split-val-takes-every-train-gene": (
+        lambda i: [
+            *build(i, None, "Pituitary", "--split", "dexter", "--val-fraction", "0.9"),
+            "--sequences",
+            i.put("w.fa", first_records(i.windows / "tss_windows.fa", 2)),
+        ],
+        ("the dexter split of the 2 genes of /", "puts no gene in train: 1 test, 1 val"),
     ),
     "build-sequences-is-a-gtf": (
         lambda i: [*build(i), "--sequences", i.put("w.fa", GTF)],
@@ -453,6 +551,10 @@ CASES: dict[str, Case] = {
         lambda i: dexter(i.put("d.tsv", dataset_text(i).split("\n")[0] + "\n")),
         "d.tsv: the dataset has no genes",
     ),
+    "dexter-dataset-no-test-gene": (
+        lambda i: dexter(i.put("d.tsv", relabel(dataset_text(i), "test", "train"))),
+        "d.tsv: the dataset has no test genes; DExTER needs a train and a test part",
+    ),
     "dexter-dataset-folder": (lambda i: dexter(folder(i, "d")), "Invalid value for '--dataset'"),
     "dexter-dataset-target-infinite": (
         lambda i: dexter(i.put("d.tsv", replace_first(dataset_text(i), "ENSG", set_field(4, "inf")))),
@@ -480,7 +582,15 @@ CASES: dict[str, Case] = {
         lambda i: predict_dexter(i, None, i.put("w.fa", ">G1\n" + "ACGT" * 10 + "\n")),
         "w.fa, line 1: window 'G1' is 40 bp; the model expects 1001 bp windows",
     ),
+    "dexterpredict-sequences-empty": (
+        lambda i: predict_dexter(i, None, i.put("w.fa", "")),
+        "w.fa: no FASTA record found",
+    ),
     # ---- finetune_dnabert2
+    "finetune-dataset-no-train-gene": (
+        lambda i: finetune(i.put("d.tsv", relabel(relabel(dataset_text(i), "train", "test"), "val", "test"))),
+        "d.tsv: the train split is empty; the model needs training genes",
+    ),
     "finetune-model-folder-without-config": (
         lambda i: finetune(i.dataset, folder(i, "empty_model")),
         "empty_model: missing tokenizer.json (a DNABERT-2 folder needs its tokenizer)",
@@ -518,7 +628,15 @@ CASES: dict[str, Case] = {
         lambda i: predict_dnabert2(i.windows / "tss_windows.fa", folder(i, "empty_model")),
         "empty_model: missing",
     ),
+    "predict-sequences-empty": (
+        lambda i: predict_dnabert2(i.put("w.fa", "")),
+        "w.fa: no FASTA record found",
+    ),
     # ---- probe_dnabert2
+    "probe-dataset-two-fit-genes": (
+        lambda i: probe(i.put("d.tsv", relabel(relabel(dataset_text(i), "train", "test", 2), "val", "test"))),
+        "d.tsv: only 2 train/val gene(s); the probe needs at least 3",
+    ),
     "probe-dataset-target-infinite": (
         lambda i: probe(i.put("d.tsv", replace_first(dataset_text(i), "ENSG", set_field(4, "-inf")))),
         "d.tsv, line 2: target value '-inf' is not a finite number",
@@ -542,6 +660,10 @@ CASES: dict[str, Case] = {
         lambda i: cnn(i.put("d.tsv", "gene_id\tsplit\ttarget\nG1\ttrain\t1\n")),
         "d.tsv: missing column(s) chrom, tpm, sequence",
     ),
+    "cnn-dataset-no-train-gene": (
+        lambda i: cnn(i.put("d.tsv", relabel(relabel(dataset_text(i), "train", "test"), "val", "test"))),
+        "d.tsv: the train split is empty; the model needs training genes",
+    ),
     "cnn-batch-size-zero": (lambda i: cnn(i.dataset, "--batch-size", "0"), "--batch-size must be at least 1, got 0"),
     # ---- probe_glm
     "probeglm-dataset-target-infinite": (
@@ -555,6 +677,18 @@ CASES: dict[str, Case] = {
             i.put("d.tsv", replace_first(dataset_text(i), "ENSG", set_field(4, "inf"))),
         ],
         "d.tsv, line 2: target value 'inf' is not a finite number",
+    ),
+    "probeglm-dataset-no-fit-gene": (
+        lambda i: [
+            "probe_glm.py",
+            "--model",
+            TINY,
+            "--device",
+            "cpu",
+            "--dataset",
+            i.put("d.tsv", relabel(relabel(dataset_text(i), "train", "test"), "val", "test")),
+        ],
+        "d.tsv: only 0 train/val gene(s); the probe needs at least 3",
     ),
     "probeglm-model-folder-empty": (
         lambda i: ["probe_glm.py", "--model", folder(i, "empty_model"), "--device", "cpu", "--dataset", i.dataset],
@@ -576,6 +710,10 @@ CASES: dict[str, Case] = {
     "evaluate-predictions-not-finite": (
         lambda i: evaluate(i.put("p.tsv", replace_first(predictions_text(i), "ENSG", set_field(3, "inf")))),
         "p.tsv, line 2: predicted value 'inf' is not a finite number",
+    ),
+    "evaluate-predictions-no-test-gene": (
+        lambda i: evaluate(i.put("p.tsv", relabel(predictions_text(i), "test", "train"))),
+        "p.tsv: no gene in the test split; the evaluation reports test-set performance",
     ),
     "evaluate-predictions-empty": (lambda i: evaluate(i.put("p.tsv", "")), "p.tsv: empty file"),
     "evaluate-predictions-crlf-header-only": (
@@ -757,6 +895,15 @@ def test_no_exception_type_escapes_the_boundary(error: Exception, message: str) 
     if message.startswith("unexpected"):
         loud = CliRunner().invoke(broken, ["--verbose"], catch_exceptions=False)
         assert loud.exit_code == 1 and "Traceback" in loud.stderr and message in loud.stderr
+
+
+def test_nothing_kept_names_the_largest_reasons_first_and_sums_the_rest() -> None:
+    """One line whatever the ledger holds: the three largest counts (ties by name), the others summed."""
+    reasons = ["b"] * 5 + ["a"] * 5 + ["c"] * 9 + ["d"] * 2 + ["e"]
+    error = NothingKept("no gene kept from x.gtf", reasons, "try --y")
+    assert str(error) == "no gene kept from x.gtf: 9 c, 5 a, 5 b, 3 for 2 other reason(s); try --y"
+    assert top_reasons([]) == "nothing was set aside either (empty input)"
+    assert error.counts["d"] == 2
 
 
 def test_usage_errors_are_one_line_and_every_command_has_short_help() -> None:

@@ -39,16 +39,33 @@ def test_ids_match_without_version_and_par_y_copies_are_ledgered() -> None:
 
 
 def test_duplicated_and_missing_expression_go_to_the_ledger() -> None:
-    sequences = {"A.1": "ACGT", "B.1": "ACGT"}
-    table = expression([("A.1", 1.0), ("A.2", 2.0), ("B.1", float("nan"))])
+    sequences = {"A.1": "ACGT", "B.1": "ACGT", "C.1": "ACGT", "D.1": "ACGT"}
+    table = expression([("A.1", 1.0), ("A.2", 2.0), ("B.1", float("nan")), ("C.1", 1.0), ("D.1", 3.0)])
     matched = match_genes(sequences, {}, table, "Pituitary")
-    assert matched.table.empty
+    assert matched.table["gene_id"].tolist() == ["C.1", "D.1"]
     assert sorted((gene, reason) for gene, _, reason, _ in matched.ledger) == [
         ("A.1", "duplicated_gene_id"),
         ("A.1", "no_expression"),
         ("A.2", "duplicated_gene_id"),
         ("B.1", "missing_expression"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([("A.1", float("nan")), ("B.1", 2.0), ("C.1", 1.0)], "only 1 gene of the windows has a Pituitary value in the expression "
+         "table: 1 missing_expression, 1 no_window"),
+        ([("A.1", 0.0), ("C.1", 0.0)], "no gene of the windows is expressed in Pituitary in the expression table: "
+         "all 2 have the value 0; a constant target"),
+        ([("A.1", 4.0), ("C.1", 4.0)], "all 2 genes of the windows have the same Pituitary value in the expression "
+         "table (4); a constant target"),
+    ],
+)  # fmt: skip
+def test_fewer_than_two_genes_or_a_constant_value_is_an_error(rows: list[tuple[str, float]], message: str) -> None:
+    with pytest.raises(InputError) as raised:
+        match_genes({"A.1": "ACGT", "C.1": "ACGT"}, {}, expression(rows), "Pituitary")
+    assert str(raised.value).startswith(message)
 
 
 def test_negative_tpm_is_an_error() -> None:

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 import pooch
 import pytest
-from conftest import REPO, run_script
+from conftest import REPO, assert_one_line_error, run_script
 
 from seq2expr.errors import InputError
 from seq2expr.io.fetch import (
@@ -450,6 +450,21 @@ def test_cli_wrong_checksum_is_one_line_and_non_zero(server: Server, tmp_path: P
     assert result.stderr.strip().splitlines()[-1].startswith("Error: ")
     assert "md5 mismatch" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_empty_download_without_checksum_stops_and_saves_nothing(server: Server, tmp_path: Path) -> None:
+    """A 0-byte answer to a reference without a publisher checksum would be pinned and trusted; it stops here."""
+    server.behaviours["/empty.gtf.gz"] = Behaviour(body=b"")
+    registry = write_registry(
+        tmp_path / "registry.json",
+        {"gtf": {"description": "d", "url": server.url("/empty.gtf.gz"), "checksum": None, "note": "none given"}},
+    )
+    outdir = tmp_path / "o"
+    result = run_script(
+        "fetch_inputs.py", "--reference", "gtf", "--registry", registry, "--outdir", outdir, check=False
+    )
+    assert_one_line_error(result, f"{server.url('/empty.gtf.gz')}: the server sent an empty file (0 bytes)")
+    assert list(outdir.iterdir()) == []
 
 
 def test_cli_persistent_server_error(server: Server, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seq2expr.data.tss import WindowSpec, chromosome_key, extract_windows, ledger_table, windows_table
-from seq2expr.errors import InputError
+from seq2expr.errors import InputError, NothingKept
 from seq2expr.io.annotation import Gene
 from seq2expr.io.genome import FastaRecord
 
@@ -45,8 +45,21 @@ def test_soft_masking_is_kept_and_iupac_letters_become_n() -> None:
 
 
 def test_lower_case_n_counts_towards_the_n_fraction() -> None:
-    result = extract([gene("G1", 3, 3, "+")], {"chr1": b"ACnnnGT"}, WindowSpec(2, 2, 0.5))
-    assert result.windows == [] and result.ledger[0][1] == "too_many_n"
+    result = extract([gene("G1", 3, 3, "+"), gene("G2", 6, 6, "+")], {"chr1": b"ACnnnGTACGTAC"}, WindowSpec(2, 2, 0.5))
+    assert [window[0].gene_id for window in result.windows] == ["G2"]
+    assert result.ledger[0][0].gene_id == "G1" and result.ledger[0][1] == "too_many_n"
+
+
+def test_keeping_no_window_is_an_error_with_the_ledger_counts_not_an_empty_output() -> None:
+    genes = [gene("G1", 3, 3, "+"), gene("G2", 8, 20, "+", biotype="lncRNA"), gene("G3", 4, 4, "+", chrom="chr2")]
+    with pytest.raises(NothingKept) as raised:
+        extract(genes, {"chr1": b"ACnnnGT"}, WindowSpec(2, 2, 0.5))
+    assert str(raised.value) == (
+        "no gene kept from the annotation: 1 biotype_not_selected, 1 chromosome_missing, 1 too_many_n"
+    )
+    with pytest.raises(NothingKept, match=r"^no gene kept from the annotation: 1 biotype_not_selected; --biotype "
+                       r"protein_coding matches no gene; the annotation has lncRNA \(1\)$"):  # fmt: skip
+        extract(genes[1:2], {"chr1": CHR1})
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ import pandas as pd
 
 from seq2expr.data.similarity import GroupingSpec, group_genes, summary_counts
 from seq2expr.data.tss import chromosome_key
-from seq2expr.errors import InputError
+from seq2expr.errors import InputError, NothingKept
 from seq2expr.io.expression import PAR_Y_SUFFIX, base_gene_id, read_expression, select_tissue
 from seq2expr.io.genome import read_sequences
 from seq2expr.io.multiqc import counts_table, ledger_counts, write_report_files
@@ -154,11 +154,13 @@ def match_genes(
     tissue: str,
     path: Path | None = None,
     background: np.ndarray | None = None,
+    windows_path: Path | None = None,
 ) -> Matched:
     """Join windows and expression on the gene id without version or `_PAR_Y` suffix.
 
     `background` (one level per expression row, `background_levels`): a gene without one goes to the
-    ledger, and the table gets a `background` column.
+    ledger, and the table gets a `background` column. `path` (the expression table) and
+    `windows_path` (the windows FASTA) name the inputs in errors.
     """
     ledger: list[tuple[str, str, str, str]] = []
     window_ids = list(sequences)
@@ -188,7 +190,29 @@ def match_genes(
     table = pd.DataFrame(rows, columns=["gene_id", "chrom", "tpm", "sequence", "background"])
     if background is None:
         table = table.drop(columns="background")
-    return Matched(table, ledger)
+    matched = Matched(table, ledger)
+    check_matched(matched, tissue, windows_path, path)
+    return matched
+
+
+def check_matched(matched: Matched, tissue: str, windows: Path | None = None, expression: Path | None = None) -> None:
+    """Stop when no gene is left to learn from: fewer than two have both a window and a value (the
+    ledger says why), or every one has the same value (a tissue where no gene is expressed), which
+    would make the target constant and every model and correlation meaningless."""
+    genes = windows if windows is not None else "the windows"
+    table = expression if expression is not None else "the expression table"
+    if len(matched.table) < 2:
+        count = "no gene" if matched.table.empty else "only 1 gene"
+        reasons = (reason for _, _, reason, _ in matched.ledger)
+        raise NothingKept(f"{count} of {genes} has a {tissue} value in {table}", reasons)
+    tpm = matched.table["tpm"].to_numpy(dtype=float)
+    if np.ptp(tpm) == 0:
+        what = (
+            f"no gene of {genes} is expressed in {tissue} in {table}: all {len(tpm)} have the value 0"
+            if tpm[0] == 0
+            else f"all {len(tpm)} genes of {genes} have the same {tissue} value in {table} ({tpm[0]:g})"
+        )
+        raise InputError(f"{what}; a constant target leaves nothing to learn or to score")
 
 
 def dexter_split(n: int, seed: int = DEFAULT_SEED, val_fraction: float = 0.0) -> list[str]:
@@ -365,13 +389,54 @@ def check_windows_cover(genes: list[str], coordinates: pd.DataFrame, sequences: 
         )
 
 
-def draw_split(table: pd.DataFrame, groups: pd.DataFrame, options: DatasetOptions) -> list[str]:
-    """The split labels of the matched genes (in their order)."""
+#: The parts every dataset needs: the models fit on train, the evaluation scores test (val is optional).
+REQUIRED_SPLITS = ("train", "test")
+
+
+def draw_split(
+    table: pd.DataFrame, groups: pd.DataFrame, options: DatasetOptions, source: str = "the matched genes"
+) -> list[str]:
+    """The split labels of the matched genes (in their order); `source` names those genes in errors."""
     if options.split == "dexter":
-        return dexter_split(len(table), options.seed, options.val_fraction)
+        labels = dexter_split(len(table), options.seed, options.val_fraction)
+    elif options.split == "chromosome":
+        labels = chromosome_split(
+            table["chrom"].tolist(), list(options.test_chromosomes), list(options.val_chromosomes)
+        )
+    else:
+        labels = grouped_split(groups["group"].tolist(), options.seed, options.val_fraction)
+    check_split_parts(labels, table, groups, options, source)
+    return labels
+
+
+def check_split_parts(
+    labels: list[str], table: pd.DataFrame, groups: pd.DataFrame, options: DatasetOptions, source: str
+) -> None:
+    """Stop when the split leaves train or test empty: every model would fail on no train gene, and the
+    evaluation on no test gene, after hours of training; here the counts and the cause are known."""
+    empty = [part for part in REQUIRED_SPLITS if part not in labels]
+    if empty:
+        what = f"the {options.split} split of {source} puts no gene in {' or '.join(empty)}"
+        raise NothingKept(what, labels, split_hint(table, groups, options))
+
+
+def split_hint(table: pd.DataFrame, groups: pd.DataFrame, options: DatasetOptions) -> str:
+    """What made a part of the split empty, in the terms of the split's own options."""
+    val = f"--val-fraction {options.val_fraction:g} of them to val"
+    if options.split == "dexter":
+        return f"DExTER's draw puts 2/3 of the {len(table)} gene(s) (rounded down) in train + val, {val}"
     if options.split == "chromosome":
-        return chromosome_split(table["chrom"].tolist(), list(options.test_chromosomes), list(options.val_chromosomes))
-    return grouped_split(groups["group"].tolist(), options.seed, options.val_fraction)
+        chroms = sorted({str(name) for name in table["chrom"]})
+        shown = ", ".join(chroms[:10]) + (f", … ({len(chroms)} in all)" if len(chroms) > 10 else "")
+        return (
+            f"--test-chromosomes {','.join(options.test_chromosomes)}, "
+            f"--val-chromosomes {','.join(options.val_chromosomes) or '(none)'}; the genes are on {shown}"
+        )
+    sizes = groups["group"].value_counts()
+    return (
+        f"a group of similar genes is never split, and these form {len(sizes)} group(s), the largest of "
+        f"{int(sizes.max())} gene(s) (gene_groups.tsv); 2/3 of the genes go to train + val, {val}"
+    )
 
 
 def run(
@@ -398,16 +463,15 @@ def run(
     background = None
     if options.target.kind == "specificity":
         background = background_levels(table, column, options.target, expression)
-    matched = match_genes(upper, window_chromosomes(coordinates), table, column, expression, background)
-    if matched.table.empty:
-        raise InputError(f"no gene of {sequences} has a {column} value in {expression}")
+    matched = match_genes(upper, window_chromosomes(coordinates), table, column, expression, background, sequences)
     genes = matched.table["gene_id"].tolist()
     if windows is not None and coordinates is not None:
         check_windows_cover(genes, coordinates, sequences, windows)
     else:
         log.warning("no --windows: gene groups from homology alone (overlapping windows not searched)")
     groups = group_genes(genes, cased, coordinates, options.grouping)
-    dataset = assemble(matched, draw_split(matched.table, groups, options), options.target)
+    source = f"the {len(genes)} genes of {sequences} with a {column} value in {expression}"
+    dataset = assemble(matched, draw_split(matched.table, groups, options, source), options.target)
     outdir.mkdir(parents=True, exist_ok=True)
     files = [outdir / name for name in ("dataset.tsv.gz", "dataset_ledger.tsv", GROUPS_FILE)]
     write_dataset(dataset, files[0])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from seq2expr.errors import InputError
+from seq2expr.errors import InputError, NothingKept
 from seq2expr.io.annotation import Gene, read_genes
 from seq2expr.io.genome import FastaRecord, iter_fasta, reverse_complement, to_acgtn_cased, write_fasta
 from seq2expr.io.multiqc import counts_table, ledger_counts, write_report_files
@@ -177,7 +177,25 @@ def extract_windows(
             n_genes,
         )
     log.info("kept %d windows; %d genes in the ledger", len(result.windows), len(result.ledger))
+    check_kept(result, biotypes, annotation)
     return result
+
+
+def check_kept(result: Extraction, biotypes: Iterable[str], annotation: Path | None = None) -> None:
+    """Stop when no window is kept: an empty tss_windows.fa would only fail the next step, without the reasons.
+
+    The ledger's counts say why; when the biotypes asked for match no gene at all, the annotation's
+    own biotypes say what `--biotype` could have been.
+    """
+    if result.windows:
+        return
+    hint = ""
+    if result.ledger and all(reason == "biotype_not_selected" for _, reason, _ in result.ledger):
+        present = Counter(detail for _, _, detail in result.ledger).most_common(5)
+        listed = ", ".join(f"{biotype} ({count})" for biotype, count in present)
+        hint = f"--biotype {','.join(biotypes)} matches no gene; the annotation has {listed}"
+    source = annotation if annotation is not None else "the annotation"
+    raise NothingKept(f"no gene kept from {source}", (reason for _, reason, _ in result.ledger), hint)
 
 
 def _preview(names: list[str], limit: int = 5) -> str:

@@ -217,6 +217,7 @@ def fetch(url: str, dest: Path, checksum: Checksum | None, policy: RetryPolicy |
         return FetchResult(dest, present, checksum, downloaded=False)
     dest.unlink(missing_ok=True)  # unverifiable or wrong: pooch must not keep it
     _download(url, dest, checksum, policy)
+    check_not_empty(dest, url)
     sha256 = file_sha256(dest)
     _write_sidecar(dest, sha256)
     if checksum is None:
@@ -229,6 +230,17 @@ def fetch(url: str, dest: Path, checksum: Checksum | None, policy: RetryPolicy |
     else:
         log.info("%s verified (%s %s)", dest, checksum.algorithm, checksum.value)
     return FetchResult(dest, sha256, checksum, downloaded=True)
+
+
+def check_not_empty(dest: Path, url: str) -> None:
+    """Refuse a download of 0 bytes (a server answering 200 with nothing, a publisher's placeholder).
+
+    Without a publisher checksum it would be pinned by its sidecar and trusted on every later run,
+    and the step reading it would fail on an empty file far from the download that caused it.
+    """
+    if dest.stat().st_size == 0:
+        dest.unlink()
+        raise DownloadError("the server sent an empty file (0 bytes); nothing was saved", url)
 
 
 @dataclass(frozen=True)

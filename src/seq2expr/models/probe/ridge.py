@@ -184,11 +184,12 @@ class ProbeFit:
     pipeline: Pipeline
 
 
-def fit_genes(table: pd.DataFrame) -> np.ndarray:
-    """Mask of the genes the probe fits on (train + val); at least 3 are needed."""
+def fit_genes(table: pd.DataFrame, path: object = None) -> np.ndarray:
+    """Mask of the genes the probe fits on (train + val); at least 3 are needed (`path` names the dataset)."""
     fit: np.ndarray = table["split"].isin(FIT_SPLITS).to_numpy()
     if fit.sum() < 3:
-        raise InputError(f"only {int(fit.sum())} train/val gene(s); the probe needs at least 3")
+        where = None if path is None else str(path)
+        raise InputError(f"only {int(fit.sum())} train/val gene(s); the probe needs at least 3", where)
     return fit
 
 

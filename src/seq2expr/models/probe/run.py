@@ -31,7 +31,7 @@ from seq2expr.io.predictions import write_predictions
 from seq2expr.io.tables import honour_umask
 from seq2expr.models.probe.embeddings import Chunks, embed_layers, feature_matrix, save_embeddings
 from seq2expr.models.probe.options import ProbeOptions
-from seq2expr.models.probe.ridge import ProbeFit, cv_groups, fit_probe
+from seq2expr.models.probe.ridge import ProbeFit, cv_groups, fit_genes, fit_probe
 from seq2expr.models.training.core import checked_table, training_session
 
 logger = logging.getLogger(__name__)
@@ -51,8 +51,12 @@ class ProbeData:
 
 
 def read_probe_data(dataset: Path, groups: Path | None) -> ProbeData:
-    """The dataset and its CV groups (`gene_groups.tsv` when given, else the chromosome), checked."""
+    """The dataset and its CV groups (`gene_groups.tsv` when given, else the chromosome), checked.
+
+    The fitting genes are counted here, before the model embeds every window (hours on a CPU), not after.
+    """
     table = checked_table(read_dataset(dataset), dataset)
+    fit_genes(table, dataset)
     gene_groups = None
     if groups is not None:
         from seq2expr.data.similarity import read_gene_groups
