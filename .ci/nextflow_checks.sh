@@ -363,6 +363,20 @@ bad_param unknown_tissue_bzip2 "Unknown tissue(s) Nope in --tissues: expression.
 judge_params
 echo "nextflow_checks: ${#param_checks[@]} parameter checks in $(seconds "$start_params") s"
 
+# --- a step that keeps nothing stops itself, with the ledger's reasons -------------------------------
+# The extraction keeps no gene (no miRNA in the bundled annotation): EXTRACT_TSS_WINDOWS fails with
+# its own line and counts, the pipeline's last line repeats it, and no later step starts.
+start=$(date +%s)
+run keeps_nothing "$out/keeps_nothing/work" -profile test --biotype miRNA --outdir "$out/keeps_nothing/out"
+status=$?
+later=$(find "$out/keeps_nothing/work" -name .command.sh -exec grep -l -E 'build_dataset.py|dexter.py|train_cnn.py|evaluate_models.py' {} + 2>/dev/null | wc -l)
+expected="no gene kept from annotation.gtf.gz: 497 biotype_not_selected"
+if [[ $status -ne 0 && $later -eq 0 ]] && grep -q -F "Pipeline failed: Error: $expected" "$out/keeps_nothing.log"; then
+    ok "a step that keeps nothing: EXTRACT_TSS_WINDOWS stops, no later step starts, the run ends with: $(grep -m1 -o -F "Error: $expected" "$out/keeps_nothing.log") ($(seconds "$start") s)"
+else
+    ko "a step that keeps nothing: exit $status, $later later step(s) started, expected 'Pipeline failed: Error: $expected' in: $(grep -v '^\s*$' "$out/keeps_nothing.log" | tail -5)"
+fi
+
 # --- nf-core pipelines lint ------------------------------------------------------------------
 if bash .ci/nf-core-lint.sh "$NXF" "$out/nf-core-lint.log"; then
     ok "nf-core pipelines lint: $(grep -E '\[.\] +[0-9]+ Tests? ' "$out/nf-core-lint.log" | tr -s ' ' | tr '\n' ';')"

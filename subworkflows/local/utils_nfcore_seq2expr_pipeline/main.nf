@@ -131,7 +131,7 @@ workflow PIPELINE_COMPLETION {
         }
     }
     run.onError {
-        log.error "-[${run.manifest.name}] Pipeline failed: ${run.errorMessage ?: 'see the message above'}"
+        log.error "-[${run.manifest.name}] Pipeline failed: ${failureLine(run.errorMessage)}"
     }
 }
 
@@ -140,6 +140,16 @@ workflow PIPELINE_COMPLETION {
     FUNCTIONS
 ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 */
+
+//
+// The one line that says why a run failed: a step's own `Error:` line (its bin/ command prints one,
+// after the INFO lines of its log), else the message's last line
+//
+def failureLine(message) {
+    def lines = (message ?: '').readLines()*.trim().findAll { line -> line }
+    def error = lines.reverse().find { line -> line.startsWith('Error: ') }
+    return error ?: (lines ? lines[-1] : 'see the message above')
+}
 
 //
 // Every model the pipeline can train, in report order (the roster's keys)
