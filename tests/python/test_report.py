@@ -37,7 +37,7 @@ from seq2expr.report.build import (
     pearson_by_split_section,
 )
 from seq2expr.report.ladder import LADDER_ID, ladder_comparison_section, ladder_figure, ladder_section
-from seq2expr.report.style import row_labels
+from seq2expr.report.style import SYNTHETIC_NOTE, best_first, row_labels
 from seq2expr.report.tables import METRICS_ID, STRATA_ID, comparison_section, metrics_section, strata_section
 from seq2expr.report.verdict import VERDICT_ID
 
@@ -260,7 +260,7 @@ def test_scatter_best_model_first_with_the_identity_line_or_png_for_many():
     scatter = observed_vs_predicted_section(models, metrics, max_points=100, random_init={"b"})
     assert scatter.name == f"{SCATTER_ID}_mqc.yaml"
     document = yaml.safe_load(scatter.content)
-    assert [label["name"] for label in document["pconfig"]["data_labels"]] == ["b", "a"]
+    assert [label["name"] for label in document["pconfig"]["data_labels"]] == ["b ⚠", "a"]
     assert document["pconfig"]["data_labels"][0]["ylab"] == "Predicted by b (r = 0.800 ⚠ random weights)"
     genes = {name: point for name, point in document["data"][1].items() if not name.startswith("y = x")}
     diagonal = [point for name, point in document["data"][1].items() if name.startswith("y = x")]
@@ -279,14 +279,14 @@ def test_distribution_densities_are_scaled_to_their_own_peak():
     models["constant"] = models["a"].assign(predicted=0.5)
     document = yaml.safe_load(distribution_section(models, ranked(models, ["a", "b", "constant"])).content)
     assert document["id"] == DISTRIBUTION_ID and document["plot_type"] == "linegraph"
-    assert list(document["data"]) == ["observed", "a", "b", "constant"]
+    assert list(document["data"]) == ["1. a", "2. b", "3. constant", "observed"]
     areas = {}
     for name, series in document["data"].items():
         x, y = np.array(list(series)), np.array(list(series.values()))
         assert y.max() == pytest.approx(1) and y.min() >= 0, name
         areas[name] = float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)))
     # The predictions (half the signal plus noise) are narrower than the truth: less area under the same peak.
-    assert areas["a"] < areas["observed"]
+    assert areas["1. a"] < areas["observed"]
     assert "peak" in document["pconfig"]["ylab"] and "log10 TPM" in document["pconfig"]["xlab"]
 
 
@@ -424,6 +424,7 @@ def test_multiqc_renders_the_evaluation_of_the_bundled_data(tmp_path: Path, synt
         "--compute", compute,
         "--bootstrap", "200",
         "--max-scatter-points", "100",  # the synthetic test split has more genes: the PNG variant
+        "--synthetic-data",
         "--outdir", evaluation,
     )  # fmt: skip
     metrics = pd.read_csv(evaluation / "metrics.tsv", sep="\t")
@@ -436,6 +437,8 @@ def test_multiqc_renders_the_evaluation_of_the_bundled_data(tmp_path: Path, synt
         assert config["custom_data"][section]["section_name"] in html
     verdict = html[html.index(f'id="{VERDICT_ID}"') : html.index(f'id="{LADDER_ID}"')]
     assert "DNABERT-2 has random weights" in verdict and "Highest test r on all" in verdict
+    assert verdict.index(SYNTHETIC_NOTE) < verdict.index("On these test genes")  # the first line of the verdict
+    assert "#mqc_welcome { display: none !important; }" in html  # no tutorial banner above the verdict
     scatter = html[html.index(f'id="{SCATTER_ID}"') : html.index(f'id="{DISTRIBUTION_ID}"')]
     assert "data:image/png;base64," in scatter
     rows = table_rows(html, METRICS_ID)
@@ -464,6 +467,81 @@ def test_multiqc_draws_the_interactive_scatter(tmp_path: Path):
     assert (
         "data:image/png;base64," not in html[html.index(f'id="{SCATTER_ID}"') : html.index(f'id="{DISTRIBUTION_ID}"')]
     )
+
+
+# --- what the report says it shows -------------------------------------------------------------
+
+
+def verdict_html(files: list) -> str:
+    return next(file.content.decode() for file in files if file.name == f"{VERDICT_ID}_mqc.html")
+
+
+def test_the_synthetic_line_opens_the_report_only_for_test_data_or_random_weights():
+    metrics = contract_metrics(FULL_RUN)
+    comparison, ladder = contract_comparison({}), contract_ladder(metrics)
+    models = small_models(60, ("DNABERT-2", "DExTER", "CNN"))
+    real = evaluation_report(metrics, comparison, ladder, pd.DataFrame(), models, METHODS)
+    synthetic = evaluation_report(metrics, comparison, ladder, pd.DataFrame(), models, METHODS, synthetic=True)
+    assert "synthetic" not in verdict_html(real).lower() and "check the pipeline" not in verdict_html(real)
+    html = verdict_html(synthetic)
+    assert SYNTHETIC_NOTE == "Synthetic test data — these numbers check the pipeline, not biology."
+    assert html.index(SYNTHETIC_NOTE) < html.index('class="lead"')  # above the bottom line
+    methods = next(file.content.decode() for file in synthetic if file.name == f"{METHODS_ID}_mqc.html")
+    assert "synthetic test data" in methods
+    # real data with a random-weight test model: the same line, naming the models
+    random = verdict_html(report_files())
+    assert random.index(
+        "Test models with random weights (DNABERT-2) — their numbers check the pipeline, not biology"
+    ) < (random.index('class="lead"'))
+
+
+def test_the_scatter_counts_genes_not_the_identity_line():
+    models = small_models(60)
+    document = yaml.safe_load(observed_vs_predicted_section(models, ranked(models, ["b", "a"]), max_points=100).content)
+    assert document["pconfig"]["series_label"] is False  # MultiQC's "101 points" would count the y = x dots
+    for label, dataset in zip(document["pconfig"]["data_labels"], document["data"], strict=True):
+        genes = [name for name in dataset if not name.startswith("y = x")]
+        assert len(genes) == 60 and len(dataset) > 60
+        assert label["title"] == "Observed vs predicted expression, 60 test genes (grey dots: y = x)"
+
+
+def test_every_per_model_chart_follows_the_ladder_with_its_flags():
+    metrics = contract_metrics(FULL_RUN, near_constant=frozenset({"CNN"}))
+    ladder = best_first(metrics)  # the ladder's rows, top first
+    assert ladder[:4] == ["DNABERT-2", "DExTER", "CNN", "gc_cpg_baseline"]
+    files = {file.name: file.content for file in report_files_with(metrics)}
+    flags = {"DNABERT-2": "⚠ random weights", "CNN": "⚠ near-constant predictions"}
+
+    def model_of(name: str) -> str:
+        return name.split(" (test ")[0].split(" ⚠")[0].split(". ", 1)[-1]
+
+    bars = yaml.safe_load(files["pearson_by_split_mqc.yaml"])
+    assert bars["pconfig"]["sort_samples"] is False  # MultiQC would sort the models by name
+    assert [model_of(name) for name in bars["data"]] == [model for model in ladder if model != "mean_baseline"]
+    curves = yaml.safe_load(files["prediction_distribution_mqc.yaml"])
+    learned = [model for model in ladder if model in ("DNABERT-2", "DExTER", "CNN")]
+    assert [model_of(name) for name in curves["data"]][:-1] == learned and list(curves["data"])[-1] == "observed"
+    scatter = yaml.safe_load(files["observed_vs_predicted_mqc.yaml"])
+    assert [model_of(label["name"]) for label in scatter["pconfig"]["data_labels"]] == learned
+    for model, flag in flags.items():
+        assert any(name.startswith(model) and flag in name for name in bars["data"]), model
+        assert any(name.split(". ", 1)[1] == f"{model} {flag}" for name in curves["data"] if ". " in name), model
+        assert any(label["name"] == f"{model} ⚠" for label in scatter["pconfig"]["data_labels"]), model
+
+
+def report_files_with(metrics: pd.DataFrame) -> list:
+    """`report_files` of other metrics: DNABERT-2 with random weights, three learned models."""
+    models = small_models(60, ("DNABERT-2", "DExTER", "CNN"))
+    compute = pd.DataFrame({"model": ["DNABERT-2"], "n_runs": [1], "device": ["cpu"], "device_name": ["x86_64"],
+                            "wall_seconds": [60.0], "peak_host_memory_gib": [2.0], "peak_gpu_memory_gib": [0.0],
+                            "gpu_hours": [0.0], "random_init": [True]})  # fmt: skip
+    return evaluation_report(metrics, contract_comparison({}), contract_ladder(metrics), compute, models, METHODS)
+
+
+def test_the_report_config_hides_the_tutorial_banner_and_lets_tables_wrap():
+    comment = yaml.safe_load(CONFIG.read_text())["report_comment"]
+    assert "#mqc_welcome { display: none !important; }" in comment
+    assert ".mqc_table th { white-space: normal;" in comment
 
 
 def test_row_labels_flag_random_weights_and_constant_models():

@@ -195,3 +195,32 @@ def test_the_thread_count_is_restored_after_a_run() -> None:
     with pytest.raises(RuntimeError), torch_threads(1):
         raise RuntimeError("a failed run")
     assert torch.get_num_threads() == before
+
+
+def test_training_curves_have_their_scale_and_say_why_validation_can_lie_below() -> None:
+    """The y axis names the loss's unit, a dashed line per split gives the loss of predicting its mean (the
+    variance of its target: the scale the curves are read against), and the description says why a
+    small validation split can have a lower loss than training without any leak."""
+    import pandas as pd
+    import yaml
+
+    from seq2expr.io.multiqc import yaml_file
+    from seq2expr.models.cnn.training import CURVES as CNN_CURVES
+    from seq2expr.models.dnabert2.finetune import CURVES as DNABERT2_CURVES
+    from seq2expr.models.training.core import TRAIN_VS_VAL, training_curves
+    from seq2expr.models.training.outputs import mean_losses
+
+    # train spreads from -3 (silent genes) to 3, val has no silent gene: its mean is easier to predict
+    predictions = pd.DataFrame({"split": ["train"] * 4 + ["val"] * 2, "observed": [-3.0, 0.0, 1.0, 2.0, 1.0, 2.0]})
+    assert mean_losses(predictions, standardised=False) == pytest.approx({"train": 3.5, "val": 0.25})
+    assert mean_losses(predictions, standardised=True) == pytest.approx({"train": 1.0, "val": 0.25 / 3.5})
+    log = pd.DataFrame({"step": [1, 2], "train_loss": [4.0, 3.0], "val_loss": [np.nan, 0.3]})
+    curves = training_curves(log, "x", "M", None, DNABERT2_CURVES.scale, mean_losses(predictions, False))
+    document = yaml.safe_load(yaml_file("x.yaml", curves).content)
+    assert document["pconfig"]["ylab"] == "MSE, (log10 TPM)²" and "standardised" in CNN_CURVES.scale
+    assert [(line["label"], line["value"]) for line in document["pconfig"]["y_lines"]] == [
+        ("train: predicting the mean", 3.5),
+        ("val: predicting the mean", 0.25),
+    ]
+    assert TRAIN_VS_VAL in document["description"] and "without any leak" in TRAIN_VS_VAL
+    assert "y_lines" not in training_curves(log, "x", "M")["pconfig"]  # without predictions: the curves alone

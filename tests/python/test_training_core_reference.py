@@ -7,7 +7,13 @@ CPU types the project's machines have had: float results differ between their in
 the outputs must equal, as a whole, the set of one of them. A change of the code gives a set of
 neither. Since 071dc1f only the fine-tuned model's config.json gained a line: the base checkpoint's
 `"seq2expr_random_init": true`, which a model fine-tuned from the random-weight test checkpoint
-inherits; without that line it is the old file (the same on both CPU types).
+inherits; without that line it is the old file (the same on both CPU types). And
+training_curves_mqc.yaml gained a scale: its y axis names the loss's unit, dashed lines (`y_lines`,
+with series `colors` to match) give each split's loss of predicting its mean, and its description a
+sentence on why the training loss can lie above the validation loss; without those and with
+071dc1f's two strings put back (`CURVES_AT_071DC1F`) it is the old file, byte for byte, so the pinned digests still hold for both
+CPU types and the curves' numbers are checked as before (a digest of the new file could only have
+been regenerated on one of the two CPU types, and would have failed on the other).
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from conftest import TEST_DATA, run_script
+
+from seq2expr.models.training.core import TRAIN_VS_VAL
 
 TINY = TEST_DATA / "tiny_dnabert2"
 OPTIONS = [
@@ -44,6 +53,12 @@ AT_071DC1F = (
     },
 )
 CONFIG_AT_071DC1F = "8c775abd5c756ab579f89886a70ddcb70d5652e5813c7664ae29c871f78e1807"
+#: what training_curves_mqc.yaml said at 071dc1f where it now says more
+CURVES_AT_071DC1F = {
+    "description": "Mean-squared error of the DNABERT-2 regressor on the training batches (dropout on) and on the "
+    "validation genes, by optimiser step. The predictions come from the step with the lowest validation loss.",
+    "ylab": "MSE",
+}
 OUTPUTS = ("ft/predictions.tsv", "ft/model/model.safetensors", "ft/training_curves_mqc.yaml", "pred/predictions.tsv")
 
 
@@ -69,6 +84,20 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def curves_at_071dc1f(path: Path) -> bytes:
+    """training_curves_mqc.yaml with 071dc1f's description and y-axis label put back (after checking the new ones)."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert TRAIN_VS_VAL in document["description"] and document["pconfig"]["ylab"] == "MSE, (log10 TPM)²"
+    assert [line["label"] for line in document["pconfig"].pop("y_lines")] == [
+        "train: predicting the mean",
+        "val: predicting the mean",
+    ]
+    del document["pconfig"]["colors"]
+    document["description"] = CURVES_AT_071DC1F["description"]
+    document["pconfig"]["ylab"] = CURVES_AT_071DC1F["ylab"]
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode("utf-8")
+
+
 def without_column(text: str, column: str) -> str:
     lines = [line.split("\t") for line in text.splitlines()]
     drop = lines[0].index(column)
@@ -87,6 +116,7 @@ def test_finetuning_and_prediction_are_byte_identical_to_071dc1f(tmp_path: Path)
         "--threads", "1", "--device", "cpu", "--outdir", tmp_path / "pred",
     )  # fmt: skip
     found = {name: digest((tmp_path / name).read_bytes()) for name in OUTPUTS}
+    found["ft/training_curves_mqc.yaml"] = digest(curves_at_071dc1f(tmp_path / "ft" / "training_curves_mqc.yaml"))
     found["log"] = digest(without_column((tmp_path / "ft" / "training_log.tsv").read_text(), "tokens_per_s").encode())
     assert found in AT_071DC1F, f"the outputs are those of 071dc1f on neither CPU type: {found}"
     config = (tmp_path / "ft" / "model" / "config.json").read_text()

@@ -227,6 +227,29 @@ def test_probes_are_glms_and_every_glm_meets_the_best_simple_rung():
     assert findings[2].startswith("DNABERT-2_probe r = 0.500") and findings[2].endswith("r = 0.550 [0.480, 0.610].")
 
 
+def test_models_that_share_a_caveat_share_one_line():
+    run = {
+        "DNABERT-2": LADDER_RUN["DNABERT-2"],
+        "probe:NT-v2": {"all": (0.3, 0.2, 0.4)},
+        "DNABERT-2_probe": {"all": (0.2, 0.1, 0.3)},
+        "flat": {"all": (0.1, 0.0, 0.2)},
+        "flatter": {"all": (0.05, -0.05, 0.15)},
+        "DExTER": LADDER_RUN["DExTER"],
+    }
+    metrics = contract_metrics(run, near_constant=frozenset({"flat", "flatter"}))
+    verdict = write_verdict(
+        metrics, contract_comparison({}), random_init={"DNABERT-2_probe", "DNABERT-2", "probe:NT-v2"}
+    )
+    assert verdict.caveats == (  # one line per kind of caveat, the models in the ladder's order
+        "DNABERT-2, probe:NT-v2 and DNABERT-2_probe have random weights (test checkpoints): their numbers check the "
+        "pipeline, not the models.",
+        "The test predictions of flat and flatter are near-constant (spread at most 1% of the target's): their r "
+        "measures noise, not a signal.",
+    )
+    html = verdict_section(verdict).content.decode()
+    assert html.count("<li>") == len(verdict.findings) + 2
+
+
 def test_paired_delta_reads_either_order_and_html_is_escaped():
     comparison = contract_comparison({("a", "b", "all"): (0.1, 0.02, 0.2)})
     assert paired_delta(comparison, "a", "b", "all") == (0.1, 0.02, 0.2)

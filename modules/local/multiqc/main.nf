@@ -37,6 +37,10 @@ process MULTIQC {
         ${extra_config} \\
         --filename ${prefix}.html \\
         .
+
+    # MultiQC exports each table as a violin plot of its columns ("24 samples"), which says nothing about
+    # tables of models: keep the exported figures of the plots only
+    rm -f ${prefix}_plots/*/*_table.*
     """
 
     stub:

@@ -485,7 +485,7 @@ def run(
     write_report_files(
         [
             counts_table(SUMMARY_FILE, SUMMARY_ID, column, summary),
-            counts_table(GROUPS_SUMMARY_FILE, GROUPS_SUMMARY_ID, column, group_summary),
+            counts_table(GROUPS_SUMMARY_FILE, GROUPS_SUMMARY_ID, column, group_summary, titled=True),
         ],
         outdir,
     )

@@ -119,9 +119,11 @@ def ledger_counts(ledger: pd.DataFrame) -> dict[str, int]:
     return {str(reason): int(count) for reason, count in ledger["reason"].value_counts().sort_index().items()}
 
 
-def counts_table(name: str, section_id: str, row: str, counts: Mapping[str, int]) -> ReportFile:
+def counts_table(name: str, section_id: str, row: str, counts: Mapping[str, int], titled: bool = False) -> ReportFile:
     """A one-row table of gene counts (kept, and set aside per reason) for the report, so that
     no gene leaves a step without the report saying so. Rows from several files with the same
-    section id (one per tissue) merge into one table."""
+    section id (one per tissue) merge into one table. `titled`: each column's title is its key in
+    words ('genes_in_groups' -> 'genes in groups'), which a narrow window can wrap."""
     table = pd.DataFrame([{"set": row, **{key: int(value) for key, value in counts.items()}}])
-    return table_section(section_id, table, "set", sort_rows=True, name=name)
+    headers = {key: {"title": key.replace("_", " ").replace("+", " + ")} for key in counts} if titled else None
+    return table_section(section_id, table, "set", headers, sort_rows=True, name=name)

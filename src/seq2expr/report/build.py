@@ -30,7 +30,9 @@ from seq2expr.report.style import (
     TARGET,
     best_first,
     caveat,
+    flagged_name,
     model_colours,
+    near_constant_models,
     ordered,
     random_init_models,
     strata_in,
@@ -79,8 +81,9 @@ def observed_vs_predicted_section(
     predicted columns).
     """
     tests = _test_genes(predictions, metrics)
+    flat = near_constant_models(metrics)
     r = {
-        model: f"r = {format_signed(value)} {caveat(model, False, random_init)}".strip()
+        model: f"r = {format_signed(value)} {caveat(model, model in flat, random_init)}".strip()
         for model, value in _test_r(metrics).items()
     }
     colours = model_colours(list(tests))
@@ -101,13 +104,17 @@ def observed_vs_predicted_section(
         }
         datasets.append(points | diagonal)
         label = f"Predicted by {model} ({r[model]})"
-        labels.append({"name": model, "ylab": label, "color": colour})
+        # MultiQC would count the y = x dots as points: the title counts the genes, and no subtitle counts points
+        title = f"Observed vs predicted expression, {len(table):,} test genes (grey dots: y = x)"
+        tab = f"{model} ⚠" if caveat(model, model in flat, random_init) else model
+        labels.append({"name": tab, "ylab": label, "title": title, "color": colour})
     document = {
         "id": SCATTER_ID,
         "plot_type": "scatter",
         "pconfig": {
             "id": f"{SCATTER_ID}_plot",
             "title": "Observed vs predicted expression (test genes; grey dots: y = x)",
+            "series_label": False,
             "xlab": f"Observed target, {TARGET}",
             "ylab": f"Predicted target, {TARGET}",
             "data_labels": labels,
@@ -143,22 +150,29 @@ def _density_panels(tests: Mapping[str, pd.DataFrame], r: Mapping[str, str], col
     return figure
 
 
-def distribution_section(predictions: Mapping[str, pd.DataFrame], metrics: pd.DataFrame) -> ReportFile:
+def distribution_section(
+    predictions: Mapping[str, pd.DataFrame], metrics: pd.DataFrame, random_init: Collection[str] = ()
+) -> ReportFile:
     """Density of the observed target and of each model's predictions on the test genes.
 
     The study's poster showed this: a regressor can correlate well and still squeeze its
     predictions into a narrow band around the mean. Each density is scaled to its own peak, so
-    that one model's spike (a near-constant predictor) does not flatten every other curve.
+    that one model's spike (a near-constant predictor) does not flatten every other curve. The models'
+    curves carry their rank in the ladder and its ⚠ flags; the observed target's comes last.
     """
     tests = _test_genes(predictions, metrics)
+    flat = near_constant_models(metrics)
+    # MultiQC sorts a line graph's legend by name: the ladder's rank leads each name to keep its order
+    names = {model: f"{rank}. {flagged_name(model, flat, random_init)}" for rank, model in enumerate(tests, 1)}
     first = next(iter(tests.values()))
-    series = {"observed": first["observed"].to_numpy(dtype=float)}
-    series.update({model: table["predicted"].to_numpy(dtype=float) for model, table in tests.items()})
+    series = {names[model]: table["predicted"].to_numpy(dtype=float) for model, table in tests.items()}
+    series["observed"] = first["observed"].to_numpy(dtype=float)
     values = np.concatenate(list(series.values()))
     spread = float(values.max() - values.min()) or 1.0
     grid = np.linspace(values.min() - 0.1 * spread, values.max() + 0.1 * spread, DENSITY_GRID)
     data = {name: _density(sample, grid) for name, sample in series.items()}
-    colours = {"observed": OBSERVED_COLOUR, **model_colours(list(tests))}
+    colours = {names[model]: colour for model, colour in model_colours(list(tests)).items()}
+    colours["observed"] = OBSERVED_COLOUR
     document = {
         "id": DISTRIBUTION_ID,
         "plot_type": "linegraph",
@@ -189,12 +203,14 @@ def _density(sample: np.ndarray, grid: np.ndarray) -> dict[float, float]:
     return {round(float(x), 4): round(float(y), 5) for x, y in zip(grid, density, strict=True)}
 
 
-def pearson_by_split_section(metrics: pd.DataFrame) -> ReportFile:
+def pearson_by_split_section(metrics: pd.DataFrame, random_init: Collection[str] = ()) -> ReportFile:
     """Grouped bars of Pearson r per model and split on all genes (MultiQC bar graph: hover for the value).
 
     MultiQC bars have no error bars, so each model's label carries its test interval and the table
-    has all of them; models without r (constant predictions) are left out.
+    has all of them; models without r (constant predictions) are left out. Models follow the ladder's
+    order (MultiQC would sort them by name) with its ⚠ flags.
     """
+    flat = near_constant_models(metrics)
     everything = metrics[metrics["stratum"] == ALL]
     table = everything[np.isfinite(everything["pearson"].astype(float))]
     splits = [split for split in SPLITS if split in set(table["split"])]
@@ -202,7 +218,7 @@ def pearson_by_split_section(metrics: pd.DataFrame) -> ReportFile:
     for model in ordered(list(dict.fromkeys(table["model"].astype(str))), best_first(metrics)):
         rows = table[table["model"] == model]
         r = dict(zip(rows["split"].astype(str), rows["pearson"].to_numpy(dtype=float).tolist(), strict=True))
-        label = model
+        label = flagged_name(model, flat, random_init)
         test = rows[rows["split"] == "test"]
         if len(test):
             low, high = test[["pearson_ci_low", "pearson_ci_high"]].to_numpy(dtype=float)[0]
@@ -217,6 +233,7 @@ def pearson_by_split_section(metrics: pd.DataFrame) -> ReportFile:
             "ylab": "Pearson r",
             "stacking": "group",
             "cpswitch": False,
+            "sort_samples": False,
             "tt_decimals": 3,
             "ymin": min(0.0, float(table["pearson"].min()) if len(table) else 0.0),
             "ymax": 1,
@@ -227,8 +244,14 @@ def pearson_by_split_section(metrics: pd.DataFrame) -> ReportFile:
     return yaml_file(f"{PEARSON_BY_SPLIT_ID}_mqc.yaml", document)
 
 
-def methods_section(methods: Methods, strata: Sequence[str] = ()) -> ReportFile:
+def methods_section(methods: Methods, strata: Sequence[str] = (), synthetic: bool = False) -> ReportFile:
     """The methods paragraph a reader needs to reproduce or judge the numbers."""
+    data = (
+        "<p><strong>Data.</strong> The bundled synthetic test data (<code>assets/test_data</code>: a random genome "
+        "with a planted TATA and CpG-island signal): these numbers check the pipeline, not biology.</p>\n"
+        if synthetic
+        else ""
+    )
     level = f"{CONFIDENCE:.0%}"
     items = "".join(
         f"<li><code>{html.escape(item.name)}</code>: {html.escape(item.role)}, {item.genes:,} genes, "
@@ -246,7 +269,7 @@ def methods_section(methods: Methods, strata: Sequence[str] = ()) -> ReportFile:
         else "No dataset was given, so no baselines were computed."
     )
     named = ", ".join(html.escape(stratum_label(stratum)) for stratum in strata) or "all genes"
-    body = f"""<p><strong>Inputs.</strong></p>
+    body = f"""{data}<p><strong>Inputs.</strong></p>
 <ul>{items}</ul>
 <p><strong>Split.</strong> Genes per split (union over the inputs): {counts}. Every model predicts every test
 gene; model comparisons use the same test genes for both models. The performance table says which genes each
@@ -280,22 +303,24 @@ def evaluation_report(
     predictions: Mapping[str, pd.DataFrame],
     methods: Methods,
     max_scatter_points: int = MAX_SCATTER_POINTS,
+    synthetic: bool = False,
 ) -> list[ReportFile]:
     """Every report file of the evaluation, from its tables.
 
     `metrics`, `comparison` and `ladder` are the evaluation's tables (with a `stratum` column),
     `compute` the compute summary (may be empty; its `random_init` column names the models with
-    random test weights), `predictions` the run-averaged predictions of the learned models.
+    random test weights), `predictions` the run-averaged predictions of the learned models;
+    `synthetic`: the inputs are the bundled synthetic test data (the report opens by saying so).
     """
     random_init = random_init_models(compute)
     files = [
-        verdict_section(write_verdict(metrics, comparison, random_init)),
+        verdict_section(write_verdict(metrics, comparison, random_init, synthetic)),
         ladder_section(metrics, random_init),
         metrics_section(metrics, random_init),
         observed_vs_predicted_section(predictions, metrics, max_scatter_points, random_init),
-        distribution_section(predictions, metrics),
-        pearson_by_split_section(metrics),
-        methods_section(methods, strata_in(metrics)),
+        distribution_section(predictions, metrics, random_init),
+        pearson_by_split_section(metrics, random_init),
+        methods_section(methods, strata_in(metrics), synthetic),
     ]
     strata_table = strata_section(metrics, random_init)
     if strata_table is not None:
@@ -309,8 +334,11 @@ def evaluation_report(
     return files
 
 
-def report_files(result: EvaluationResult, max_scatter_points: int = MAX_SCATTER_POINTS) -> list[ReportFile]:
-    """The MultiQC content of one evaluation step's result (what `bin/evaluate_models.py` writes beside its tables)."""
+def report_files(
+    result: EvaluationResult, max_scatter_points: int = MAX_SCATTER_POINTS, synthetic: bool = False
+) -> list[ReportFile]:
+    """The MultiQC content of one evaluation step's result (what `bin/evaluate_models.py` writes beside its tables);
+    `synthetic`: the inputs are the bundled synthetic test data."""
     tables = result.tables
     return evaluation_report(
         tables["metrics.tsv"],
@@ -320,4 +348,5 @@ def report_files(result: EvaluationResult, max_scatter_points: int = MAX_SCATTER
         result.predictions,
         result.methods,
         max_scatter_points,
+        synthetic,
     )

@@ -82,6 +82,42 @@ def random_init_models(compute: pd.DataFrame) -> frozenset[str]:
     return frozenset(str(model) for model in compute.loc[flagged, "model"])
 
 
+def near_constant_models(metrics: pd.DataFrame) -> frozenset[str]:
+    """Models whose test predictions on all genes are near-constant but still have an r (a noisy one).
+
+    A constant model (the training mean) has no r and so nothing to warn about."""
+    rows = ranked_test_rows(metrics)
+    flagged = rows["near_constant"].to_numpy(dtype=bool) & np.isfinite(rows["pearson"].to_numpy(dtype=float))
+    return frozenset(str(model) for model in rows.loc[flagged, "model"])
+
+
+def flagged_name(model: str, near_constant: Collection[str], random_init: Collection[str]) -> str:
+    """'model ⚠ random weights': the name a per-model chart shows, with the warning the ladder gives it."""
+    return f"{model} {caveat(model, model in near_constant, random_init)}".strip()
+
+
+SYNTHETIC_NOTE = "Synthetic test data — these numbers check the pipeline, not biology."
+"""The line that opens the report of a run on the bundled test data (`assets/test_data`)."""
+
+
+def test_run_note(synthetic: bool, random_init: Collection[str]) -> str:
+    """The line that opens the report when its numbers check the pipeline rather than measure biology:
+    the bundled synthetic data, or test models with random weights; '' otherwise."""
+    if synthetic:
+        return SYNTHETIC_NOTE
+    if random_init:
+        return (
+            f"Test models with random weights ({listed(sorted(random_init))}) — their numbers check the pipeline, "
+            "not biology."
+        )
+    return ""
+
+
+def listed(models: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c': models named in one sentence."""
+    return models[0] if len(models) == 1 else f"{', '.join(models[:-1])} and {models[-1]}"
+
+
 def caveat(model: str, near_constant: bool, random_init: Collection[str]) -> str:
     """The warning a model's number carries, or '' when it has none."""
     notes = []

@@ -7,8 +7,10 @@ genome language model against the best simple model, and says whether that holds
 gene stratum (unseen genes, CGI and non-CGI promoters, expressed genes) and for telling expressed
 from silent genes. It never claims more than the intervals allow: a difference whose paired
 interval includes 0 is "not distinguishable". Models whose numbers mean nothing — random-weight
-test checkpoints, near-constant predictions — are named in a warning above the sentences and
-never called best.
+test checkpoints, near-constant predictions — are named in a warning above the sentences (one
+line per kind of warning, naming every model it concerns) and never called best. A run on the
+bundled synthetic data, or with random-weight models, opens with a line saying that its numbers
+check the pipeline, not biology.
 """
 
 from __future__ import annotations
@@ -25,12 +27,23 @@ from seq2expr.evaluation.strata import ALL
 from seq2expr.io.multiqc import ReportFile, html_file
 from seq2expr.io.predictions import NEAR_CONSTANT_SPREAD
 from seq2expr.models.roster import is_glm, is_simple
-from seq2expr.report.style import by_model, caveat, ranked_test_rows, strata_in, stratum_label
+from seq2expr.report.style import (
+    by_model,
+    caveat,
+    listed,
+    near_constant_models,
+    ranked_test_rows,
+    strata_in,
+    stratum_label,
+    test_run_note,
+)
 from seq2expr.stats import CONFIDENCE, format_interval, format_signed
 
 VERDICT_ID = "evaluation_verdict"
 OUTCOME = re.compile(r"(?<=\], )(not distinguishable|[^,;]+ ahead)(?=\.)")
 """The judgement after a Δr interval (see `judgement`)."""
+PIPELINE = "check the pipeline"
+NOISE = "measures noise, not a signal"
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,8 @@ class Verdict:
     headline: str
     caveats: tuple[str, ...]
     findings: tuple[str, ...]
+    #: the line above everything when the numbers check the pipeline, not biology ('' otherwise)
+    note: str = ""
 
 
 def _usable(rows: pd.DataFrame, random_init: Collection[str]) -> pd.DataFrame:
@@ -162,17 +177,23 @@ def _on_off(metrics: pd.DataFrame, random_init: Collection[str], models: list[st
 
 
 def _caveats(metrics: pd.DataFrame, random_init: Collection[str]) -> list[str]:
+    """One warning per kind, naming every model it concerns (in the ladder's order), not one per model."""
     rows = ranked_test_rows(metrics)
+    order = list(dict.fromkeys(rows["model"].astype(str)))
     notes = []
-    for model in sorted(set(rows["model"].astype(str)) & set(random_init)):
-        notes.append(f"{model} has random weights (a test checkpoint): its numbers check the pipeline, not the model.")
-    # a constant model (the training mean) has no r to warn about; a near-constant one has a noisy r
-    flagged = rows["near_constant"].to_numpy(dtype=bool) & np.isfinite(rows["pearson"].to_numpy(dtype=float))
-    for model in sorted(set(rows.loc[flagged, "model"].astype(str))):
+    random = [model for model in order if model in random_init]
+    if len(random) == 1:
+        notes.append(f"{random[0]} has random weights (a test checkpoint): its numbers {PIPELINE}, not the model.")
+    elif random:
         notes.append(
-            f"{model}'s test predictions are near-constant (spread at most {NEAR_CONSTANT_SPREAD:.0%} of the "
-            "target's): its r measures noise, not a signal."
+            f"{listed(random)} have random weights (test checkpoints): their numbers {PIPELINE}, not the models."
         )
+    flat = [model for model in order if model in near_constant_models(metrics)]
+    spread = f"spread at most {NEAR_CONSTANT_SPREAD:.0%} of the target's"
+    if len(flat) == 1:
+        notes.append(f"{flat[0]}'s test predictions are near-constant ({spread}): its r {NOISE}.")
+    elif flat:
+        notes.append(f"The test predictions of {listed(flat)} are near-constant ({spread}): their r {NOISE}.")
     return notes
 
 
@@ -205,9 +226,12 @@ def _headline(metrics: pd.DataFrame, comparison: pd.DataFrame, random_init: Coll
     return answer
 
 
-def write_verdict(metrics: pd.DataFrame, comparison: pd.DataFrame, random_init: Collection[str] = ()) -> Verdict:
-    """The verdict from `metrics.tsv` and `comparison.tsv` (both with a `stratum` column) and the models
-    whose weights are random (`seq2expr.report.style.random_init_models`)."""
+def write_verdict(
+    metrics: pd.DataFrame, comparison: pd.DataFrame, random_init: Collection[str] = (), synthetic: bool = False
+) -> Verdict:
+    """The verdict from `metrics.tsv` and `comparison.tsv` (both with a `stratum` column), the models
+    whose weights are random (`seq2expr.report.style.random_init_models`) and whether the data are the
+    bundled synthetic test data."""
     everything = ranked_test_rows(metrics)
     glms = [str(model) for model in everything["model"] if is_glm(str(model))]
     findings = _best(metrics, comparison, random_init)
@@ -227,7 +251,8 @@ def write_verdict(metrics: pd.DataFrame, comparison: pd.DataFrame, random_init: 
         simple = _usable(everything[everything["model"].map(is_simple)], random_init)
         findings += _on_off(metrics, random_init, lead + [str(model) for model in simple["model"][:1]])
     headline = _headline(metrics, comparison, random_init, lead[0] if glms else None)
-    return Verdict(headline, tuple(_caveats(metrics, random_init)), tuple(findings))
+    note = test_run_note(synthetic, set(random_init) & set(everything["model"].astype(str)))
+    return Verdict(headline, tuple(_caveats(metrics, random_init)), tuple(findings), note)
 
 
 def _emphasised(sentence: str) -> str:
@@ -236,8 +261,12 @@ def _emphasised(sentence: str) -> str:
 
 
 def verdict_section(verdict: Verdict) -> ReportFile:
-    """The verdict as the report's first section: the bottom line, warnings in a box, then the findings."""
-    parts = [f'<p class="lead"><strong>{html.escape(verdict.headline)}</strong></p>']
+    """The verdict as the report's first section: what the numbers are for (a test run's note), the
+    bottom line, warnings in a box, then the findings."""
+    parts = []
+    if verdict.note:
+        parts.append(f'<div class="alert alert-danger" role="alert"><strong>{html.escape(verdict.note)}</strong></div>')
+    parts.append(f'<p class="lead"><strong>{html.escape(verdict.headline)}</strong></p>')
     if verdict.caveats:
         items = "".join(f"<li>{html.escape(note)}</li>" for note in verdict.caveats)
         parts.append(

@@ -57,7 +57,9 @@ from seq2expr.models.training.refit import FitRecord
 
 logger = logging.getLogger(__name__)
 
-CURVES = Curves("cnn_training_curves", CNN, "cnn_training_curves_mqc.yaml")
+CURVES = Curves(
+    "cnn_training_curves", CNN, "cnn_training_curves_mqc.yaml", "MSE, standardised target (SD²)", standardised=True
+)
 
 
 @dataclass(frozen=True)

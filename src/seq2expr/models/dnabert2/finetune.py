@@ -83,7 +83,7 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = DNABERT2
 THROUGHPUT = "tokens_per_s"
 LOG_COLUMNS = [*CORE_LOG_COLUMNS, THROUGHPUT]
-CURVES = Curves("dnabert2_training_curves", MODEL_NAME, "training_curves_mqc.yaml")
+CURVES = Curves("dnabert2_training_curves", MODEL_NAME, "training_curves_mqc.yaml", "MSE, (log10 TPM)²")
 SEARCH_FILE = "learning_rate_search.tsv"
 
 

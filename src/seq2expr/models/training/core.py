@@ -21,7 +21,7 @@ import contextlib
 import logging
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -254,11 +254,30 @@ def _significant(value: float) -> float:
     return float(f"{value:.9g}")
 
 
-def training_curves(log: pd.DataFrame, curves_id: str, model: str, refit_steps: int | None = None) -> dict[str, Any]:
+TRAIN_VS_VAL = (
+    "The two losses are on different genes and not measured alike: each dashed line is the MSE of predicting "
+    "the mean of its split (the variance of its target), so a small validation split whose target spreads less "
+    "has a lower loss without any leak, and each training-loss point is the mean over the batches since the "
+    "previous point, with dropout on and while the weights still change."
+)
+"""Why a reader may see validation loss far below training loss, and how to read the dashed lines."""
+SPLIT_COLOURS = {"train": "#4292C6", "val": "#D95F02"}
+
+
+def training_curves(
+    log: pd.DataFrame,
+    curves_id: str,
+    model: str,
+    refit_steps: int | None = None,
+    scale: str = "MSE",
+    mean_losses: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
     """MultiQC custom content: train and val loss against the optimiser step, one line graph.
 
     `refit_steps`: the predictions come from a refit on train + val for that many steps (the curves
-    are those of the early-stopped run that chose it), and the description says so.
+    are those of the early-stopped run that chose it), and the description says so. `scale`: the
+    y axis, the loss with its unit (the model's target scale). `mean_losses`: per split, the loss
+    of predicting its mean, drawn as a dashed line so that the curves have a scale to be read against.
     """
     chosen = (
         "The predictions come from the step with the lowest validation loss."
@@ -268,19 +287,38 @@ def training_curves(log: pd.DataFrame, curves_id: str, model: str, refit_steps: 
     )
     train = log.dropna(subset=["train_loss"])
     val = log.dropna(subset=["val_loss"])
+    pconfig: dict[str, Any] = {
+        "id": f"{curves_id}_plot",
+        "title": f"{model}: training and validation loss",
+        "xlab": "optimiser step",
+        "ylab": scale,
+        "showlegend": True,  # which line is validation
+    }
+    if mean_losses:
+        pconfig["colors"] = {f"{split} loss": colour for split, colour in SPLIT_COLOURS.items()}
+        pconfig["y_lines"] = [
+            {
+                "value": _significant(loss),
+                "color": SPLIT_COLOURS.get(split, "#999999"),
+                "dash": "dash",
+                "width": 1,
+                "label": f"{split}: predicting the mean",
+            }
+            for split, loss in mean_losses.items()
+        ]
     return {
         "id": curves_id,
         "section_name": f"{model} training curves",
-        "description": f"Mean-squared error of the {model} regressor on the training batches (dropout on) and on "
-        f"the validation genes, by optimiser step. {chosen}",
+        "description": " ".join(
+            [
+                f"Mean-squared error of the {model} regressor on the training batches (dropout on) and on the "
+                "validation genes, by optimiser step.",
+                *([TRAIN_VS_VAL] if mean_losses else []),
+                chosen,
+            ]
+        ),
         "plot_type": "linegraph",
-        "pconfig": {
-            "id": f"{curves_id}_plot",
-            "title": f"{model}: training and validation loss",
-            "xlab": "optimiser step",
-            "ylab": "MSE",
-            "showlegend": True,  # which line is validation
-        },
+        "pconfig": pconfig,
         "data": {
             "train loss": {int(s): _significant(v) for s, v in zip(train["step"], train["train_loss"], strict=True)},
             "val loss": {int(s): _significant(v) for s, v in zip(val["step"], val["val_loss"], strict=True)},

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from seq2expr.io.multiqc import write_report_files, yaml_file
@@ -44,11 +45,27 @@ class TrainingRun(Generic[ResultT]):
 
 @dataclass(frozen=True)
 class Curves:
-    """Where a model's MultiQC training curves go: the section id, the model's name and the file."""
+    """Where a model's MultiQC training curves go: the section id, the model's name and the file; the
+    scale of their y axis (the loss with the unit of the target the model is trained on), and whether
+    the loss is on the target standardised by the training genes' mean and SD."""
 
     section: str
     model: str
     file: str
+    scale: str = "MSE"
+    standardised: bool = False
+
+
+def mean_losses(predictions: pd.DataFrame, standardised: bool) -> dict[str, float]:
+    """Per split (train, val), the MSE of predicting the split's mean: the variance of its target, in the
+    loss's units (divided by the training genes' variance where the loss is on the standardised target)."""
+    variance = predictions.groupby("split")["observed"].var(ddof=0)
+    unit = float(variance.get("train", 1.0)) if standardised else 1.0
+    return {
+        split: float(variance[split]) / unit
+        for split in ("train", "val")
+        if split in variance.index and np.isfinite(variance[split]) and unit > 0
+    }
 
 
 def write_training_files(
@@ -71,7 +88,8 @@ def write_training_files(
     warn_if_near_constant(predictions)
     write_predictions(predictions, outdir / PREDICTIONS)
     refit_steps = fit.steps if fit.refit else None
-    content = training_curves(log, curves.section, curves.model, refit_steps)
+    losses = mean_losses(predictions, curves.standardised)
+    content = training_curves(log, curves.section, curves.model, refit_steps, curves.scale, losses)
     write_report_files([yaml_file(curves.file, content)], outdir)
     write_fit(fit, outdir / FIT_FILE)
     files = [TRAINING_LOG, PREDICTIONS, curves.file, FIT_FILE]
