@@ -101,6 +101,17 @@ if run host "$out/work" -profile test --outdir "$out/host"; then
     else
         ko "outputs of -profile test"
     fi
+    # the report as a reader meets it: headless Chromium at 1,280 px (.ci/report_check.py); Debian's
+    # chromium is installed as root in CI (or with SEQ2EXPR_SERVICES=1), else used when present
+    if [[ "${CI:-}" != "true" && "${SEQ2EXPR_SERVICES:-}" != "1" ]] && ! command -v chromium > /dev/null; then
+        echo "nextflow_checks: report check left out (no chromium): run with CI=true or SEQ2EXPR_SERVICES=1"
+    elif CHROMIUM="$(bash .ci/setup-chromium.sh | tail -1)" \
+        && CHROMIUM="$CHROMIUM" python3 .ci/report_check.py "$out/host/multiqc/Pituitary/multiqc_report.html" \
+            --screenshot "$out/report_first_screen.png" > "$out/report_check.log" 2>&1; then
+        ok "report at 1280 px: $(tail -1 "$out/report_check.log")"
+    else
+        ko "report at 1280 px: $(grep FAILED "$out/report_check.log" | head -5)"
+    fi
 else
     ko "-profile test: $(tail -20 "$out/host.log")"
 fi

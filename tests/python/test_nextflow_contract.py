@@ -438,12 +438,12 @@ def test_module_has_real_and_stub_nf_tests(step: str) -> None:
 
 
 def test_workflow_includes_every_module() -> None:
-    text = (REPO / "workflows" / "seq2expr.nf").read_text()
+    """Every module is included by the workflow or one of its stage subworkflows, from its own folder."""
+    stages = [REPO / "workflows" / "seq2expr.nf", *sorted((REPO / "subworkflows" / "local").glob("*/main.nf"))]
+    text = "\n".join(path.read_text() for path in stages)
     for step in STEPS:
-        included = re.search(rf"include\s*{{\s*{step.upper()}\s*}}\s*from\s*'\.\./modules/local/{step}/main'", text)
-        assert included, (
-            f"modules/local/{step} is in no workflow: workflows/seq2expr.nf does not include {step.upper()}"
-        )
+        included = re.search(rf"include\s*{{\s*{step.upper()}\s*}}\s*from\s*'(\.\./)+modules/local/{step}/main'", text)
+        assert included, f"modules/local/{step} is in no workflow: no stage subworkflow includes {step.upper()}"
     assert "channel.topic('versions')" in text
     utils = (REPO / "subworkflows" / "local" / "utils_nfcore_seq2expr_pipeline" / "main.nf").read_text()
     assert "include { validateParameters" in utils and "paramsSummaryLog" in utils

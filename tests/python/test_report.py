@@ -211,11 +211,17 @@ def test_one_table_helper_and_one_interval_formatter():
 
 
 def test_model_roles_match_the_model_steps():
-    from seq2expr.models.cnn.training import MODEL_NAME as CNN_NAME  # imports torch: only here
+    from seq2expr.models.cnn.training import CURVES  # imports torch: only here
     from seq2expr.models.dnabert2.finetune import MODEL_NAME as DNABERT2_NAME
     from seq2expr.models.dnabert2.probe import MODEL_NAME as PROBE_NAME
 
-    assert CNN == CNN_NAME and is_simple(CNN) and is_glm(PROBE_NAME) and is_glm("probe:NT-v2") and is_glm(DNABERT2_NAME)
+    assert (
+        CURVES.model == CNN
+        and is_simple(CNN)
+        and is_glm(PROBE_NAME)
+        and is_glm("probe:NT-v2")
+        and is_glm(DNABERT2_NAME)
+    )
     assert not is_glm("DExTER") and not is_simple("DNABERT-2")
 
 
