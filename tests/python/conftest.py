@@ -14,6 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+# Under pytest-xdist (`-n`, set in pyproject.toml) the workers share the machine's cores: each one's
+# PyTorch, OpenMP and BLAS get one thread, as a busy 2-core runner needs (two spinning threads per
+# worker are several times slower there). Set before numpy and torch are imported, which read these
+# once; a command that takes --threads still sets its own count, and a run without -n keeps the defaults.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
+
 import click
 import numpy as np
 import pytest
@@ -161,3 +169,21 @@ def build_bundled_dataset(test_windows: Path, outdir: Path, *options: str | Path
 def synthetic_dataset(test_windows: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """dataset.tsv.gz of the bundled data, Pituitary, the default (grouped) split with 10 % of train as val."""
     return build_bundled_dataset(test_windows, tmp_path_factory.mktemp("dataset"), "--val-fraction", "0.1")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules of `slow` tests run first (the larger their share of slow tests, the earlier), each
+    module's tests kept together and in their order.
+
+    Under pytest-xdist a free worker takes the next test in this order: a multi-minute test started
+    last would leave the other worker idle while it runs. Only the order of whole modules changes,
+    so no module-scoped fixture is built twice and no test sees another state."""
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def slow_share(name: str) -> float:
+        tests = modules[name]
+        return sum(test.get_closest_marker("slow") is not None for test in tests) / len(tests)
+
+    items[:] = [item for name in sorted(modules, key=slow_share, reverse=True) for item in modules[name]]

@@ -25,6 +25,10 @@ from conftest import BIN, TEST_DATA, Ran, assert_one_line_error, invoke
 from seq2expr.cli import command, setup_logging, verbose_option
 from seq2expr.errors import NothingKept, top_reasons
 
+#: One pytest-xdist worker runs this module (--dist loadgroup):
+#: its module-scoped `clean` fixture (a DExTER fit) is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group("bad_inputs")
+
 TINY = TEST_DATA / "tiny_dnabert2"
 
 

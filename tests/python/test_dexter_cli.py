@@ -22,6 +22,10 @@ from seq2expr.models.dexter import DexterConfig
 from seq2expr.models.dexter.commands import run, run_predict
 from seq2expr.models.dexter.segmentation import uniform_bins
 
+#: One pytest-xdist worker runs this module (--dist loadgroup):
+#: its module-scoped `planted_run` (a DExTER run) is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group("dexter_cli")
+
 OUTPUTS = ("dexter_variables.tsv", "predictions.tsv", "model.json", "dexter_variables_mqc.tsv")
 
 

@@ -30,6 +30,10 @@ from seq2expr.models.dnabert2.tokenizer import load_tokenizer
 from seq2expr.models.training.options import ResumeOptions
 from seq2expr.models.training.refit import read_fit
 
+#: One pytest-xdist worker runs this module (--dist loadgroup):
+#: its module-scoped `finished` fine-tuning is trained once, not once per worker.
+pytestmark = pytest.mark.xdist_group("finetune_cli")
+
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "assets" / "test_data" / "tiny_dnabert2"
 #: 259 train genes → 9 steps of 32 (2 × 16 accumulated) in one epoch; evaluations at steps 4, 8 and 9.

@@ -24,6 +24,10 @@ from seq2expr.evaluation.runs import group_models
 from seq2expr.evaluation.strata import gene_strata
 from seq2expr.io.predictions import make_predictions
 
+#: One pytest-xdist worker runs this module (--dist loadgroup):
+#: its module-scoped `planted` grouping is computed once, not once per worker.
+pytestmark = pytest.mark.xdist_group("leakage")
+
 FAMILIES, COPIES, SINGLETONS, LENGTH, MUTATION = 200, 3, 200, 600, 0.03
 KMERS = {"".join(kmer): index for index, kmer in enumerate(product("ACGT", repeat=4))}
 

@@ -47,6 +47,9 @@ RESOURCE_LABELS = {
 #: Profiles whose configuration changes what a step is given (the container and site profiles
 #: only switch engines and executors, which .ci/nextflow_checks.sh resolves one by one).
 PARAM_PROFILES = [None, "test", "test_full", "test_gpu"]
+#: The tests that read `config()` and `script_options()` (cached per process) run on one pytest-xdist
+#: worker (--dist loadgroup), so each `nextflow config` and each `--help` runs once, not once per worker.
+CACHED = pytest.mark.xdist_group("nextflow_config")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,6 +179,7 @@ def test_schema_is_valid_json_schema_2020_12() -> None:
 RUNTIME_DEFAULTS = {"trace_report_suffix"}
 
 
+@CACHED
 def test_schema_and_config_declare_the_same_params_with_the_same_defaults() -> None:
     params = config(None)["params"]
     properties = schema_properties()
@@ -193,6 +197,7 @@ def test_schema_and_config_declare_the_same_params_with_the_same_defaults() -> N
         assert prop.get("default") == expected, f"{name}: schema default {prop.get('default')!r} != config {value!r}"
 
 
+@CACHED
 @pytest.mark.parametrize("profile", ["test", "test_full", "test_gpu", "slurm", "seq2expr_awsbatch"])
 def test_profiles_only_set_declared_params(profile: str) -> None:
     assert set(config(profile)["params"]) == set(schema_properties()), f"-profile {profile} sets undeclared params"
@@ -207,6 +212,7 @@ def given(params: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in params.items() if not (value is None or value is False or value == "")}
 
 
+@CACHED
 @pytest.mark.parametrize("profile", ["test", "test_full", "test_gpu"])
 def test_schema_accepts_the_test_profiles(profile: str) -> None:
     params = given({**config(profile)["params"], "outdir": "results"})
@@ -214,6 +220,7 @@ def test_schema_accepts_the_test_profiles(profile: str) -> None:
     assert not errors, errors
 
 
+@CACHED
 @pytest.mark.parametrize(
     "change",
     [
@@ -232,6 +239,7 @@ def test_schema_accepts_what_the_docs_promise(change: dict[str, Any]) -> None:
     assert not errors, errors
 
 
+@CACHED
 @pytest.mark.parametrize(
     ("change", "why"),
     [
@@ -258,6 +266,7 @@ def test_schema_rejects_bad_params(change: dict[str, Any], why: str) -> None:
     assert list(validator().iter_errors(params)), f"the schema accepted: {why}"
 
 
+@CACHED
 def test_fetch_inputs_registry_names_are_the_schema_choices() -> None:
     registry = json.loads((REPO / "assets" / "references.json").read_text())["references"]
     properties = schema_properties()
@@ -271,12 +280,14 @@ def test_fetch_inputs_registry_names_are_the_schema_choices() -> None:
     assert full["dnabert2_model"] == "zhihan1996/DNABERT-2-117M"
 
 
+@CACHED
 def test_validation_refuses_unknown_params_and_keeps_types_strict() -> None:
     validation = config(None)["validation"]
     assert validation["logging"]["unrecognisedParams"] == "error", "a mistyped parameter must stop the run"
     assert validation.get("lenientMode") is False
 
 
+@CACHED
 def test_config_has_strict_shell_manifest_plugin_and_reports() -> None:
     resolved = config(None)
     assert resolved["process"]["shell"] == ["bash", "-e", "-u", "-o", "pipefail"]
@@ -304,6 +315,7 @@ def script_options(program: str) -> frozenset[str]:
     return frozenset(OPTION.findall(result.stdout))
 
 
+@CACHED
 @pytest.mark.parametrize("step", STEPS)
 def test_every_option_passed_exists_in_the_script_help(step: str) -> None:
     """Every `--option` the module's script block writes, and every one its ext.args can give

@@ -14,6 +14,10 @@ from seq2expr.data.dataset import read_dataset
 from seq2expr.io.genome import write_fasta
 from seq2expr.io.predictions import read_predictions
 
+#: One pytest-xdist worker runs this module (--dist loadgroup):
+#: its module-scoped `finetuned` model is trained once, not once per worker.
+pytestmark = pytest.mark.xdist_group("predict_dnabert2")
+
 TINY = TEST_DATA / "tiny_dnabert2"
 
 

@@ -21,6 +21,10 @@ from seq2expr.models.cnn.search import CANDIDATES, CnnSetting
 from seq2expr.models.training.options import ResumeOptions
 from seq2expr.models.training.search import Candidate
 
+#: One pytest-xdist worker runs this module (--dist loadgroup):
+#: its module-scoped `early` CNN run is trained once, not once per worker.
+pytestmark = pytest.mark.xdist_group("training_core_cnn")
+
 #: Few epochs of small batches; patience 1 so that the first evaluation without a better val MSE stops the run.
 QUICK = CnnOptions(epochs=8, batch_size=64, patience=1)
 OUTPUTS = ("predictions.tsv", "training_log.tsv", "cnn_training_curves_mqc.yaml", "model/model.safetensors")
