@@ -314,15 +314,18 @@ def module_scripts() -> dict[str, str]:
 
 def test_each_step_gets_the_code_of_the_script_it_runs() -> None:
     """-resume follows the code a step runs only if the workflow hands each module the folder
-    computed from that module's own script: stepCode('<its script>') in its call."""
-    workflow = (REPO / "workflows" / "seq2expr.nf").read_text()
-    calls = {
-        name: re.findall(r"stepCode\('([\w.]+)'\)", body)
-        for name, body in re.findall(r"^\s*(\w+) \(\n(.*?)^\s*\)\s*$", workflow, re.M | re.S)
-    }
+    computed from that module's own script: stepCode('<its script>') in its call (the workflow and
+    its stage subworkflows call the modules)."""
+    sources = [REPO / "workflows" / "seq2expr.nf", *sorted((REPO / "subworkflows" / "local").glob("*/main.nf"))]
+    calls: dict[str, list[str]] = {}
+    for source in sources:
+        for name, body in re.findall(r"^\s*(\w+) \(\n(.*?)^\s*\)\s*$", source.read_text(), re.M | re.S):
+            calls.setdefault(name, []).extend(re.findall(r"stepCode\('([\w.]+)'\)", body))
     for process, script in module_scripts().items():
         if process not in calls:
             continue  # a module the workflow does not call
-        assert calls[process] == [script], f"{process} runs {script} but gets stepCode({calls[process]})"
+        assert calls[process] and set(calls[process]) == {script}, (
+            f"{process} runs {script} but gets stepCode({calls[process]})"
+        )
         assert (REPO / "bin" / script).is_file(), script
     assert {"DEXTER", "FINETUNE_DNABERT2", "EVALUATE_MODELS"} <= set(calls), sorted(calls)
