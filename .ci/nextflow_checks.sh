@@ -24,8 +24,8 @@ ko() { failed=$((failed + 1)); echo "nextflow_checks: FAILED: $*"; }
 seconds() { local start=$1; echo $(($(date +%s) - start)); }
 
 # --- hadolint ------------------------------------------------------------------------------
-if hadolint containers/cpu/Dockerfile containers/gpu/Dockerfile; then
-    ok "hadolint clean (containers/cpu, containers/gpu)"
+if hadolint containers/Dockerfile; then
+    ok "hadolint clean (containers/Dockerfile: the cpu and gpu targets)"
 else
     ko "hadolint"
 fi
