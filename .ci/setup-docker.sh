@@ -4,11 +4,13 @@
 #   1. installs docker.io and debootstrap if missing, starts dockerd (idempotent; overlay2, else vfs);
 #   2. makes the local base image seq2expr-base:bookworm (debootstrap --variant=minbase bookworm,
 #      then docker import), reused when present;
-#   3. builds containers/cpu and containers/gpu with --build-arg BASE_IMAGE=seq2expr-base:bookworm,
-#      tagged exactly as modules/ names them. An image is rebuilt only when its inputs changed: its
-#      label io.seq2expr.inputs holds the sha256 of the Dockerfile, requirements.txt and the base
-#      image id. pip inside the build gets the host's CA bundle (and proxy variables, if any) as a
-#      BuildKit secret / predefined build args, which no layer keeps.
+#   3. builds the targets cpu and gpu of containers/Dockerfile with --build-arg
+#      BASE_IMAGE=seq2expr-base:bookworm, tagged exactly as modules/ names them; the second build
+#      takes the environment both share from BuildKit's cache (one pip install for both). An image
+#      is rebuilt only when its inputs changed: its label io.seq2expr.inputs holds the sha256 of the
+#      Dockerfile, requirements.txt, the target and the base image id. pip inside the build gets the
+#      host's CA bundle (and proxy variables, if any) as a BuildKit secret / predefined build args,
+#      which no layer keeps.
 # Prints the image tags last, one per line.
 # Environment: SEQ2EXPR_IMAGES="cpu gpu" (which images), SEQ2EXPR_BASE_IMAGE (use this base instead).
 set -euo pipefail
@@ -98,7 +100,7 @@ for image in $IMAGES; do
         log "modules/ must name exactly one seq2expr-${image} image, found: ${tag:-none}"
         exit 1
     fi
-    inputs=$( { sha256sum "containers/$image/Dockerfile" containers/requirements.txt; echo "$base_id"; } \
+    inputs=$( { sha256sum containers/Dockerfile containers/requirements.txt; echo "$image $base_id"; } \
         | sha256sum | cut -d' ' -f1)
     have=$("$DOCKER" image inspect --format '{{index .Config.Labels "io.seq2expr.inputs"}}' "$tag" 2>/dev/null || true)
     if [ "$have" = "$inputs" ]; then
@@ -108,8 +110,8 @@ for image in $IMAGES; do
         log "building $tag (log in $LOG_DIR/build-$image.log)"
         DOCKER_BUILDKIT=1 "$DOCKER" build --progress=plain \
             --build-arg "BASE_IMAGE=$BASE_TAG" "${build_args[@]}" \
-            --label "io.seq2expr.inputs=$inputs" \
-            -t "$tag" -f "containers/$image/Dockerfile" containers >"$LOG_DIR/build-$image.log" 2>&1 \
+            --label "io.seq2expr.inputs=$inputs" --target "$image" \
+            -t "$tag" -f containers/Dockerfile containers >"$LOG_DIR/build-$image.log" 2>&1 \
             || { tail -30 "$LOG_DIR/build-$image.log" >&2; log "build of $tag failed"; exit 1; }
         log "built $tag in $((SECONDS - start)) s, $("$DOCKER" image inspect --format '{{.Size}}' "$tag" | numfmt --to=iec) "
     fi

@@ -21,7 +21,8 @@ import pytest
 from conftest import REPO, nextflow_launcher
 
 IMAGES = ("cpu", "gpu")
-DOCKERFILES = {image: REPO / "containers" / image / "Dockerfile" for image in IMAGES}
+#: one Dockerfile, a target per image (`docker build --target cpu|gpu`)
+DOCKERFILE = REPO / "containers" / "Dockerfile"
 REQUIREMENTS = REPO / "containers" / "requirements.txt"
 REQUIRE_DOCKER = os.environ.get("SEQ2EXPR_REQUIRE_DOCKER") == "1"
 
@@ -32,6 +33,48 @@ def requirement_name(requirement: str) -> str:
 
 def pinned_lines() -> list[str]:
     return [line.strip() for line in REQUIREMENTS.read_text().splitlines() if line.strip() and not line.startswith("#")]
+
+
+def stages() -> dict[str, list[str]]:
+    """stage name -> its instructions (the FROM first, continuation lines joined, no comments)."""
+    found: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    lines = [line for line in DOCKERFILE.read_text().splitlines() if not line.lstrip().startswith("#")]
+    for instruction in re.sub(r"\\\n", " ", "\n".join(lines)).splitlines():
+        if not instruction.strip():
+            continue
+        start = re.match(r"FROM\s+\S+\s+AS\s+([\w.-]+)\s*$", instruction, re.I)
+        if start:
+            current = found.setdefault(start.group(1), [])
+        elif instruction.split()[0].upper() == "FROM":
+            raise AssertionError(f"every stage is named: {instruction}")
+        if current is not None:
+            current.append(instruction)
+    return found
+
+
+def parent(stage: list[str]) -> str:
+    return stage[0].split()[1]
+
+
+def built_from(target: str) -> list[str]:
+    """The stages `--target TARGET` builds: the target, the stages it starts FROM and copies --from,
+    and theirs."""
+    all_stages, order, todo = stages(), [], [target]
+    while todo:
+        name = todo.pop()
+        if name in order or name not in all_stages:
+            continue
+        order.append(name)
+        todo.append(parent(all_stages[name]))
+        todo += re.findall(r"--from=([\w.-]+)", "\n".join(all_stages[name]))
+    return order
+
+
+def target_text(target: str) -> str:
+    """The instructions of every stage the target builds."""
+    all_stages = stages()
+    return "\n".join(line for name in built_from(target) for line in all_stages[name])
 
 
 #: a Docker tag of ours (not preceded by oras://, which names the Singularity image of a release)
@@ -64,8 +107,8 @@ def test_images_pin_every_runtime_dependency() -> None:
     assert needed <= pinned, f"not pinned: {needed - pinned}"
     assert "torch==2.13.0" in lines, "torch stays the PyPI (CUDA) build 2.13.0"
     assert len(pinned) == len(lines), "each package pinned once"
-    for image, dockerfile in DOCKERFILES.items():
-        text = dockerfile.read_text()
+    for image in IMAGES:
+        text = target_text(image)
         assert "-r /tmp/requirements.txt" in text, f"{image}: installs the one requirements file"
         assert "--no-cache-dir" in text
 
@@ -73,13 +116,45 @@ def test_images_pin_every_runtime_dependency() -> None:
 @pytest.mark.parametrize("image", IMAGES)
 def test_images_hold_dependencies_only(image: str) -> None:
     """No seq2expr code in an image: the tasks stage the launching checkout's package instead."""
-    text = DOCKERFILES[image].read_text()
-    instructions = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    text = target_text(image)
+    instructions = text.splitlines()
     copies = [line for line in instructions if line.split()[:1] == ["COPY"]]
     assert all("requirements.txt" in line or "--from=" in line for line in copies), copies
-    assert not re.search(r"pip install[^\n]*\s(\.|/opt/seq2expr|src)(\s|$)", "\n".join(instructions))
-    assert re.search(r"^ARG BASE_IMAGE=", text, re.M), "the base image is a build argument"
+    assert not re.search(r"pip install[^\n]*\s(\.|/opt/seq2expr|src)(\s|$)", text)
+    assert re.search(r"^ARG BASE_IMAGE=", DOCKERFILE.read_text(), re.M), "the base image is a build argument"
+    assert {parent(stages()[name]) for name in built_from(image)} - set(stages()) == {"${BASE_IMAGE}"}
     assert "procps" in text, "ps for Nextflow's task trace"
+
+
+def test_both_images_share_one_environment_and_the_cpu_one_has_no_triton() -> None:
+    """The environment is installed once, in a stage both targets build (so the second build takes
+    it from the cache). The GPU image is that stage as installed (pip check, a CUDA build of torch);
+    the CPU image starts again from the stage below it and copies the environment from a stage that
+    removed triton, so that no layer of the CPU image holds triton. Neither image has a build step
+    of its own."""
+    all_stages = stages()
+    installs = [name for name, stage in all_stages.items() if any("-r /tmp/requirements.txt" in line for line in stage)]
+    assert len(installs) == 1, f"the requirements are installed in one stage: {installs}"
+    (shared,) = installs
+    assert all(shared in built_from(image) for image in IMAGES), {image: built_from(image) for image in IMAGES}
+    install = "\n".join(all_stages[shared])
+    assert "pip check" in install and "torch.version.cuda" in install, "the GPU image's checks"
+    runtime = parent(all_stages[shared])
+    assert parent(all_stages[runtime]) == "${BASE_IMAGE}" and "procps" in "\n".join(all_stages[runtime])
+    cpu, gpu = all_stages["cpu"], all_stages["gpu"]
+    for image, stage in (("cpu", cpu), ("gpu", gpu)):
+        assert not [line for line in stage if line.split()[0] in ("RUN", "ADD")], f"{image}: no build step of its own"
+    assert parent(gpu) == shared and not [line for line in gpu if line.split()[0] == "COPY"], (
+        "gpu: the environment as installed"
+    )
+    assert parent(cpu) == runtime, "cpu: no layer of the shared stage (triton is in them)"
+    copies = [line for line in cpu if line.split()[0] == "COPY"]
+    assert len(copies) == 1 and re.fullmatch(r"COPY --from=[\w.-]+ /opt/venv /opt/venv", copies[0].strip()), copies
+    cpu_env = re.findall(r"--from=([\w.-]+)", copies[0])[0]
+    assert parent(all_stages[cpu_env]) == shared, f"{cpu_env}: the shared environment less triton"
+    assert any("pip uninstall -y triton" in line for line in all_stages[cpu_env]), cpu_env
+    assert any("NVIDIA_VISIBLE_DEVICES=all" in line for line in gpu)
+    assert not any("NVIDIA_VISIBLE_DEVICES" in line for line in cpu + all_stages[runtime] + all_stages[shared])
 
 
 def test_modules_name_both_images() -> None:
@@ -309,15 +384,18 @@ def module_scripts() -> dict[str, str]:
 
 def test_each_step_gets_the_code_of_the_script_it_runs() -> None:
     """-resume follows the code a step runs only if the workflow hands each module the folder
-    computed from that module's own script: stepCode('<its script>') in its call."""
-    workflow = (REPO / "workflows" / "seq2expr.nf").read_text()
-    calls = {
-        name: re.findall(r"stepCode\('([\w.]+)'\)", body)
-        for name, body in re.findall(r"^\s*(\w+) \(\n(.*?)^\s*\)\s*$", workflow, re.M | re.S)
-    }
+    computed from that module's own script: stepCode('<its script>') in its call (the workflow and
+    its stage subworkflows call the modules)."""
+    sources = [REPO / "workflows" / "seq2expr.nf", *sorted((REPO / "subworkflows" / "local").glob("*/main.nf"))]
+    calls: dict[str, list[str]] = {}
+    for source in sources:
+        for name, body in re.findall(r"^\s*(\w+) \(\n(.*?)^\s*\)\s*$", source.read_text(), re.M | re.S):
+            calls.setdefault(name, []).extend(re.findall(r"stepCode\('([\w.]+)'\)", body))
     for process, script in module_scripts().items():
         if process not in calls:
             continue  # a module the workflow does not call
-        assert calls[process] == [script], f"{process} runs {script} but gets stepCode({calls[process]})"
+        assert calls[process] and set(calls[process]) == {script}, (
+            f"{process} runs {script} but gets stepCode({calls[process]})"
+        )
         assert (REPO / "bin" / script).is_file(), script
     assert {"DEXTER", "FINETUNE_DNABERT2", "EVALUATE_MODELS"} <= set(calls), sorted(calls)
