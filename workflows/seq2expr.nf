@@ -8,8 +8,7 @@ include { PREPARE_DATA        } from '../subworkflows/local/prepare_data'
 include { TRAIN_MODELS        } from '../subworkflows/local/train_models'
 include { EVALUATE_AND_REPORT } from '../subworkflows/local/evaluate_and_report'
 
-include { selectedModels              } from '../subworkflows/local/utils_nfcore_seq2expr_pipeline'
-include { perSeedModels; probeModels  } from '../subworkflows/local/utils_seq2expr_steps'
+include { perSeedModels; probeModels; selectedModels } from '../subworkflows/local/utils_nfcore_seq2expr_pipeline'
 
 /*
 ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~

@@ -7,8 +7,7 @@
 include { EVALUATE_MODELS } from '../../../modules/local/evaluate_models/main'
 include { MULTIQC         } from '../../../modules/local/multiqc/main'
 
-include { workflowVersionsYaml; paramsSummaryMultiqc } from '../utils_nfcore_seq2expr_pipeline'
-include { groupRuns; stepCode; tissueMeta             } from '../utils_seq2expr_steps'
+include { groupRuns; paramsSummaryMultiqc; stepCode; tissueMeta; workflowVersionsYaml } from '../utils_nfcore_seq2expr_pipeline'
 
 workflow EVALUATE_AND_REPORT {
 

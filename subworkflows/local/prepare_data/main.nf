@@ -7,8 +7,7 @@ include { FETCH_INPUTS        } from '../../../modules/local/fetch_inputs/main'
 include { EXTRACT_TSS_WINDOWS } from '../../../modules/local/extract_tss_windows/main'
 include { BUILD_DATASET       } from '../../../modules/local/build_dataset/main'
 
-include { checkTissues } from '../utils_nfcore_seq2expr_pipeline'
-include { stepCode     } from '../utils_seq2expr_steps'
+include { checkTissues; stepCode } from '../utils_nfcore_seq2expr_pipeline'
 
 workflow PREPARE_DATA {
 

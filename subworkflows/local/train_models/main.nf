@@ -11,7 +11,7 @@ include { TRAIN_CNN         } from '../../../modules/local/train_cnn/main'
 include { PROBE_DNABERT2    } from '../../../modules/local/probe_dnabert2/main'
 include { PROBE_GLM         } from '../../../modules/local/probe_glm/main'
 
-include { stepCode } from '../utils_seq2expr_steps'
+include { stepCode } from '../utils_nfcore_seq2expr_pipeline'
 
 workflow TRAIN_MODELS {
 
