@@ -65,7 +65,8 @@ workflow SEQ2EXPR {
     // SUBWORKFLOW: metrics, comparisons and the ladder per tissue, then its MultiQC report. The
     // evaluation waits for every run of a tissue: one per model, one per seed of a per-seed model.
     //
-    def n_per_seed = models.count { model -> model in perSeedModels() }
+    def per_seed   = perSeedModels() // read from the roster once, not once per model
+    def n_per_seed = models.count { model -> model in per_seed }
     def n_fits     = n_per_seed * params.replicates
     def n_runs     = models.size() - n_per_seed + n_fits + probe_models.size()
     EVALUATE_AND_REPORT (
