@@ -56,6 +56,20 @@ DEFAULT_SPLIT = next(spec for spec in fields(DatasetOptions) if spec.name == "sp
     help=DEFAULT_SPLIT.metadata["help"],
 )
 @seed_option("the split's draw")
+@click.option(
+    "--folds",
+    default=DatasetOptions.folds,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="--split grouped: K folds of whole gene groups, each gene tested in one (1: one grouped 2/3 : 1/3 draw).",
+)
+@click.option(
+    "--cv-repeats",
+    default=DatasetOptions.cv_repeats,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="--split grouped: independent fold draws (columns fold, fold_1, ...).",
+)
 @val_fraction_option("carved from the train genes of the grouped (by groups) or dexter split (0: no val split)")
 @click.option("--test-chromosomes", multiple=True, help="Chromosome split: test chromosomes (comma list).")
 @click.option("--val-chromosomes", multiple=True, help="Chromosome split: validation chromosomes (comma list).")
@@ -98,6 +112,8 @@ def main(
     windows: Path | None,
     split_mode: str,
     seed: int,
+    folds: int,
+    cv_repeats: int,
     val_fraction: float,
     test_chromosomes: tuple[str, ...],
     val_chromosomes: tuple[str, ...],
@@ -109,7 +125,8 @@ def main(
     verbose: bool,
     **grouping: Any,
 ) -> None:
-    """Write dataset.tsv.gz (gene_id, chrom, split, tpm, target, sequence; expression-file order),
+    """Write dataset.tsv.gz (gene_id, chrom, split, tpm, target, sequence and, cross-fitted, fold columns;
+    expression-file order),
     dataset_ledger.tsv (every gene left out, with the reason), gene_groups.tsv (gene_id, group,
     reason, partner, identity: genes with overlapping or homologous windows share a group) and
     dataset_summary_mqc.tsv / gene_groups_mqc.tsv (the counts, for the report)."""
@@ -118,6 +135,8 @@ def main(
         tissue=tissue,
         split=split_mode,
         seed=seed,
+        folds=folds,
+        cv_repeats=cv_repeats,
         val_fraction=val_fraction,
         test_chromosomes=tuple(comma_list(test_chromosomes)),
         val_chromosomes=tuple(comma_list(val_chromosomes)),

@@ -23,6 +23,7 @@ import click
 from tqdm import tqdm
 
 from seq2expr.data.dataset import DEFAULT_SEED, DEFAULT_VAL_FRACTION
+from seq2expr.data.folds import SINGLE_SPLIT
 from seq2expr.errors import InputError
 
 T = TypeVar("T")
@@ -133,6 +134,24 @@ def seed_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]
         type=click.IntRange(min=0),
         help=f"Seed of {what} (one seed drives the split and the training of every model).",
     )
+
+
+def fold_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`--fold` and `--repeat`: which fit of a cross-fitted dataset this run is (0 and 0: a single split)."""
+    function = click.option(
+        "--repeat",
+        default=SINGLE_SPLIT,
+        show_default=True,
+        type=click.IntRange(min=0),
+        help="Cross-fitting: the fold draw (column fold, fold_1, ...) the --fold belongs to.",
+    )(function)
+    return click.option(
+        "--fold",
+        default=SINGLE_SPLIT,
+        show_default=True,
+        type=click.IntRange(min=0),
+        help="Cross-fitting: the fold whose genes are the test genes (1..K); 0 for a single-split dataset.",
+    )(function)
 
 
 def val_fraction_option(when: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -1,13 +1,16 @@
 """The dataset contract: one row per gene with its split, expression and window sequence.
 
-`dataset.tsv.gz` columns: gene_id, chrom, split (train/val/test), tpm, target, sequence.
-Every model reads it through `read_dataset`, so they all see the same genes and split.
+`dataset.tsv.gz` columns: gene_id, chrom, split (train/val/test), tpm, target, sequence, and
+under cross-fitting `fold` (`fold_1`, ... for further repeats; `seq2expr.data.folds`). Every
+model reads it through `read_dataset` (one fold's view: `seq2expr.data.folds.read_fold`), so they
+all see the same genes and split.
 
-Three splits: `grouped` (the default) keeps each group of similar genes (`seq2expr.data.similarity`)
-on one side, so a test gene's near-copy is never trained on; `dexter` is DExTER's own draw over
-gene ids (the study's, kept byte for byte); `chromosome` holds whole chromosomes out. Every split
-writes `gene_groups.tsv`, so the evaluation can tell the test genes that are unseen from those
-with a similar gene in train or val.
+Three protocols: `grouped` (the default) is grouped K-fold cross-fitting: each group of similar
+genes (`seq2expr.data.similarity`) lies in one fold, so a test gene's near-copy is never trained
+on (with `--folds 1`, one grouped 2/3 : 1/3 draw); `dexter` is DExTER's own draw over gene ids (the
+study's, kept byte for byte); `chromosome` holds whole chromosomes out. Every split writes
+`gene_groups.tsv`, so the evaluation can tell the test genes that are unseen from those with a
+similar gene in train or val.
 """
 
 from __future__ import annotations
@@ -20,6 +23,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seq2expr.data.folds import (
+    DEFAULT_CV_REPEATS,
+    DEFAULT_FOLDS,
+    draw_folds,
+    draw_inner_val,
+    fold_column,
+    fold_columns,
+    fold_view,
+    parse_fold_columns,
+)
 from seq2expr.data.similarity import GroupingSpec, group_genes, summary_counts
 from seq2expr.data.tss import chromosome_key
 from seq2expr.errors import InputError, NothingKept
@@ -43,12 +56,18 @@ def read_dataset(path: Path) -> pd.DataFrame:
     check_unique_genes(table, path)
     for column in ("tpm", "target"):
         table[column] = numeric_column(table, column, path, finite=True)
-    return table[DATASET_COLUMNS]
+    table = parse_fold_columns(table, path)
+    return table[DATASET_COLUMNS + fold_columns(table)]
+
+
+def read_fold(path: Path, fold: int, repeat: int) -> pd.DataFrame:
+    """The dataset as the fit of one fold and repeat sees it (`seq2expr.data.folds.fold_view`)."""
+    return fold_view(read_dataset(path), fold, repeat, path)
 
 
 def write_dataset(table: pd.DataFrame, path: Path) -> None:
     """Write the dataset in the contract's column order, byte-identical across re-runs."""
-    write_tsv(table[DATASET_COLUMNS], path)
+    write_tsv(table[DATASET_COLUMNS + fold_columns(table)], path)
 
 
 LEDGER_COLUMNS = ["gene_id", "source", "reason", "detail"]
@@ -342,11 +361,14 @@ class DatasetOptions:
     split: str = field(
         default="grouped",
         metadata={
-            "help": "grouped: whole groups of similar genes to train/val/test (2/3 : 1/3); dexter: DExTER's own "
-            "random 2/3 train draw over gene ids; chromosome: hold out whole chromosomes."
+            "help": "grouped: grouped K-fold cross-fitting (--folds; whole groups of similar genes per fold; "
+            "--folds 1: one grouped 2/3 : 1/3 draw); dexter: DExTER's own random 2/3 train draw over gene ids (the "
+            "study's single split); chromosome: hold out whole chromosomes."
         },
     )
     seed: int = DEFAULT_SEED
+    folds: int = DEFAULT_FOLDS
+    cv_repeats: int = DEFAULT_CV_REPEATS
     val_fraction: float = DEFAULT_VAL_FRACTION
     test_chromosomes: tuple[str, ...] = ()
     val_chromosomes: tuple[str, ...] = ()
@@ -356,6 +378,17 @@ class DatasetOptions:
     def __post_init__(self) -> None:
         if self.split not in SPLIT_MODES:
             raise InputError(f"--split {self.split!r} is not one of {', '.join(SPLIT_MODES)}")
+        if self.folds < 1 or self.cv_repeats < 1:
+            raise InputError(f"--folds {self.folds} and --cv-repeats {self.cv_repeats} must be at least 1")
+        if self.split != "grouped" and (self.folds, self.cv_repeats) != (DEFAULT_FOLDS, DEFAULT_CV_REPEATS):
+            raise InputError(f"--folds and --cv-repeats belong to --split grouped, not --split {self.split}")
+        if self.folds == 1 and self.cv_repeats > 1:
+            raise InputError("--cv-repeats needs cross-fitting (--folds 2 or more)")
+
+    @property
+    def cross_fitted(self) -> bool:
+        """Whether the dataset gets fold columns (grouped K-fold with K >= 2)."""
+        return self.split == "grouped" and self.folds >= 2
 
 
 @dataclass(frozen=True)
@@ -407,6 +440,24 @@ def draw_split(
         labels = grouped_split(groups["group"].tolist(), options.seed, options.val_fraction)
     check_split_parts(labels, table, groups, options, source)
     return labels
+
+
+def draw_cross_fit(
+    groups: pd.DataFrame, options: DatasetOptions, source: str
+) -> tuple[list[str], dict[str, list[int]]]:
+    """The inner train/val labels and one fold column per repeat of a cross-fitted dataset (`seq2expr.data.folds`)."""
+    names = groups["group"].tolist()
+    n_groups = len(set(names))
+    if n_groups < options.folds:
+        raise NothingKept(
+            f"--folds {options.folds} on {source}: some fold would hold no gene",
+            [f"{n_groups} gene groups"],
+            "a group of similar genes is never split (gene_groups.tsv); use fewer --folds",
+        )
+    labels = draw_inner_val(names, options.val_fraction, options.seed)
+    repeats = range(options.cv_repeats)
+    folds = {fold_column(repeat): draw_folds(names, options.folds, options.seed, repeat) for repeat in repeats}
+    return labels, folds
 
 
 def check_split_parts(
@@ -471,7 +522,11 @@ def run(
         log.warning("no --windows: gene groups from homology alone (overlapping windows not searched)")
     groups = group_genes(genes, cased, coordinates, options.grouping)
     source = f"the {len(genes)} genes of {sequences} with a {column} value in {expression}"
-    dataset = assemble(matched, draw_split(matched.table, groups, options, source), options.target)
+    if options.cross_fitted:
+        labels, folds = draw_cross_fit(groups, options, source)
+        dataset = assemble(matched, labels, options.target).assign(**folds)
+    else:
+        dataset = assemble(matched, draw_split(matched.table, groups, options, source), options.target)
     outdir.mkdir(parents=True, exist_ok=True)
     files = [outdir / name for name in ("dataset.tsv.gz", "dataset_ledger.tsv", GROUPS_FILE)]
     write_dataset(dataset, files[0])
@@ -479,8 +534,11 @@ def run(
     write_tsv(ledger, files[1])
     write_tsv(groups, files[2])
     splits = {name: int((dataset["split"] == name).sum()) for name in SPLITS}
+    if options.cross_fitted:  # every gene is a test gene once per repeat; val is the inner draw
+        splits["test"] = len(dataset)
     reasons = ledger_counts(ledger)
-    summary = {"genes": len(dataset), **splits, **reasons}
+    protocol = {"folds": options.folds, "cv_repeats": options.cv_repeats} if options.cross_fitted else {}
+    summary = {"genes": len(dataset), **splits, **protocol, **reasons}
     group_summary = summary_counts(groups)
     write_report_files(
         [
@@ -491,6 +549,12 @@ def run(
     )
     files += [outdir / SUMMARY_FILE, outdir / GROUPS_SUMMARY_FILE]
     log.info("tissue %s: %d genes; %s", column, len(dataset), ", ".join(f"{n} {s}" for s, n in splits.items()))
+    if options.cross_fitted:
+        sizes = dataset[fold_column(0)].value_counts().sort_index()
+        log.info(
+            "cross-fitting: %d folds x %d repeat(s) of whole gene groups; fold sizes %s; val (inner) %d genes",
+            options.folds, options.cv_repeats, ", ".join(map(str, sizes.tolist())), splits["val"],
+        )  # fmt: skip
     if options.target.kind == "specificity":
         tissues = ", ".join(options.target.background) or "every tissue of the table"
         log.info("target: specificity, the level in %s minus the mean level over %s", column, tissues)

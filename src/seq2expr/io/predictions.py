@@ -1,7 +1,9 @@
 """The `predictions.tsv` contract that every model writes and the evaluation reads.
 
-Columns: gene_id, split, observed, predicted, model. One row per gene of the dataset, every
-split, so that a new model joins the comparison by writing this one file.
+Columns: gene_id, split, observed, predicted, model, fold, repeat. One row per gene of the dataset,
+every split, so that a new model joins the comparison by writing this one file. `fold` and
+`repeat` say which fit of a cross-fitted dataset wrote it (`seq2expr.data.folds`; its test genes
+are that fold's); a single split is fold 0, repeat 0, and a file without the two columns is read so.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from seq2expr.io.tables import check_allowed, numeric_column, read_table, write_
 SPLITS = ("train", "val", "test")
 """A gene's role in a dataset and in every predictions file."""
 
-PREDICTION_COLUMNS = ["gene_id", "split", "observed", "predicted", "model"]
+PREDICTION_COLUMNS = ["gene_id", "split", "observed", "predicted", "model", "fold", "repeat"]
+FIT_COLUMNS = ("fold", "repeat")
 NEAR_CONSTANT_SPREAD = 0.01
 """Predictions whose SD is below this share of the observed SD are near-constant: their r, CI and test
 measure rounding noise (an untrained or collapsed regressor), however significant they look."""
@@ -55,8 +58,10 @@ def make_predictions(
     observed: np.ndarray | pd.Series,
     predicted: np.ndarray | pd.Series,
     model: str,
+    fold: int = 0,
+    repeat: int = 0,
 ) -> pd.DataFrame:
-    """Assemble a predictions table in the contract's column order."""
+    """Assemble a predictions table in the contract's column order (fold 0, repeat 0: a single split)."""
     table = pd.DataFrame(
         {
             "gene_id": list(gene_ids),
@@ -64,6 +69,8 @@ def make_predictions(
             "observed": np.asarray(observed, dtype=float),
             "predicted": np.asarray(predicted, dtype=float),
             "model": model,
+            "fold": fold,
+            "repeat": repeat,
         }
     )
     return table[PREDICTION_COLUMNS]
@@ -76,10 +83,21 @@ def write_predictions(table: pd.DataFrame, path: Path) -> None:
 
 def read_predictions(path: Path) -> pd.DataFrame:
     """Read and check one predictions file; every problem names the file and line."""
-    table = read_table(path, PREDICTION_COLUMNS, ["gene_id", "split", "model"], "a predictions table")
+    table = read_table(path, PREDICTION_COLUMNS[:5], ["gene_id", "split", "model"], "a predictions table")
     if table.empty:
         raise InputError("no predictions after the header line", path)
     check_allowed(table, "split", SPLITS, path)
     for column in ("observed", "predicted"):
         table[column] = numeric_column(table, column, path, finite=True)
+    for column in FIT_COLUMNS:
+        if column not in table.columns:
+            table[column] = 0
+            continue
+        values = numeric_column(table, column, path, finite=True)
+        bad = (values != values.round()) | (values < 0) | (values != values.iloc[0])
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            what = f"{column} {table[column].iloc[row]!r}; expected one whole number >= 0 for the whole file"
+            raise InputError(what, path, row + 2)
+        table[column] = values.astype(int)
     return table[PREDICTION_COLUMNS]
