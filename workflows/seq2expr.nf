@@ -8,7 +8,7 @@ include { PREPARE_DATA        } from '../subworkflows/local/prepare_data'
 include { TRAIN_MODELS        } from '../subworkflows/local/train_models'
 include { EVALUATE_AND_REPORT } from '../subworkflows/local/evaluate_and_report'
 
-include { perSeedModels; probeModels; selectedModels } from '../subworkflows/local/utils_nfcore_seq2expr_pipeline'
+include { fitBlocks; perSeedModels; probeModels; selectedModels } from '../subworkflows/local/utils_nfcore_seq2expr_pipeline'
 
 /*
 ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
@@ -63,12 +63,14 @@ workflow SEQ2EXPR {
 
     //
     // SUBWORKFLOW: metrics, comparisons and the ladder per tissue, then its MultiQC report. The
-    // evaluation waits for every run of a tissue: one per model, one per seed of a per-seed model.
+    // evaluation waits for every run of a tissue: one per model and fit (fold), one per seed of a
+    // per-seed model.
     //
     def per_seed   = perSeedModels() // read from the roster once, not once per model
     def n_per_seed = models.count { model -> model in per_seed }
-    def n_fits     = n_per_seed * params.replicates
-    def n_runs     = models.size() - n_per_seed + n_fits + probe_models.size()
+    def n_blocks   = fitBlocks().size()
+    def n_fits     = n_per_seed * params.replicates * n_blocks
+    def n_runs     = (models.size() - n_per_seed + probe_models.size()) * n_blocks + n_fits
     EVALUATE_AND_REPORT (
         TRAIN_MODELS.out.predictions,
         TRAIN_MODELS.out.compute,

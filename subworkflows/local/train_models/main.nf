@@ -1,8 +1,9 @@
 //
-// Every model of --models and --probe_models on each tissue's dataset, in parallel. Each writes the
-// same predictions.tsv format and a compute.tsv; models trained once per seed (the roster's
-// per_seed) run once for each of --replicates seeds: meta.seed is --seed, --seed + 1, ...; the
-// split stays the one of --seed.
+// Every model of --models and --probe_models on each tissue's dataset, in parallel: one task per
+// model x fit (fold and repeat of cross-fitting, else the one split) x seed. Each writes the same
+// predictions.tsv format and a compute.tsv; models trained once per seed (the roster's per_seed)
+// run once for each of --replicates seeds: meta.seed is --seed, --seed + 1, ...; the folds stay
+// the ones of --seed.
 //
 
 include { DEXTER            } from '../../../modules/local/dexter/main'
@@ -11,7 +12,7 @@ include { TRAIN_CNN         } from '../../../modules/local/train_cnn/main'
 include { PROBE_DNABERT2    } from '../../../modules/local/probe_dnabert2/main'
 include { PROBE_GLM         } from '../../../modules/local/probe_glm/main'
 
-include { stepCode } from '../utils_nfcore_seq2expr_pipeline'
+include { fitBlocks; fitFolder; stepCode } from '../utils_nfcore_seq2expr_pipeline'
 
 workflow TRAIN_MODELS {
 
@@ -25,16 +26,24 @@ workflow TRAIN_MODELS {
 
     main:
 
-    def ch_seeded = ch_dataset.combine(
+    // [ meta + fold, repeat, dataset, groups ]: one per fit of each tissue's dataset
+    def ch_blocks     = ch_dataset
+        .join(ch_groups)
+        .combine(channel.fromList(fitBlocks()))
+        .map { meta, dataset, groups, fold, repeat -> [ meta + [ fold: fold, repeat: repeat ], dataset, groups ] }
+        .map { meta, dataset, groups -> [ meta + [ fit: fitFolder(meta) ], dataset, groups ] }
+    def ch_block_data = ch_blocks.map { meta, dataset, _groups -> [ meta, dataset ] }
+    def ch_seeded     = ch_block_data.combine(
         channel.fromList((0..<params.replicates).collect { replicate -> params.seed + replicate })
     ).map { meta, dataset, seed -> [ meta + [ seed: seed ], dataset ] }
+     .map { meta, dataset -> [ meta + [ fit: fitFolder(meta) ], dataset ] }
     def ch_predictions  = channel.empty()
     def ch_compute      = channel.empty()
     def ch_fits         = channel.empty() // fit.json of the per-seed runs: what their weights were fitted on
     def ch_tissue_files = channel.empty()
     if ('dexter' in models) {
         DEXTER (
-            ch_dataset,
+            ch_blocks,
             stepCode('dexter.py')
         )
         ch_predictions  = ch_predictions.mix(DEXTER.out.predictions)
@@ -65,7 +74,7 @@ workflow TRAIN_MODELS {
     }
     if ('dnabert2_probe' in models) {
         PROBE_DNABERT2 (
-            ch_dataset.join(ch_groups),
+            ch_blocks,
             pretrained,
             model_id,
             stepCode('probe_dnabert2.py')
@@ -77,8 +86,7 @@ workflow TRAIN_MODELS {
     // with the penalty and layer chosen by folds of the dataset's gene groups
     if (probe_models) {
         PROBE_GLM (
-            ch_dataset
-                .join(ch_groups)
+            ch_blocks
                 .combine(channel.fromList(probe_models))
                 .map { meta, dataset, groups, name, hub_id, folder -> [ meta, dataset, groups, name, hub_id, folder ] },
             stepCode('probe_glm.py')
@@ -88,7 +96,7 @@ workflow TRAIN_MODELS {
     }
 
     emit:
-    predictions = ch_predictions  // channel: [ val(meta), path(predictions.tsv) ] one per model run
+    predictions = ch_predictions  // channel: [ val(meta), path(predictions.tsv) ] one per model run (fit x seed)
     compute     = ch_compute      // channel: [ val(meta), path(compute.tsv) ] one per model run
     fits        = ch_fits         // channel: [ val(meta), path(fit.json) ] one per per-seed run
     tissue_mqc  = ch_tissue_files // channel: [ val(meta), path(file) ] report content of one tissue

@@ -489,10 +489,40 @@ def perSeedModels() {
 }
 
 //
-// A task's meta without the replicate's seed the workflow adds: what every model of a tissue shares
+// The fits of each model on one dataset, as [ fold, repeat ]: under cross-fitting (--split grouped
+// with --folds 2 or more) one per fold of each --cv_repeats fold draw; a single split is [ 0, 0 ]
+//
+def fitBlocks() {
+    if (params.split != 'grouped' || params.folds < 2) {
+        return [ [ 0, 0 ] ]
+    }
+    return (0..<params.cv_repeats).collectMany { repeat -> (1..params.folds).collect { fold -> [ fold, repeat ] } }
+}
+
+//
+// A model run's output sub-folder: fold_<k>/ under cross-fitting, repeat_<r>/ with several fold
+// draws, seed_<s>/ with several seeds ('' for the one fit of a single split)
+//
+def fitFolder(meta) {
+    def parts = []
+    if (meta.fold) {
+        parts << "fold_${meta.fold}"
+    }
+    if (meta.fold && params.cv_repeats > 1) {
+        parts << "repeat_${meta.repeat}"
+    }
+    if (meta.seed != null && params.replicates > 1) {
+        parts << "seed_${meta.seed}"
+    }
+    return parts.collect { part -> "/${part}" }.join('')
+}
+
+//
+// A task's meta without what the workflow adds per fit (fold, repeat, seed, its folder): what every
+// model of a tissue shares
 //
 def tissueMeta(meta) {
-    return meta.findAll { key, _value -> key != 'seed' }
+    return meta.findAll { key, _value -> !(key in [ 'fold', 'repeat', 'seed', 'fit' ]) }
 }
 
 //
