@@ -167,8 +167,17 @@ def build_bundled_dataset(test_windows: Path, outdir: Path, *options: str | Path
 
 @pytest.fixture(scope="session")
 def synthetic_dataset(test_windows: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """dataset.tsv.gz of the bundled data, Pituitary, the default (grouped) split with 10 % of train as val."""
-    return build_bundled_dataset(test_windows, tmp_path_factory.mktemp("dataset"), "--val-fraction", "0.1")
+    """dataset.tsv.gz of the bundled data, Pituitary, one grouped 2/3 : 1/3 split (`--folds 1`) with 10 % of
+    train as val: the single-split protocol the models' own tests use."""
+    return build_bundled_dataset(
+        test_windows, tmp_path_factory.mktemp("dataset"), "--folds", "1", "--val-fraction", "0.1"
+    )
+
+
+@pytest.fixture(scope="session")
+def cross_fitted_dataset(test_windows: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dataset.tsv.gz of the bundled data, Pituitary, the default protocol at 3 folds (as `-profile test`)."""
+    return build_bundled_dataset(test_windows, tmp_path_factory.mktemp("cross_fitted"), "--folds", "3")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
