@@ -258,3 +258,34 @@ def test_faithful_to_the_original_on_real_data(tmp_path: Path) -> None:
     assert abs(model["test_metrics"]["pearson"] - REFERENCE_R) < 0.02
     assert model["n_iter"] == 36
     assert output_digests(tmp_path / "out") == BEFORE_THE_ROUND["real"], "DExTER's outputs changed on the real set"
+
+
+def test_ism_through_dexter_recovers_the_sign_of_its_planted_variable(
+    planted_run: Path, synthetic_dataset: Path, tmp_path: Path
+) -> None:
+    """(e) of issue 23: the planted k-mer's LASSO coefficient in its region is positive, so mutating its bases
+    there lowers DExTER's prediction: their ISM contributions are positive, and far larger than elsewhere."""
+    start, end = PLANTED_REGION
+    flank = max(abs(start), abs(end)) + 10
+    run_script(
+        "attribute.py", "--model-kind", "dexter", "--model", planted_run / "model.json", "--name", "DExTER",
+        "--dataset", synthetic_dataset, "--tss-index", "500", "--genes", "12", "--flank", str(flank),
+        "--outdir", tmp_path,
+    )  # fmt: skip
+    tracks = pd.read_csv(tmp_path / "attribution_tracks.tsv.gz", sep="\t")
+    inside, outside = [], []
+    for _, gene in tracks.groupby("gene_id"):
+        bases = "".join(gene["base"])
+        offsets = gene["offset"].to_numpy()
+        values = gene["contribution"].to_numpy()
+        for position in range(len(bases) - len(PLANTED_KMER) + 1):
+            if bases[position : position + len(PLANTED_KMER)] == PLANTED_KMER:
+                if start <= offsets[position] and offsets[position + len(PLANTED_KMER) - 1] <= end:
+                    inside.extend(values[position : position + len(PLANTED_KMER)])
+                else:
+                    outside.extend(values[position : position + len(PLANTED_KMER)])
+    assert len(inside) >= len(PLANTED_KMER)  # the sample holds planted copies
+    assert np.mean(inside) > 0  # the sign of the coefficient
+    assert np.mean(inside) > 5 * abs(np.mean(tracks["contribution"]))
+    profile = pd.read_csv(tmp_path / "attribution_profile.tsv", sep="\t")
+    assert profile["offset"].tolist() == list(range(-flank, flank + 1))
