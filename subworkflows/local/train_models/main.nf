@@ -11,8 +11,9 @@ include { FINETUNE_DNABERT2 } from '../../../modules/local/finetune_dnabert2/mai
 include { TRAIN_CNN         } from '../../../modules/local/train_cnn/main'
 include { PROBE_DNABERT2    } from '../../../modules/local/probe_dnabert2/main'
 include { PROBE_GLM         } from '../../../modules/local/probe_glm/main'
+include { ATTRIBUTE         } from '../../../modules/local/attribute/main'
 
-include { fitBlocks; fitFolder; stepCode } from '../utils_nfcore_seq2expr_pipeline'
+include { firstFit; fitBlocks; fitFolder; rosterModels; stepCode; tissueMeta } from '../utils_nfcore_seq2expr_pipeline'
 
 workflow TRAIN_MODELS {
 
@@ -41,6 +42,7 @@ workflow TRAIN_MODELS {
     def ch_compute      = channel.empty()
     def ch_fits         = channel.empty() // fit.json of the per-seed runs: what their weights were fitted on
     def ch_tissue_files = channel.empty()
+    def ch_saved        = channel.empty() // [ meta + model_kind, model ] of the first fit of each model ISM can load
     if ('dexter' in models) {
         DEXTER (
             ch_blocks,
@@ -49,6 +51,7 @@ workflow TRAIN_MODELS {
         ch_predictions  = ch_predictions.mix(DEXTER.out.predictions)
         ch_compute      = ch_compute.mix(DEXTER.out.compute)
         ch_tissue_files = ch_tissue_files.mix(DEXTER.out.mqc)
+        ch_saved        = ch_saved.mix(DEXTER.out.model.map { meta, model -> [ meta + [ model_kind: 'dexter' ], model ] })
     }
     if ('dnabert2' in models) {
         FINETUNE_DNABERT2 (
@@ -61,6 +64,7 @@ workflow TRAIN_MODELS {
         ch_compute      = ch_compute.mix(FINETUNE_DNABERT2.out.compute)
         ch_fits         = ch_fits.mix(FINETUNE_DNABERT2.out.fit)
         ch_tissue_files = ch_tissue_files.mix(FINETUNE_DNABERT2.out.mqc)
+        ch_saved        = ch_saved.mix(FINETUNE_DNABERT2.out.model.map { meta, model -> [ meta + [ model_kind: 'dnabert2' ], model ] })
     }
     if ('cnn' in models) {
         TRAIN_CNN (
@@ -71,6 +75,7 @@ workflow TRAIN_MODELS {
         ch_compute      = ch_compute.mix(TRAIN_CNN.out.compute)
         ch_fits         = ch_fits.mix(TRAIN_CNN.out.fit)
         ch_tissue_files = ch_tissue_files.mix(TRAIN_CNN.out.mqc)
+        ch_saved        = ch_saved.mix(TRAIN_CNN.out.model.map { meta, model -> [ meta + [ model_kind: 'cnn' ], model ] })
     }
     if ('dnabert2_probe' in models) {
         PROBE_DNABERT2 (
@@ -95,9 +100,28 @@ workflow TRAIN_MODELS {
         ch_compute      = ch_compute.mix(PROBE_GLM.out.compute)
     }
 
+    //
+    // In-silico mutagenesis of the first fit of every model with a saved model ISM can load, on a
+    // seeded sample of that fit's test genes (--attribution_genes, --attribution_flank)
+    //
+    def ch_attribution = channel.empty()
+    if (params.attribution) {
+        def names = rosterModels().collectEntries { model -> [ (model.key): model.name ] }
+        ATTRIBUTE (
+            ch_saved
+                .filter { meta, _model -> firstFit(meta) }
+                .map { meta, model -> [ tissueMeta(meta), meta + [ model_name: names[meta.model_kind] ], model ] }
+                .combine(ch_dataset, by: 0)
+                .map { _tissue, meta, model, dataset -> [ meta, model, dataset ] },
+            stepCode('attribute.py')
+        )
+        ch_attribution = ATTRIBUTE.out.profile.mix(ATTRIBUTE.out.motifs, ATTRIBUTE.out.kmers)
+    }
+
     emit:
+    attribution = ch_attribution   // channel: [ val(meta), path(attribution_*.tsv) ] of each attributed model
     predictions = ch_predictions  // channel: [ val(meta), path(predictions.tsv) ] one per model run (fit x seed)
     compute     = ch_compute      // channel: [ val(meta), path(compute.tsv) ] one per model run
     fits        = ch_fits         // channel: [ val(meta), path(fit.json) ] one per per-seed run
-    tissue_mqc  = ch_tissue_files // channel: [ val(meta), path(file) ] report content of one tissue
+    tissue_mqc  = ch_tissue_files.filter { meta, _file -> firstFit(meta) } // channel: [ val(meta), path(file) ] report content of one tissue (the first fit's)
 }

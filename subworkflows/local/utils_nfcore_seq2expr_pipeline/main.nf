@@ -500,6 +500,15 @@ def fitBlocks() {
 }
 
 //
+// Whether a model run is the first fit (fold 1 of the first fold draw, or the one split) with the
+// first seed: the one whose report content (training curves, DExTER's variables) and attribution
+// stand for the model, as all fits would repeat them
+//
+def firstFit(meta) {
+    return (meta.fold ?: 0) <= 1 && (meta.repeat ?: 0) == 0 && (meta.seed == null || meta.seed == params.seed)
+}
+
+//
 // A model run's output sub-folder: fold_<k>/ under cross-fitting, repeat_<r>/ with several fold
 // draws, seed_<s>/ with several seeds ('' for the one fit of a single split)
 //
