@@ -3,7 +3,9 @@
 `run` reads the fold's view of the dataset (under cross-fitting each fold's model explains its own
 test genes), loads the model as a prediction function (`seq2expr.interpret.predictors`), mutates
 the TSS ± flank of the sampled genes (`seq2expr.interpret.ism`) and writes the meta-profile, the
-per-gene tracks, the known-element table and the most attributed k-mers.
+per-gene tracks, the known-element table and the most attributed k-mers; for DExTER also its
+selected regions, which the report marks on the meta-profile. `read_attribution` gathers the
+tables of several models for the report.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from seq2expr.data.dataset import read_fold
-from seq2expr.errors import NothingKept
+from seq2expr.errors import InputError, NothingKept
 from seq2expr.interpret.ism import IsmResult, IsmSpec, ism, peak_offsets
 from seq2expr.interpret.motifs import motif_table, top_kmers
 from seq2expr.interpret.predictors import load_predictor
-from seq2expr.io.tables import write_tsv
+from seq2expr.io.files import read_text
+from seq2expr.io.tables import read_tsv, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,8 @@ PROFILE_FILE = "attribution_profile.tsv"
 TRACKS_FILE = "attribution_tracks.tsv.gz"
 MOTIFS_FILE = "attribution_motifs.tsv"
 KMERS_FILE = "attribution_kmers.tsv"
+REGIONS_FILE = "attribution_regions.tsv"
+REGION_COLUMNS = ["model", "kmer", "start", "end", "coefficient"]
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,48 @@ def run(
         MOTIFS_FILE: motif_table(result, model_name),
         KMERS_FILE: top_kmers(result, model_name),
     }
+    if model_key == "dexter":
+        tables[REGIONS_FILE] = dexter_regions(model_path, model_name)
     outdir.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         write_tsv(frame, outdir / name)
     peaks = peak_offsets(profile)
     log.info("meta-profile peaks of %s at %s bp from the TSS", model_name, ", ".join(f"{peak:+d}" for peak in peaks))
     return AttributionResult(result, tables, peaks)
+
+
+def dexter_regions(path: Path, model_name: str) -> pd.DataFrame:
+    """DExTER's variables with a non-zero LASSO coefficient: k-mer, TSS-relative region, coefficient."""
+    from seq2expr.models.dexter.model import FittedModel
+
+    model = FittedModel.from_json(read_text(path), str(path))
+    rows = [
+        {"model": model_name, "kmer": region.kmer, "start": region.start, "end": region.end, "coefficient": coefficient}
+        for region, coefficient in zip(model.regions, model.coefficients, strict=True)
+        if coefficient != 0
+    ]
+    return pd.DataFrame(rows, columns=REGION_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """The attribution tables of every attributed model, concatenated (empty when none ran)."""
+
+    profiles: pd.DataFrame
+    motifs: pd.DataFrame
+    kmers: pd.DataFrame
+    regions: pd.DataFrame
+
+
+def read_attribution(paths: tuple[Path, ...]) -> Attribution:
+    """Gather attribution files by their names (profile, motifs, k-mers, regions of each model)."""
+    found: dict[str, list[pd.DataFrame]] = {PROFILE_FILE: [], MOTIFS_FILE: [], KMERS_FILE: [], REGIONS_FILE: []}
+    for path in paths:
+        if path.name not in found:
+            raise InputError(f"not an attribution table; expected one of {', '.join(found)}", path)
+        found[path.name].append(read_tsv(path))
+
+    def joined(name: str) -> pd.DataFrame:
+        return pd.concat(found[name], ignore_index=True) if found[name] else pd.DataFrame()
+
+    return Attribution(joined(PROFILE_FILE), joined(MOTIFS_FILE), joined(KMERS_FILE), joined(REGIONS_FILE))

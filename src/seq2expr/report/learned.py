@@ -1,0 +1,108 @@
+"""The report's "What the models learned" sections: where each model reads (ISM meta-profile) and what.
+
+The meta-profile is one line per model, mean |contribution| of each base by its offset from the
+TSS, with DExTER's selected regions shaded, so a reader sees at once whether the CNN or the gLM
+reads the same stretch DExTER chose. The motif table lists the known core-promoter elements each
+model's attributions fall on, with the mean effect of a match beside the background of any
+stretch of that length; the k-mer table gives each model's most attributed 6-mers.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from seq2expr.io.multiqc import ReportFile, number_cells, table_section, yaml_file
+from seq2expr.report.style import TARGET
+
+PROFILE_ID = "attribution_profile"
+MOTIFS_ID = "attribution_motifs"
+KMERS_ID = "attribution_kmers"
+REGION_COLOUR = "rgba(255, 170, 0, 0.15)"
+FOUR = "{:,.4f}"
+BACKGROUND = "Mean summed contribution of any stretch of the element's length"
+
+
+def profile_section(profiles: pd.DataFrame, regions: pd.DataFrame) -> ReportFile:
+    """MultiQC line graph: mean |ISM contribution| by offset from the TSS, a line per model, DExTER's regions shaded."""
+    data = {
+        str(model): {
+            int(offset): round(float(value), 6)
+            for offset, value in zip(rows["offset"], rows["mean_abs_contribution"], strict=True)
+        }
+        for model, rows in profiles.groupby("model", sort=True)
+    }
+    shown = profiles["offset"]
+    bands = [
+        {"from": int(max(start, shown.min())), "to": int(min(end, shown.max())), "color": REGION_COLOUR}
+        for start, end in sorted(set(zip(regions["start"].astype(int), regions["end"].astype(int), strict=True)))
+        if end >= shown.min() and start <= shown.max()
+    ] if len(regions) and len(shown) else []  # fmt: skip
+    pconfig: dict[str, object] = {
+        "id": f"{PROFILE_ID}_plot",
+        "title": "Where the models read: mean |ISM contribution| by position",
+        "xlab": "offset from the TSS (bp)",
+        "ylab": f"mean |contribution| ({TARGET})",
+        "ymin": 0,
+    }
+    if bands:
+        pconfig["x_bands"] = bands
+    return yaml_file(
+        f"{PROFILE_ID}_mqc.yaml", {"id": PROFILE_ID, "plot_type": "linegraph", "pconfig": pconfig, "data": data}
+    )
+
+
+def motif_section(motifs: pd.DataFrame) -> ReportFile:
+    """The known elements per model: matches, genes, mean effect (SE) against the background, mean offset."""
+    rows = pd.DataFrame(
+        {
+            "element": [f"{model}: {motif}" for model, motif in zip(motifs["model"], motifs["motif"], strict=True)],
+            "consensus": motifs["consensus"].astype(str).to_numpy(),
+            "matches": motifs["matches"].astype(int).to_numpy(),
+            "genes": motifs["genes"].astype(int).to_numpy(),
+            "mean_effect": number_cells(motifs["mean_effect"]),
+            "effect_se": number_cells(motifs["effect_se"]),
+            "background_effect": number_cells(motifs["background_effect"]),
+            "mean_offset": number_cells(motifs["mean_offset"]),
+            "reference": motifs["reference"].astype(str).to_numpy(),
+        }
+    )
+    headers = {
+        "consensus": {"title": "Consensus (IUPAC)"},
+        "matches": {"title": "Matches", "format": "{:,.0f}"},
+        "genes": {"title": "Genes", "format": "{:,.0f}"},
+        "mean_effect": {"title": "Mean effect", "description": "Summed ISM contribution of a match", "format": FOUR},
+        "effect_se": {"title": "SE", "format": "{:,.4f}"},
+        "background_effect": {"title": "Background", "description": BACKGROUND, "format": FOUR},
+        "mean_offset": {"title": "Mean offset (bp)", "format": "{:,.0f}"},
+        "reference": {"title": "Consensus from"},
+    }  # fmt: skip
+    return table_section(MOTIFS_ID, rows, "Model: element", headers)
+
+
+def kmer_section(kmers: pd.DataFrame) -> ReportFile:
+    """Each model's most attributed 6-mers (strands merged) and the known element each overlaps."""
+    rows = pd.DataFrame(
+        {
+            "kmer": [f"{model}: {kmer}" for model, kmer in zip(kmers["model"], kmers["kmer"], strict=True)],
+            "occurrences": kmers["occurrences"].astype(int).to_numpy(),
+            "mean_effect": number_cells(kmers["mean_effect"]),
+            "mean_offset": number_cells(kmers["mean_offset"]),
+            "known_element": kmers["known_element"].fillna("").astype(str).to_numpy(),
+        }
+    )
+    headers = {
+        "occurrences": {"title": "Occurrences", "format": "{:,.0f}"},
+        "mean_effect": {"title": "Mean effect", "format": "{:,.4f}"},
+        "mean_offset": {"title": "Mean offset (bp)", "format": "{:,.0f}"},
+        "known_element": {"title": "Known element"},
+    }
+    return table_section(KMERS_ID, rows, "Model: k-mer", headers)
+
+
+def attribution_sections(
+    profiles: pd.DataFrame, motifs: pd.DataFrame, kmers: pd.DataFrame, regions: pd.DataFrame
+) -> list[ReportFile]:
+    """The attribution sections, or none when no model was attributed."""
+    if profiles.empty:
+        return []
+    return [profile_section(profiles, regions), motif_section(motifs), kmer_section(kmers)]
