@@ -163,7 +163,7 @@ def _class_codes(regions: list[str]) -> np.ndarray:
     bases = _encode(regions, width)
     flags = _BASE_FLAGS[bases]
     # A CpG is counted at its G, so a window [start, stop) holds the pairs whose G is in [start + 1, stop).
-    flags[:, 1:] |= ((bases[:, :-1] == ord("C")) & (bases[:, 1:] == ord("G"))).astype(np.uint64) << np.uint64(48)
+    flags[:, 1:] |= ((bases[:, :-1] == ord("C")) & (bases[:, 1:] == ord("G"))).astype(np.uint64) * _CPG
     prefix = np.zeros((len(regions), width + 1), dtype=np.uint64)
     np.cumsum(flags, axis=1, out=prefix[:, 1:])
     # The windows [start, start + CPG_WINDOW) with start on the step's grid (a multiple of CPG_STEP, as
