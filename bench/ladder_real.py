@@ -4,7 +4,7 @@ under each split asked for (`--split dexter`: DExTER's own draw; `--split groupe
 of similar genes), each model run through its bin/ command with the CPU recipe of the tests.
 
 Prints, per split and model: test Pearson r with its 95 % cluster-bootstrap interval (over the
-dataset's gene_groups.tsv) on all genes and in each stratum (unseen, CGI, non-CGI, expressed),
+dataset's gene_groups.tsv) on all genes and in each stratum (unseen, HCP, ICP, LCP, expressed),
 the on/off AUROC, wall time and peak host memory (from the model's compute.tsv); then the
 fine-tuned DNABERT-2 against every rung on all genes (ladder.tsv: Δr and ΔMSE with paired
 intervals, Holm-adjusted p). That the CNN and the probe each beat the mean is asserted by
@@ -41,7 +41,7 @@ def run(script: str, *args: object) -> float:
     return time.perf_counter() - start
 
 
-STRATA = ("all", "unseen", "cgi", "non_cgi", "expressed")
+STRATA = ("all", "unseen", "hcp", "icp", "lcp", "expressed")
 MODELS = ("dexter", "dnabert2", "cnn", "dnabert2_probe")
 TSS_INDEX = 1024
 

@@ -3,10 +3,11 @@
 
 Give every `predictions.tsv` after `--predictions` (`--predictions a.tsv b.tsv` or repeated
 flags). Files that name the same model are runs of it with different seeds and are averaged.
-With `--dataset`, the training-mean and GC/CpG baselines are added, and the CGI and expressed
-strata and the on/off AUROC become available; with `--groups` (gene_groups.tsv), the intervals
-resample gene groups and the `unseen` stratum appears. The report leads with the model ladder
-(the gLM named by `--glm` against each rung); `--compute` files add compute.tsv and a table.
+With `--dataset`, the training-mean and GC/CpG baselines are added, and the promoter CpG class
+(HCP / ICP / LCP) and expressed strata and the on/off AUROC become available; with `--groups`
+(gene_groups.tsv), the intervals resample gene groups and the `unseen` stratum appears (where it is
+not every test gene). The report leads with the model ladder (the gLM named by `--glm` against each
+rung); `--compute` files add compute.tsv and a table.
 `--synthetic-data` (the test profiles) makes the report open by saying that it ran on synthetic data.
 """
 
@@ -40,19 +41,20 @@ EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option(
     "--dataset",
     type=EXISTING_FILE,
-    help="dataset.tsv.gz the models were trained on: adds the mean and GC/CpG baselines, the CGI and expressed "
-    "strata and the on/off AUROC.",
+    help="dataset.tsv.gz the models were trained on: adds the mean and GC/CpG baselines, the promoter CpG "
+    "class and expressed strata and the on/off AUROC.",
 )
 @click.option(
     "--groups",
     type=EXISTING_FILE,
     help="gene_groups.tsv of the dataset: intervals resample whole groups, and the unseen stratum is added "
-    "[default: every gene its own group].",
+    "where it differs from all [default: every gene its own group].",
 )
 @click.option(
     "--tss-index",
     type=click.IntRange(min=0),
-    help="0-based TSS position in the dataset's windows, for the CGI rule [default: the centre of odd windows].",
+    help="0-based TSS position in the dataset's windows, for the promoter CpG classes "
+    "[default: the centre of odd windows].",
 )
 @click.option(
     "--bootstrap",

@@ -332,44 +332,50 @@ def test_each_model_says_what_it_was_fitted_on_and_what_val_was_for():
 
 
 def strata_dataset(n: int = 400) -> pd.DataFrame:
-    """CGI and non-CGI promoters; the target depends on CGI status and, within each, on a TATA count."""
+    """CpG-rich and CpG-poor promoters; the target depends on the class and, within each, on a TATA count.
+    The CpG-rich ones (dinucleotides CG, CG, GC, CA, TG: GC 0.8, CpG o/e about 1.4) are high-CpG
+    promoters, the others (GC 0.4, every CpG turned to TpG) low-CpG ones."""
     rng = np.random.default_rng(32)
-    cgi = rng.random(n) < 0.5
+    rich = rng.random(n) < 0.5
     tata = rng.integers(0, 4, n)
     sequences = []
-    for island, count in zip(cgi, tata, strict=True):
-        body = "".join(rng.choice(list("ACGT"), 201, p=[0.1, 0.4, 0.4, 0.1] if island else [0.3, 0.2, 0.2, 0.3]))
+    for island, count in zip(rich, tata, strict=True):
+        if island:
+            body = "".join(rng.choice(["CG", "CG", "GC", "CA", "TG"], 101))[:201]
+        else:
+            body = "".join(rng.choice(list("ACGT"), 201, p=[0.3, 0.2, 0.2, 0.3])).replace("CG", "TG")
         sequences.append(body[:50] + "TATA" * count + body[50 + 4 * count :])
-    target = np.where(cgi, 1.0, -1.0) + 0.3 * tata + rng.normal(scale=0.3, size=n)
+    target = np.where(rich, 1.0, -1.0) + 0.3 * tata + rng.normal(scale=0.3, size=n)
     return windows_frame(sequences, target, rng)
 
 
 def test_metrics_per_stratum_on_the_test_genes():
-    """A model that knows only CGI status scores on all genes and nothing within a CGI stratum."""
+    """A model that knows only the CpG class scores on all genes and nothing within a class."""
     dataset = strata_dataset()
-    cgi_only = np.where(sequence_composition(dataset["sequence"])[:, 0] > 0.55, 1.0, -1.0)
-    table = make_predictions(dataset["gene_id"], dataset["split"], dataset["target"], cgi_only, "cgi_only")
+    class_only = np.where(sequence_composition(dataset["sequence"])[:, 0] > 0.55, 1.0, -1.0)
+    table = make_predictions(dataset["gene_id"], dataset["split"], dataset["target"], class_only, "class_only")
     full = make_predictions(dataset["gene_id"], dataset["split"], dataset["target"], dataset["target"] + 0.1, "oracle")
     models = group_models([("c.tsv", table), ("o.tsv", full)])
     splits = dataset.set_index("gene_id")["split"]
     strata = gene_strata(splits, dataset, tss_index=100)
     metrics = metrics_table(models, 200, seed=1, strata=strata).set_index(["model", "split", "stratum"])
     test = dataset[dataset["split"] == "test"]
-    assert metrics.loc[("cgi_only", "test", "all"), "pearson"] > 0.7
-    cgi = metrics.loc[("cgi_only", "test", "cgi")]
-    assert cgi["n"] + metrics.loc[("cgi_only", "test", "non_cgi"), "n"] == len(test)
-    assert np.isnan(cgi["pearson"])  # constant within the stratum: no correlation
-    assert metrics.loc[("oracle", "test", "cgi"), "pearson"] == pytest.approx(1.0)
+    assert metrics.loc[("class_only", "test", "all"), "pearson"] > 0.7
+    hcp = metrics.loc[("class_only", "test", "hcp")]
+    assert hcp["n"] + metrics.loc[("class_only", "test", "lcp"), "n"] == len(test)
+    assert ("class_only", "test", "icp") not in metrics.index  # an empty class has no row
+    assert np.isnan(hcp["pearson"])  # constant within the stratum: no correlation
+    assert metrics.loc[("oracle", "test", "hcp"), "pearson"] == pytest.approx(1.0)
     expressed = metrics.loc[("oracle", "test", "expressed")]
     assert expressed["n"] == int((test["tpm"] >= 1).sum())
     assert np.isnan(expressed["auroc_on_off"])  # one class only
     on_off = metrics.loc[("oracle", "test", "all")]
     assert on_off["auroc_ci_low"] <= on_off["auroc_on_off"] == pytest.approx(1.0, abs=0.01)
-    assert ("oracle", "train", "cgi") not in metrics.index  # strata on the test split only
+    assert ("oracle", "train", "hcp") not in metrics.index  # strata on the test split only
     comparison = comparison_table(models, 200, seed=1, strata=strata)
     assert list(comparison.columns) == COMPARISON_COLUMNS
-    assert set(comparison["stratum"]) == {"all", "cgi", "non_cgi", "expressed"}
-    assert np.isnan(comparison.loc[comparison["stratum"] == "cgi", "pearson_a"]).all()
+    assert set(comparison["stratum"]) == {"all", "hcp", "lcp", "expressed"}
+    assert np.isnan(comparison.loc[comparison["stratum"] == "hcp", "pearson_a"]).all()
     for family, rows in comparison.groupby("holm_family"):
         assert family == f"comparison:{rows['stratum'].iloc[0]}"
 
@@ -378,9 +384,10 @@ def test_holm_runs_within_each_stratum():
     rng = np.random.default_rng(33)
     observed, a, b = trio(rng, 300, 0.7, 0.5, 0.5)
     c = 0.6 * observed + rng.normal(size=300)
-    splits = ["test"] * 300
+    splits = ["train" if i < 20 else "test" for i in range(300)]
     models = group_models([(f"{name}.tsv", table_of(name, observed, values, splits))
                            for name, values in (("a", a), ("b", b), ("c", c))])  # fmt: skip
+    # even genes share a group with train genes: the odd test genes are the unseen ones
     groups = pd.Series({gene: gene if i % 2 else "shared" for i, gene in enumerate(models[0].genes.index)})
     strata = gene_strata(models[0].genes["split"], groups=groups)
     comparison = comparison_table(models, 200, seed=2, strata=strata)

@@ -174,7 +174,7 @@ def test_missing_predictions_option(tmp_path: Path):
 
 
 def test_groups_and_tss_index_give_every_stratum(tmp_path: Path, synthetic_dataset: Path):
-    """With gene_groups.tsv and the TSS index: the unseen and CGI strata, cluster-bootstrap intervals."""
+    """With gene_groups.tsv and the TSS index: the unseen stratum and the CpG classes, cluster-bootstrap intervals."""
     from seq2expr.data.dataset import read_dataset
 
     dataset = read_dataset(synthetic_dataset)
@@ -200,12 +200,12 @@ def test_groups_and_tss_index_give_every_stratum(tmp_path: Path, synthetic_datas
                "--tss-index", "500", "--bootstrap", "100", "--outdir", out)  # fmt: skip
     metrics = pd.read_csv(out / "metrics.tsv", sep="\t", keep_default_na=False, na_values=[""])
     test = metrics[(metrics["model"] == "CNN") & (metrics["split"] == "test")].set_index("stratum")
-    assert list(test.index) == ["all", "unseen", "cgi", "non_cgi", "expressed"]
+    assert list(test.index) == ["all", "unseen", "hcp", "icp", "expressed"]  # random windows: no low-CpG one
     splits = dataset.set_index("gene_id")["split"]
     partner_split = splits.reindex(groups.set_index("gene_id")["partner"]).to_numpy()
     unseen = (splits.to_numpy() == "test") & ~np.isin(partner_split, ["train", "val"])
     assert test.loc["unseen", "n"] == int(unseen.sum())
-    assert test.loc["cgi", "n"] + test.loc["non_cgi", "n"] == test.loc["all", "n"]
+    assert test.loc["hcp", "n"] + test.loc["icp", "n"] == test.loc["all", "n"]
     assert np.isfinite(test.loc["all", "auroc_on_off"])
     val = metrics[(metrics["model"] == "CNN") & (metrics["split"] == "val")]
     assert val["val_use"].tolist() == ["early stopping"] and val["fitted_on"].tolist() == ["train"]

@@ -60,7 +60,7 @@ METHODS = Methods(
     dataset_given=False,
 )
 FULL_RUN = {
-    model: {**strata, "non_cgi": strata["unseen"], "expressed": strata["cgi"]} for model, strata in LADDER_RUN.items()
+    model: {**strata, "lcp": strata["unseen"], "expressed": strata["hcp"]} for model, strata in LADDER_RUN.items()
 }
 
 
@@ -182,17 +182,17 @@ def test_strata_table_and_the_comparisons_name_their_stratum_and_holm_family():
     firsts = strata.groupby(strata["row"].str.split(" · ").str[0], sort=False).head(1)["row"]
     assert firsts.tolist() == [
         "unseen genes · DExTER",  # highest r first within each stratum
-        "CGI promoters · CNN",
-        "non-CGI promoters · DExTER",
+        "high-CpG promoters (HCP) · CNN",
+        "low-CpG promoters (LCP) · DExTER",
         "expressed genes (TPM ≥ 1) · CNN",
     ]
     assert strata_section(contract_metrics({"a": {"all": (0.5, 0.4, 0.6)}})) is None
     ladder = ladder_comparison_section(contract_ladder(metrics)).content
     description = tsv_header(ladder)["headers"]["p_bootstrap_holm"]["description"]
     assert description.endswith("Holm-adjusted within the rows of the same stratum (families ladder:all, "
-                                "ladder:unseen, ladder:cgi, ladder:non_cgi, ladder:expressed)")  # fmt: skip
+                                "ladder:unseen, ladder:hcp, ladder:lcp, ladder:expressed)")  # fmt: skip
     assert tsv_rows(ladder)["Comparison"].iloc[0] == "all genes · vs CNN"
-    comparison = contract_comparison({("DNABERT-2", "DExTER", "all"): (0.06, 0.02, 0.1), ("a", "b", "cgi"): (0, -1, 1)})
+    comparison = contract_comparison({("DNABERT-2", "DExTER", "all"): (0.06, 0.02, 0.1), ("a", "b", "hcp"): (0, -1, 1)})
     pairs = comparison_section(comparison).content
     assert tsv_header(pairs)["headers"]["p_value_holm"]["description"].endswith("(family comparison:all)")
     assert tsv_rows(pairs)["Comparison"].tolist() == ["DNABERT-2 vs DExTER"]  # the strata pairs stay in comparison.tsv
@@ -235,18 +235,18 @@ def test_ladder_is_one_point_and_whisker_per_model_for_each_stratum_and_on_off()
     assert [axis.get_title().split("\n")[0] for axis in panels] == [
         "all genes",
         "unseen genes",
-        "CGI promoters",
-        "non-CGI promoters",
+        "high-CpG promoters (HCP)",
+        "low-CpG promoters (LCP)",
         "expressed genes (TPM ≥ 1)",
         "on/off: TPM ≥ 1 vs below",
     ]
     assert [axis.get_title().split("\n")[1] for axis in panels[:3]] == [
-        f"n = {GENES[s]}" for s in ("all", "unseen", "cgi")
+        f"n = {GENES[s]}" for s in ("all", "unseen", "hcp")
     ]
     # models as rows, best on all genes at the top; the mean (no r) is left out; the caveat on the label
     labels = [tick.get_text() for tick in panels[0].get_yticklabels()]
     assert labels == ["DNABERT-2", "DExTER", "CNN\n⚠ random weights", "gc_cpg_baseline"]
-    for axis, stratum in zip(panels[:5], ("all", "unseen", "cgi", "non_cgi", "expressed"), strict=True):
+    for axis, stratum in zip(panels[:5], ("all", "unseen", "hcp", "lcp", "expressed"), strict=True):
         # one errorbar container (point + whisker) per model, and no line that joins models
         points = [container for container in axis.containers if isinstance(container, ErrorbarContainer)]
         assert len(points) == len(axis.containers) == 4, stratum
@@ -305,11 +305,11 @@ def test_pearson_by_split_bars_carry_the_test_interval_and_skip_models_without_r
 
 
 def test_methods_text_names_inputs_strata_seed_and_versions():
-    section = methods_section(METHODS, ["all", "unseen", "cgi"])
+    section = methods_section(METHODS, ["all", "unseen", "hcp"])
     text = section.content.decode()
     assert section.name == f"{METHODS_ID}_mqc.html"
     for expected in ("predictions.tsv", "686185200", "1,000 resamples", "scipy 1.17.1", "test 30", "DNABERT-2: 3",
-                     "all genes, unseen genes, CGI promoters", "GC fraction above 0.55", "cluster bootstrap"):  # fmt: skip
+                     "all genes, unseen genes, high-CpG promoters (HCP)", "GC fraction above 0.55", "cluster bootstrap"):  # fmt: skip
         assert expected in text, expected
     assert "No dataset was given" in text
 
@@ -434,7 +434,9 @@ def test_multiqc_renders_the_evaluation_of_the_bundled_data(tmp_path: Path, synt
         "--outdir", evaluation,
     )  # fmt: skip
     metrics = pd.read_csv(evaluation / "metrics.tsv", sep="\t")
-    assert {"unseen", "cgi", "non_cgi", "expressed"} <= set(metrics["stratum"])
+    # the bundled split is grouped: every test gene is unseen, so no unseen stratum; its random windows
+    # hold no low-CpG promoter
+    assert set(metrics["stratum"]) == {"all", "hcp", "icp", "expressed"}
     html = run_multiqc(evaluation, tmp_path / "multiqc")
     order = sections_in_order(html)
     assert order[:2] == [VERDICT_ID, LADDER_ID] and order.index(METRICS_ID) < order.index(SCATTER_ID)
@@ -450,7 +452,7 @@ def test_multiqc_renders_the_evaluation_of_the_bundled_data(tmp_path: Path, synt
     rows = table_rows(html, METRICS_ID)
     assert len(rows) == 12 and all(" · test" in row for row in rows[:4])  # 2 models + 2 baselines × 3 splits
     strata = list(dict.fromkeys(row.split(" · ")[0] for row in table_rows(html, STRATA_ID)))
-    assert strata == ["unseen genes", "CGI promoters", "non-CGI promoters", "expressed genes (TPM ≥ 1)"]
+    assert strata == ["high-CpG promoters (HCP)", "intermediate-CpG promoters (ICP)", "expressed genes (TPM ≥ 1)"]
 
 
 @pytest.mark.slow

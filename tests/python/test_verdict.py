@@ -15,7 +15,7 @@ from seq2expr.report.verdict import VERDICT_ID, paired_delta, verdict_section, w
 Interval = tuple[float, float, float]
 """(value, low, high)."""
 
-GENES = {"all": 441, "unseen": 57, "cgi": 220, "non_cgi": 221, "expressed": 180}
+GENES = {"all": 441, "unseen": 57, "hcp": 220, "lcp": 221, "expressed": 180}
 
 
 def contract_metrics(
@@ -102,11 +102,11 @@ def contract_comparison(deltas: Mapping[tuple[str, str, str], Interval]) -> pd.D
 
 
 LADDER_RUN = {
-    "DNABERT-2": {"all": (0.70, 0.65, 0.75), "cgi": (0.05, -0.08, 0.18), "unseen": (0.60, 0.45, 0.72)},
-    "DExTER": {"all": (0.64, 0.58, 0.70), "cgi": (0.01, -0.12, 0.14), "unseen": (0.62, 0.48, 0.73)},
-    "CNN": {"all": (0.60, 0.54, 0.66), "cgi": (0.09, -0.04, 0.22), "unseen": (0.50, 0.33, 0.64)},
-    "gc_cpg_baseline": {"all": (0.55, 0.48, 0.61), "cgi": (0.02, -0.11, 0.15), "unseen": (0.52, 0.35, 0.66)},
-    "mean_baseline": {"all": (np.nan, np.nan, np.nan), "cgi": (np.nan,) * 3, "unseen": (np.nan,) * 3},
+    "DNABERT-2": {"all": (0.70, 0.65, 0.75), "hcp": (0.05, -0.08, 0.18), "unseen": (0.60, 0.45, 0.72)},
+    "DExTER": {"all": (0.64, 0.58, 0.70), "hcp": (0.01, -0.12, 0.14), "unseen": (0.62, 0.48, 0.73)},
+    "CNN": {"all": (0.60, 0.54, 0.66), "hcp": (0.09, -0.04, 0.22), "unseen": (0.50, 0.33, 0.64)},
+    "gc_cpg_baseline": {"all": (0.55, 0.48, 0.61), "hcp": (0.02, -0.11, 0.15), "unseen": (0.52, 0.35, 0.66)},
+    "mean_baseline": {"all": (np.nan, np.nan, np.nan), "hcp": (np.nan,) * 3, "unseen": (np.nan,) * 3},
 }
 
 
@@ -115,7 +115,7 @@ def test_the_best_model_and_the_glm_against_the_best_simple_rung_with_intervals(
     comparison = contract_comparison(
         {
             ("DExTER", "DNABERT-2", "all"): (-0.06, -0.10, -0.02),  # stored in the other order: sign flips
-            ("CNN", "DNABERT-2", "cgi"): (0.04, -0.05, 0.13),
+            ("CNN", "DNABERT-2", "hcp"): (0.04, -0.05, 0.13),
             ("DExTER", "DNABERT-2", "unseen"): (0.02, -0.06, 0.10),
         }
     )
@@ -133,11 +133,11 @@ def test_the_best_model_and_the_glm_against_the_best_simple_rung_with_intervals(
         "DNABERT-2 r = 0.700 [0.650, 0.750] against the best simple model, DExTER r = 0.640 [0.580, 0.700]; "
         "Δr = +0.060 [0.020, 0.100], DNABERT-2 ahead."
     )
-    # Strata in report order; within each, the best simple model of that stratum (the CNN in CGI promoters).
+    # Strata in report order; within each, the best simple model of that stratum (the CNN in high-CpG promoters (HCP)).
     assert strata == [
         "Unseen genes, n = 57: DNABERT-2 0.600 [0.450, 0.720] vs DExTER 0.620 [0.480, 0.730]; "
         "Δr = \u22120.020 [\u22120.100, 0.060], not distinguishable.",
-        "CGI promoters, n = 220: DNABERT-2 0.050 [\u22120.080, 0.180] vs CNN 0.090 [\u22120.040, 0.220]; "
+        "High-CpG promoters (HCP), n = 220: DNABERT-2 0.050 [\u22120.080, 0.180] vs CNN 0.090 [\u22120.040, 0.220]; "
         "Δr = \u22120.040 [\u22120.130, 0.050], not distinguishable.",
     ]
     assert on_off == (
@@ -196,17 +196,17 @@ def test_a_near_constant_model_is_flagged_and_skipped():
     assert "No genome language model was evaluated" in verdict.findings[1]
     assert verdict.headline == "No genome language model in this run; DExTER has the highest test r."
     # without a gLM the strata still say what holds: the highest r within each
-    run["DExTER"] = {**run["DExTER"], "cgi": (0.01, -0.12, 0.14)}
-    run["flat"] = {**run["flat"], "cgi": (0.5, 0.4, 0.6)}
+    run["DExTER"] = {**run["DExTER"], "hcp": (0.01, -0.12, 0.14)}
+    run["flat"] = {**run["flat"], "hcp": (0.5, 0.4, 0.6)}
     metrics = contract_metrics(run, near_constant=frozenset({"flat"}))
     assert write_verdict(metrics, contract_comparison({})).findings[2:] == (
         "Unseen genes, n = 57: highest r DExTER 0.620 [0.480, 0.730].",
-        "CGI promoters, n = 220: highest r DExTER 0.010 [\u22120.120, 0.140].",  # not the near-constant model
+        "High-CpG promoters (HCP), n = 220: highest r DExTER 0.010 [\u22120.120, 0.140].",  # not the near-constant model
     )
 
 
 def test_a_near_constant_glm_is_named_with_its_warning_wherever_it_appears():
-    run = {"DNABERT-2": {"all": (0.3, 0.1, 0.5), "cgi": (0.2, 0.0, 0.4)}, "DExTER": LADDER_RUN["DExTER"]}
+    run = {"DNABERT-2": {"all": (0.3, 0.1, 0.5), "hcp": (0.2, 0.0, 0.4)}, "DExTER": LADDER_RUN["DExTER"]}
     verdict = write_verdict(contract_metrics(run, near_constant=frozenset({"DNABERT-2"})), contract_comparison({}))
     assert verdict.findings[0].startswith("Highest test r on all 441 test genes: DExTER")
     assert verdict.findings[1].startswith("DNABERT-2 (⚠ near-constant predictions) r = 0.300")
@@ -254,7 +254,7 @@ def test_paired_delta_reads_either_order_and_html_is_escaped():
     comparison = contract_comparison({("a", "b", "all"): (0.1, 0.02, 0.2)})
     assert paired_delta(comparison, "a", "b", "all") == (0.1, 0.02, 0.2)
     assert paired_delta(comparison, "b", "a", "all") == (-0.1, -0.2, -0.02)
-    assert paired_delta(comparison, "a", "b", "cgi") is None
+    assert paired_delta(comparison, "a", "b", "hcp") is None
     metrics = contract_metrics({"<b>x</b>": {"all": (0.5, 0.4, 0.6)}})
     section = verdict_section(write_verdict(metrics, comparison))
     assert section.name == f"{VERDICT_ID}_mqc.html"

@@ -9,7 +9,7 @@ process EVALUATE_MODELS {
     // every model run's predictions.tsv and compute.tsv (same file names: staged in numbered
     // folders); fits: the fit.json of each CNN and DNABERT-2 run ([] when neither ran); dataset: []
     // for no baselines; groups: the dataset's gene_groups.tsv, or [] for every gene its own group;
-    // meta.tss_index: the TSS position in the windows (the CGI stratum)
+    // meta.tss_index: the TSS position in the windows (the promoter CpG classes)
     tuple val(meta), path(predictions, stageAs: 'predictions/?/*'), path(compute, stageAs: 'compute/?/*'), path(fits, stageAs: 'fits/?/*'), path(dataset), path(groups)
     path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 

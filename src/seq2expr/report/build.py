@@ -22,7 +22,17 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from seq2expr.evaluation.step import EvaluationResult, Methods
-from seq2expr.evaluation.strata import ALL, CGI_FLANK, CGI_MIN_CPG_OE, CGI_MIN_GC, EXPRESSED_TPM
+from seq2expr.evaluation.strata import (
+    ALL,
+    CPG_STEP,
+    CPG_WINDOW,
+    EXPRESSED_TPM,
+    HCP_MIN_CPG_OE,
+    HCP_MIN_GC,
+    LCP_MAX_CPG_OE,
+    PROMOTER_DOWNSTREAM,
+    PROMOTER_UPSTREAM,
+)
 from seq2expr.io.multiqc import ReportFile, html_file, png_file, yaml_file
 from seq2expr.io.predictions import SPLITS
 from seq2expr.report.ladder import PANELS_PER_ROW, compute_section, ladder_comparison_section, ladder_section
@@ -275,10 +285,14 @@ def methods_section(methods: Methods, strata: Sequence[str] = (), synthetic: boo
 gene; model comparisons use the same test genes for both models. The performance table says which genes each
 model was fitted on, and what a validation split was used for (fitting, or choosing the epoch to stop at).</p>
 <p><strong>Strata.</strong> Test genes reported: {named}. Unseen genes: test genes whose group (genes with
-overlapping windows or homologous sequence, <code>gene_groups.tsv</code>) holds no train or validation gene.
-CGI promoter: the ±{CGI_FLANK} bp around the TSS has a GC fraction above {CGI_MIN_GC:g} and a CpG
-observed/expected ratio above {CGI_MIN_CPG_OE:g}. Expressed: TPM ≥ {EXPRESSED_TPM:g}. On/off: the area under the ROC
-curve of the prediction for TPM ≥ {EXPRESSED_TPM:g} against below.</p>
+overlapping windows or homologous sequence, <code>gene_groups.tsv</code>) holds no train or validation gene
+(shown only where they are not all the test genes, as they are under a grouped split). Promoter CpG classes
+(Weber et al. 2007): {CPG_WINDOW}-bp windows, in steps of {CPG_STEP} bp from {PROMOTER_UPSTREAM:,} bp upstream to
+{PROMOTER_DOWNSTREAM:,} bp downstream of the TSS (clipped to the sequence window); a high-CpG promoter (HCP) has a
+window with CpG observed/expected ratio above {HCP_MIN_CPG_OE:g} and GC fraction above {HCP_MIN_GC:g}, a low-CpG
+promoter (LCP) no window with a ratio above {LCP_MAX_CPG_OE:g}, an intermediate one (ICP) neither.
+Expressed: TPM ≥ {EXPRESSED_TPM:g}. On/off: the area under the ROC curve of the prediction for TPM ≥
+{EXPRESSED_TPM:g} against below.</p>
 <p><strong>Replicate runs.</strong> Prediction files per model (runs with different seeds): {replicate}. A model
 with several runs is reported as the mean over runs with the standard deviation across runs; its intervals
 resample runs as well as genes, so they include the seed variance.</p>

@@ -3,7 +3,7 @@
 The ladder is a forest plot: one point per model with its bootstrap interval as a whisker, models
 as rows (highest test r on all genes at the top) and one panel per gene stratum sharing that row
 order and the r axis, so a reader sees at once where the genome language model stands and
-whether its place holds within CGI promoters, on unseen genes and among expressed genes; a last
+whether its place holds within each promoter CpG class, on unseen genes and among expressed genes; a last
 panel gives the on/off AUROC. MultiQC has no dot plot with error bars (its line graph would join
 unrelated models), so the figure is a small PNG drawn with matplotlib.
 """

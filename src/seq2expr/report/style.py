@@ -13,15 +13,16 @@ from collections.abc import Collection, Sequence
 import numpy as np
 import pandas as pd
 
-from seq2expr.evaluation.strata import ALL, CGI, EXPRESSED, EXPRESSED_TPM, NON_CGI, UNSEEN
+from seq2expr.evaluation.strata import ALL, EXPRESSED, EXPRESSED_TPM, HCP, ICP, LCP, UNSEEN
 from seq2expr.models.roster import BASELINES, GC_CPG_BASELINE, MEAN_BASELINE
 from seq2expr.models.training.refit import EARLY_STOPPING, FITTED_ON
 
 STRATUM_LABELS = {
     ALL: "all genes",
     UNSEEN: "unseen genes",
-    CGI: "CGI promoters",
-    NON_CGI: "non-CGI promoters",
+    HCP: "high-CpG promoters (HCP)",
+    ICP: "intermediate-CpG promoters (ICP)",
+    LCP: "low-CpG promoters (LCP)",
     EXPRESSED: f"expressed genes (TPM ≥ {EXPRESSED_TPM:g})",
 }
 """The strata of `metrics.tsv` in report order, as a reader names them."""

@@ -4,7 +4,7 @@ A reader should not have to assemble the result from tables: the verdict opens w
 bottom line (the leading gLM against the best simple model), then names the model with the
 highest test r (with its interval and whether the runner-up is distinguishable from it), sets each
 genome language model against the best simple model, and says whether that holds within each
-gene stratum (unseen genes, CGI and non-CGI promoters, expressed genes) and for telling expressed
+gene stratum (unseen genes, high-, intermediate- and low-CpG promoters, expressed genes) and for telling expressed
 from silent genes. It never claims more than the intervals allow: a difference whose paired
 interval includes 0 is "not distinguishable". Models whose numbers mean nothing — random-weight
 test checkpoints, near-constant predictions — are named in a warning above the sentences (one
