@@ -1,0 +1,209 @@
+"""The composition control: how much of each model's skill needs sequence order beyond base composition.
+
+Every model also predicts its test windows shuffled tile by tile with every dinucleotide count
+kept (`seq2expr.data.shuffle`): the GC and CpG profile along the window survives, motifs and their
+arrangement do not. The control's statistic is Δr = r(real windows) − r(shuffled windows) on the
+same genes and observed values, paired within each run: "the part of the model's skill that
+needs sequence order". It is tested with the protocol's own method, as every other difference
+(`seq2expr.stats`): the corrected resampled t over the cross-fitting blocks, or on a single split
+the cluster bootstrap with the runs held fixed plus their variance. The GC/CpG baseline reads only
+composition, which the shuffle keeps exactly, so its Δr is 0: the control's sanity check. A
+model whose predictions on shuffled windows are constant found nothing there: its shuffled r is
+taken as 0 (no correlation), as the ladder takes a constant rung's, so Δr is its real r.
+
+`control.tsv` (one per model run, written by the model's command given `--control FASTA`):
+gene_id, observed, predicted, predicted_shuffled, model, fold, repeat; the run's test genes only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LinearRegression
+
+from seq2expr.errors import InputError
+from seq2expr.evaluation.strata import sequence_composition
+from seq2expr.io.tables import check_unique_genes, numeric_column, read_table, write_tsv
+from seq2expr.models.roster import GC_CPG_BASELINE
+from seq2expr.stats import (
+    Estimate,
+    cluster_weights,
+    corrected_resampled_t,
+    group_codes,
+    pearson_rows,
+    runs_fixed_t,
+    weighted_pearson,
+)
+
+CONTROL_FILE = "control.tsv"
+CONTROL_COLUMNS = ["gene_id", "observed", "predicted", "predicted_shuffled", "model", "fold", "repeat"]
+CONTROL_TABLE_COLUMNS = [
+    "model",
+    "n",
+    "n_runs",
+    "pearson_real",
+    "pearson_shuffled",
+    "delta_r",
+    "delta_r_ci_low",
+    "delta_r_ci_high",
+    "p",
+    "ci_method",
+    "share_kept",
+]
+
+
+def make_control(
+    gene_ids: pd.Series | list[str],
+    observed: np.ndarray | pd.Series,
+    predicted: np.ndarray | pd.Series,
+    shuffled: np.ndarray | pd.Series,
+    model: str,
+    fold: int = 0,
+    repeat: int = 0,
+) -> pd.DataFrame:
+    """A control table in the contract's column order."""
+    return pd.DataFrame(
+        {
+            "gene_id": list(gene_ids),
+            "observed": np.asarray(observed, dtype=float),
+            "predicted": np.asarray(predicted, dtype=float),
+            "predicted_shuffled": np.asarray(shuffled, dtype=float),
+            "model": model,
+            "fold": fold,
+            "repeat": repeat,
+        }
+    )[CONTROL_COLUMNS]
+
+
+def write_control(table: pd.DataFrame, path: Path) -> None:
+    write_tsv(table[CONTROL_COLUMNS], path)
+
+
+def read_control(path: Path) -> pd.DataFrame:
+    """Read and check one control table; every problem names the file and line."""
+    table = read_table(path, CONTROL_COLUMNS, ["gene_id", "model"], "a composition-control table")
+    if table.empty:
+        raise InputError("no genes after the header line", path)
+    check_unique_genes(table, path)
+    for column in ("observed", "predicted", "predicted_shuffled"):
+        table[column] = numeric_column(table, column, path, finite=True)
+    for column in ("fold", "repeat"):
+        table[column] = numeric_column(table, column, path, finite=True).astype(int)
+    if table["model"].nunique() != 1 or table[["fold", "repeat"]].drop_duplicates().shape[0] != 1:
+        raise InputError("expected the test genes of one model run (one model, fold and repeat)", path)
+    return table[CONTROL_COLUMNS]
+
+
+def _shuffled_r(observed: np.ndarray, shuffled: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """r on the shuffled windows (per resample with `weights`); 0 where those predictions are constant."""
+    if np.ptp(shuffled) == 0:
+        return np.zeros(1 if weights is None else len(weights))
+    if weights is None:
+        return np.atleast_1d(pearson_rows(observed, shuffled))
+    return weighted_pearson(observed, shuffled, weights)
+
+
+def _difference(table: pd.DataFrame) -> tuple[float, float, float]:
+    """(r real, r shuffled, Δr) of one run."""
+    observed = table["observed"].to_numpy(dtype=float)
+    real = float(pearson_rows(observed, table["predicted"].to_numpy(dtype=float)))
+    shuffled = float(_shuffled_r(observed, table["predicted_shuffled"].to_numpy(dtype=float))[0])
+    return real, shuffled, real - shuffled
+
+
+def _row(model: str, n: int, runs: int, real: float, shuffled: float, estimate: Estimate) -> dict[str, object]:
+    return {
+        "model": model,
+        "n": n,
+        "n_runs": runs,
+        "pearson_real": real,
+        "pearson_shuffled": shuffled,
+        "delta_r": estimate.value,
+        "delta_r_ci_low": estimate.low,
+        "delta_r_ci_high": estimate.high,
+        "p": estimate.p,
+        "ci_method": estimate.method,
+        "share_kept": shuffled / real if real > 0 else float("nan"),
+    }
+
+
+def model_control(
+    model: str, runs: list[pd.DataFrame], groups: pd.Series | None, resamples: int, seed: int
+) -> dict[str, object]:
+    """One model's row: cross-fitted (fold > 0) blocks by the corrected t, else the runs-fixed bootstrap t."""
+    blocks: dict[tuple[int, int], list[pd.DataFrame]] = {}
+    for table in runs:
+        blocks.setdefault((int(table["fold"].iloc[0]), int(table["repeat"].iloc[0])), []).append(table)
+    genes = pd.concat(runs)["gene_id"].nunique()
+    if any(fold > 0 for fold, _ in blocks):
+        folds = max(fold for fold, _ in blocks)
+        per_block = np.array([[np.mean(values) for values in zip(*map(_difference, tables), strict=True)]
+                              for tables in blocks.values()])  # fmt: skip
+        estimate = corrected_resampled_t(per_block[:, 2], 1 / max(folds - 1, 1))
+        n_runs = max(len(tables) for tables in blocks.values())
+        return _row(model, genes, n_runs, float(per_block[:, 0].mean()), float(per_block[:, 1].mean()), estimate)
+    ordered = [table.sort_values("gene_id", kind="stable") for table in runs]
+    gene_ids = ordered[0]["gene_id"]
+    if any(not table["gene_id"].reset_index(drop=True).equals(gene_ids.reset_index(drop=True)) for table in ordered):
+        raise InputError(f"the control runs of model {model!r} hold different genes")
+    observed = ordered[0]["observed"].to_numpy(dtype=float)
+    weights = cluster_weights(group_codes(gene_ids.tolist(), groups), resamples, seed)
+    per_run = np.array([_difference(table) for table in ordered])
+    resampled = np.column_stack(
+        [
+            weighted_pearson(observed, table["predicted"].to_numpy(dtype=float), weights)
+            - _shuffled_r(observed, table["predicted_shuffled"].to_numpy(dtype=float), weights)
+            for table in ordered
+        ]
+    )
+    estimate = runs_fixed_t(per_run[:, 2], resampled)
+    return _row(model, len(gene_ids), len(ordered), float(per_run[:, 0].mean()), float(per_run[:, 1].mean()), estimate)
+
+
+def baseline_controls(dataset: pd.DataFrame, shuffled: dict[str, str], fit_split: str) -> list[pd.DataFrame]:
+    """The GC/CpG baseline's control runs, one per fit: fitted on the fit genes (`fit_split` names the splits
+    it fits on, e.g. 'train' or 'train,val'), predicting each test gene's real and shuffled window."""
+    missing = sorted(set(dataset["gene_id"]) - set(shuffled))
+    if missing:
+        raise InputError(f"{len(missing)} dataset gene(s) have no shuffled window, e.g. {missing[0]}")
+    fit_parts = fit_split.split(",")
+    fold_columns = [column for column in dataset.columns if column == "fold" or column.startswith("fold_")]
+    views: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+    if fold_columns:
+        for repeat, column in enumerate(sorted(fold_columns, key=lambda name: (name != "fold", name))):
+            folds = dataset[column].to_numpy(dtype=int)
+            for fold in sorted(set(folds.tolist())):
+                test = folds == fold
+                views.append((fold, repeat, ~test & dataset["split"].isin(fit_parts).to_numpy(), test))
+    else:
+        test = (dataset["split"] == "test").to_numpy()
+        views.append((0, 0, dataset["split"].isin(fit_parts).to_numpy(), test))
+    features = sequence_composition(dataset["sequence"])
+    scrambled = sequence_composition(pd.Series([shuffled[gene] for gene in dataset["gene_id"]]))
+    target = dataset["target"].to_numpy(dtype=float)
+    tables = []
+    for fold, repeat, fit, test in views:
+        regression = LinearRegression().fit(features[fit], target[fit])
+        tables.append(
+            make_control(
+                dataset["gene_id"][test],
+                target[test],
+                regression.predict(features[test]),
+                regression.predict(scrambled[test]),
+                GC_CPG_BASELINE,
+                fold,
+                repeat,
+            )
+        )
+    return tables
+
+
+def control_table(controls: list[pd.DataFrame], groups: pd.Series | None, resamples: int, seed: int) -> pd.DataFrame:
+    """control.tsv of the evaluation: a row per model (in the order first given)."""
+    by_model: dict[str, list[pd.DataFrame]] = {}
+    for table in controls:
+        by_model.setdefault(str(table["model"].iloc[0]), []).append(table)
+    rows = [model_control(model, runs, groups, resamples, seed) for model, runs in by_model.items()]
+    return pd.DataFrame(rows, columns=CONTROL_TABLE_COLUMNS)
