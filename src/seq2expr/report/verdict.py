@@ -40,6 +40,11 @@ from seq2expr.report.style import (
 from seq2expr.stats import CONFIDENCE, format_interval, format_signed
 
 VERDICT_ID = "evaluation_verdict"
+ALPHA = 0.05
+"""The primary family's level: a difference is claimed where its Holm-adjusted p is below it."""
+PRIMARY = "primary"
+"""The `family` of comparison.tsv's primary rows (the primary model against each simple rung)."""
+EXPLORATORY = "Exploratory"
 OUTCOME = re.compile(r"(?<=\], )(not distinguishable|[^,;]+ ahead)(?=\.)")
 """The judgement after a Δr interval (see `judgement`)."""
 PIPELINE = "check the pipeline"
@@ -197,60 +202,143 @@ def _caveats(metrics: pd.DataFrame, random_init: Collection[str]) -> list[str]:
     return notes
 
 
-def _headline(metrics: pd.DataFrame, comparison: pd.DataFrame, random_init: Collection[str], glm: str | None) -> str:
-    """The answer to the report's question in one sentence: the lead gLM against the best simple model."""
-    rows = ranked_test_rows(metrics)
-    usable = _usable(rows, random_init)
-    if glm is None:
-        best = f"{usable['model'].to_numpy()[0]} has the highest test r" if len(usable) else "no model has a usable r"
-        return f"No genome language model in this run; {best}."
-    simple = _usable(rows[rows["model"].map(is_simple)], random_init)
-    if simple.empty:
-        return f"No simple model with a usable r to set {glm} against."
-    rung = str(simple["model"].to_numpy()[0])
-    delta = paired_delta(comparison, glm, rung, ALL)
-    if delta is None or not (np.isfinite(delta[1]) and np.isfinite(delta[2])):
-        answer = f"{glm} and the best simple model, {rung}, have no paired comparison"
-    elif delta[1] > 0:
-        answer = f"{glm} predicts expression better than the best simple model, {rung}"
-    elif delta[2] < 0:
-        answer = f"the best simple model, {rung}, predicts expression better than {glm}"
-    else:
-        answer = f"{glm} and the best simple model, {rung}, are not distinguishable"
-    answer = f"On these test genes, {answer}."
-    # the warning travels with the answer: neither a test checkpoint's r nor a near-constant one is a finding
-    if glm in random_init:
-        answer += f" But {glm} has random weights (a test checkpoint): this checks the pipeline, not the model."
-    elif glm not in set(usable["model"].astype(str)):
-        answer += f" But {glm}'s predictions are near-constant: its r measures noise."
-    return answer
+def _primary_rows(comparison: pd.DataFrame) -> pd.DataFrame:
+    """comparison.tsv's primary family: the primary model (model_a) against each simple rung on all genes."""
+    if "family" not in comparison.columns:
+        return comparison.iloc[0:0]
+    return comparison[comparison["family"] == PRIMARY]
+
+
+def _primary_part(row: pd.Series) -> str:
+    """'better than DExTER (Δr = +0.050 [0.010, 0.090], Holm p = 0.003)', decided by the adjusted p."""
+    delta, low, high = (float(row[column]) for column in ("delta_r", "delta_r_ci_low", "delta_r_ci_high"))
+    adjusted = float(row["p_holm"])
+    shown = (
+        f"Δr = {'+' if delta > 0 else ''}{format_signed(delta)} {format_interval(low, high)}, Holm p = {_p(adjusted)}"
+    )
+    if np.isfinite(adjusted) and adjusted < ALPHA:
+        return f"{'better' if delta > 0 else 'worse'} than {row['model_b']} ({shown})"
+    return f"not distinguishable from {row['model_b']} ({shown})"
+
+
+def _p(value: float) -> str:
+    """A p value as a reader reads it: three decimals, '< 0.001' below, 'n/a' when undefined."""
+    if not np.isfinite(value):
+        return "n/a"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _headline(metrics: pd.DataFrame, comparison: pd.DataFrame, random_init: Collection[str]) -> str:
+    """The answer to the report's question, from the primary family only."""
+    rows = _primary_rows(comparison)
+    usable = _usable(ranked_test_rows(metrics), random_init)
+    if rows.empty:
+        glms = [str(model) for model in ranked_test_rows(metrics)["model"] if is_glm(str(model))]
+        if not glms:
+            best = (
+                f"{usable['model'].to_numpy()[0]} has the highest test r" if len(usable) else "no model has a usable r"
+            )
+            return f"No genome language model in this run; {best}."
+        return f"No simple rung was evaluated beside {glms[0]}: the run has no primary comparison."
+    primary = str(rows["model_a"].iloc[0])
+    if primary in random_init:
+        return (
+            f"The primary model, {primary}, has random weights (a test checkpoint): this run checks the pipeline "
+            "and makes no finding."
+        )
+    if primary not in set(usable["model"].astype(str)):
+        return (
+            f"The primary model, {primary}, predicts a near-constant value: its comparisons measure noise, no finding."
+        )
+    parts = [_primary_part(row) for _, row in rows.iterrows()]
+    family = f"{len(rows)} comparison{'s' if len(rows) > 1 else ''} fixed before the data, Holm-adjusted"
+    return f"On these test genes, {primary} predicts expression {'; '.join(parts)} ({family})."
+
+
+def _strata_interaction(interaction: pd.DataFrame | None) -> list[str]:
+    """The primary difference's dependence on the promoter class: Δr in one class minus Δr in another."""
+    if interaction is None or interaction.empty:
+        return []
+    sentences = []
+    for _, row in interaction.iterrows():
+        value, low, high = (
+            float(row[column]) for column in ("interaction", "interaction_ci_low", "interaction_ci_high")
+        )
+        outcome = "differs between the classes" if low > 0 or high < 0 else "is not shown to differ between them"
+        classes = f"{stratum_label(str(row['stratum_a']))} minus in {stratum_label(str(row['stratum_b']))}"
+        sentences.append(
+            f"{EXPLORATORY}: Δr({row['glm']} − {row['rung']}) in {classes} = {format_signed(value)} "
+            f"{format_interval(low, high)}: the difference {outcome}."
+        )
+    return sentences
+
+
+def _control(
+    control: pd.DataFrame | None, primary: str | None, metrics: pd.DataFrame, random_init: Collection[str]
+) -> list[str]:
+    """How much of the primary gLM's skill, and of the best simple rung's, survives the composition control."""
+    if control is None or control.empty:
+        return []
+    present = set(control["model"].astype(str))
+    ranked = ranked_test_rows(metrics)
+    simple = _usable(ranked[ranked["model"].map(is_simple)], random_init)
+    rung = next((str(model) for model in simple["model"] if model in present), None)
+    parts = []
+    for model in [name for name in (primary, rung) if name is not None and name in present]:
+        row = control[control["model"] == model].iloc[0]
+        delta = (float(row["delta_r"]), float(row["delta_r_ci_low"]), float(row["delta_r_ci_high"]))
+        needs = "needs sequence order" if delta[1] > 0 else "is not shown to need sequence order"
+        parts.append(
+            f"{model} r = {format_signed(float(row['pearson_real']))} on real windows, "
+            f"{format_signed(float(row['pearson_shuffled']))} on shuffled ones (Δr = {format_signed(delta[0])} "
+            f"{format_interval(delta[1], delta[2])}: its skill {needs})"
+        )
+    if not parts:
+        return []
+    what = "composition control (windows shuffled with every dinucleotide kept per tile)"
+    return [f"{EXPLORATORY}, {what}: {'; '.join(parts)}."]
 
 
 def write_verdict(
-    metrics: pd.DataFrame, comparison: pd.DataFrame, random_init: Collection[str] = (), synthetic: bool = False
+    metrics: pd.DataFrame,
+    comparison: pd.DataFrame,
+    random_init: Collection[str] = (),
+    synthetic: bool = False,
+    control: pd.DataFrame | None = None,
+    interaction: pd.DataFrame | None = None,
 ) -> Verdict:
-    """The verdict from `metrics.tsv` and `comparison.tsv` (both with a `stratum` column), the models
-    whose weights are random (`seq2expr.report.style.random_init_models`) and whether the data are the
-    bundled synthetic test data."""
+    """The verdict from `metrics.tsv` and `comparison.tsv` (both with a `stratum` column; the comparison's
+    primary family decides the bottom line), the models whose weights are random
+    (`seq2expr.report.style.random_init_models`), whether the data are the bundled synthetic test data, and
+    the composition control and strata interaction tables when the evaluation made them."""
     everything = ranked_test_rows(metrics)
     glms = [str(model) for model in everything["model"] if is_glm(str(model))]
+    primary_rows = _primary_rows(comparison)
+    primary = str(primary_rows["model_a"].iloc[0]) if len(primary_rows) else None
     findings = _best(metrics, comparison, random_init)
-    lead: list[str] = []
     if not glms:
         findings.append("No genome language model was evaluated: the report compares the other models only.")
         findings += [_stratum_best(metrics, random_init, stratum) for stratum in strata_in(metrics) if stratum != ALL]
         usable = _usable(everything, random_init)
         findings += _on_off(metrics, random_init, [str(model) for model in usable["model"][:1]])
     else:
-        findings += _glm_against_simple(metrics, comparison, random_init, ALL, glms)
-        trained = [glm for glm in glms if glm in set(_usable(everything, random_init)["model"])]
-        lead = (trained or glms)[:1]
+        others = [glm for glm in glms if glm != primary]
+        findings += [
+            f"{EXPLORATORY}: {sentence}"
+            for sentence in _glm_against_simple(metrics, comparison, random_init, ALL, others)
+        ]
+        lead = [primary] if primary else glms[:1]
         for stratum in strata_in(metrics):
             if stratum != ALL:
-                findings += _glm_against_simple(metrics, comparison, random_init, stratum, lead)
+                findings += [
+                    f"{EXPLORATORY}: {sentence}"
+                    for sentence in _glm_against_simple(metrics, comparison, random_init, stratum, lead)
+                ]
+        findings += _strata_interaction(interaction)
+        findings += _control(control, lead[0], metrics, random_init)
         simple = _usable(everything[everything["model"].map(is_simple)], random_init)
         findings += _on_off(metrics, random_init, lead + [str(model) for model in simple["model"][:1]])
-    headline = _headline(metrics, comparison, random_init, lead[0] if glms else None)
+    headline = _headline(metrics, comparison, random_init)
     note = test_run_note(synthetic, set(random_init) & set(everything["model"].astype(str)))
     return Verdict(headline, tuple(_caveats(metrics, random_init)), tuple(findings), note)
 
@@ -276,7 +364,9 @@ def verdict_section(verdict: Verdict) -> ReportFile:
     parts.append(f'<ul style="font-size: 1.1em">{items}</ul>')
     parts.append(
         f'<p class="text-muted small">r: Pearson correlation of predicted and observed expression on the test genes, '
-        f"with its {CONFIDENCE:.0%} interval in brackets; Δr: the paired difference with its interval (the same "
-        "resamples of gene groups for both models). 'Not distinguishable': that interval includes 0.</p>"
+        f"with its {CONFIDENCE:.0%} interval in brackets; Δr: the paired difference with its interval (the methods "
+        "section names the method). The first line is the primary family, fixed before the data: better or worse "
+        f"where its Holm-adjusted p is below {ALPHA:g}. Every other line is exploratory; there 'not "
+        "distinguishable' means the interval includes 0.</p>"
     )
     return html_file(VERDICT_ID, "\n".join(parts) + "\n")
