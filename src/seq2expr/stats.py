@@ -15,13 +15,19 @@ groups with replacement (as many groups as there are); a gene weighs as many tim
 was drawn. Weights, not index lists, so resamples of unequal size stay one vectorised array;
 a statistic on the weights equals the statistic on the expanded sample exactly (the weighted
 Pearson r and mid-ranks below are written so). Without groups every gene is its own group,
-which is the ordinary gene bootstrap. With several runs (seeds) of a model, each resample
-also draws runs with replacement, so the interval carries seed variance too (genes × seeds).
+which is the ordinary gene bootstrap.
+
+**Intervals that carry training variability too.** Cross-fitting (J = K folds × R repeats ≥ 2
+blocks): `corrected_resampled_t`, the corrected repeated k-fold t (Nadeau & Bengio 2003;
+Bouckaert & Frank 2004) on per-block statistics. A single split: `runs_fixed_t`, the cluster
+bootstrap with the runs (seeds) held fixed for the gene-sampling variance plus the between-run
+variance, with Welch–Satterthwaite degrees of freedom (Satterthwaite 1946).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -174,19 +180,6 @@ def cluster_weights(codes: np.ndarray, resamples: int, seed: int) -> np.ndarray:
     return counts[:, codes.reshape(-1)].astype(float)
 
 
-def seed_average(per_run: np.ndarray, seed: int, stream: int) -> np.ndarray:
-    """Run-averaged statistic per resample, with the runs themselves resampled (seed variance).
-
-    `per_run` has shape (resamples, runs). One run: returned as is. `stream` separates the run
-    draws of different models, so they are drawn independently but reproducibly.
-    """
-    n_runs = per_run.shape[1]
-    if n_runs == 1:
-        return per_run[:, 0]
-    draws = np.random.default_rng([seed, stream]).integers(0, n_runs, size=per_run.shape)
-    return np.take_along_axis(per_run, draws, axis=1).mean(axis=1)
-
-
 def percentile_interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Percentile bootstrap interval, ignoring resamples where the statistic is undefined."""
     finite = samples[np.isfinite(samples)]
@@ -209,6 +202,106 @@ def bootstrap_p(samples: np.ndarray) -> float:
     below = (np.count_nonzero(finite <= 0) + 1) / (finite.size + 1)
     above = (np.count_nonzero(finite >= 0) + 1) / (finite.size + 1)
     return float(min(1.0, 2 * min(below, above)))
+
+
+# --- inference: cross-fitting and a single split with runs --------------------------------------
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A statistic with its interval, two-sided p (H0: 0), se and df (on the scale the interval was built on),
+    how it was made (`method`) and how many non-finite blocks or resamples were left out (`dropped`)."""
+
+    value: float
+    low: float
+    high: float
+    p: float
+    se: float
+    df: float
+    method: str
+    dropped: int = 0
+
+
+def _fisher_z(values: np.ndarray) -> np.ndarray:
+    return np.arctanh(np.clip(values, -1 + 1e-15, 1 - 1e-15))
+
+
+def _t_estimate(mean: float, se: float, df: float, fisher_z: bool, confidence: float, method: str,
+                dropped: int) -> Estimate:  # fmt: skip
+    """mean ± q·se with q the t (or normal, df = inf) quantile, and the analytic two-sided p of mean / se."""
+    quantile = (
+        scipy_stats.norm.ppf(0.5 + confidence / 2)
+        if not np.isfinite(df)
+        else scipy_stats.t.ppf(0.5 + confidence / 2, df)
+    )
+    if se > 0:
+        statistic = abs(mean) / se
+        p = 2 * (scipy_stats.norm.sf(statistic) if not np.isfinite(df) else scipy_stats.t.sf(statistic, df))
+    else:
+        p = 1.0 if mean == 0 else 0.0
+    back = np.tanh if fisher_z else (lambda value: value)
+    low, high = mean - quantile * se, mean + quantile * se
+    return Estimate(float(back(mean)), float(back(low)), float(back(high)), float(p), float(se), float(df), method,
+                    dropped)  # fmt: skip
+
+
+def _no_interval(value: float, method: str, dropped: int) -> Estimate:
+    nan = float("nan")
+    return Estimate(value, nan, nan, nan, nan, nan, method, dropped)
+
+
+def corrected_resampled_t(
+    per_block: np.ndarray, test_train_ratio: float, *, fisher_z: bool = False, confidence: float = CONFIDENCE
+) -> Estimate:
+    """The corrected repeated k-fold t on per-block statistics (Nadeau & Bengio 2003; Bouckaert & Frank 2004).
+
+    var = (1/J + n_test/n_train) s², s² the variance of the J finite block values (ddof 1), t with J − 1 df.
+    With `fisher_z` the values are r's, worked on atanh and back-transformed. Non-finite blocks are dropped.
+    """
+    values = np.asarray(per_block, dtype=float).reshape(-1)
+    finite = values[np.isfinite(values)]
+    dropped = int(values.size - finite.size)
+    if fisher_z:
+        finite = _fisher_z(finite)
+    name = "corrected resampled t (Nadeau & Bengio 2003)"
+    if finite.size < 2:
+        value = float(finite.mean()) if finite.size else float("nan")
+        return _no_interval(float(np.tanh(value)) if fisher_z else value, f"{name}: no interval, {finite.size} "
+                            "finite block(s)", dropped)  # fmt: skip
+    se = float(np.sqrt((1 / finite.size + test_train_ratio) * finite.var(ddof=1)))
+    df = float(finite.size - 1)
+    method = f"{name}, J={finite.size}, t df={df:.0f}" + (", Fisher z" if fisher_z else "")
+    return _t_estimate(float(finite.mean()), se, df, fisher_z, confidence, method, dropped)
+
+
+def runs_fixed_t(
+    per_run: np.ndarray, resampled: np.ndarray, *, fisher_z: bool = False, confidence: float = CONFIDENCE
+) -> Estimate:
+    """A single split's mean over R runs: cluster-bootstrap gene variance with the runs held fixed, plus s²_runs/R.
+
+    `per_run` (R,), `resampled` (B, R): every run on the same resamples. Gene variance: the variance over
+    resamples of the run-mean statistic; run variance s²_runs / R (ddof 1, 0 for one run); df by
+    Welch–Satterthwaite with the gene part taken as known (inf with one run). Non-finite resamples dropped.
+    """
+    runs = np.asarray(per_run, dtype=float).reshape(-1)
+    resampled = np.asarray(resampled, dtype=float)
+    name = f"cluster bootstrap, runs fixed, R={runs.size}"
+    if runs.size == 0 or not np.all(np.isfinite(runs)):
+        return _no_interval(float("nan"), f"{name}: no interval, a run's statistic is undefined", 0)
+    kept = np.all(np.isfinite(resampled), axis=1)
+    dropped = int(np.count_nonzero(~kept))
+    if fisher_z:
+        runs, resampled = _fisher_z(runs), _fisher_z(resampled)
+    mean = float(runs.mean())
+    if np.count_nonzero(kept) < 2:
+        return _no_interval(float(np.tanh(mean)) if fisher_z else mean, f"{name}: no interval", dropped)
+    gene_variance = float(resampled[kept].mean(axis=1).var(ddof=1))
+    run_variance = float(runs.var(ddof=1) / runs.size) if runs.size > 1 else 0.0
+    total = gene_variance + run_variance
+    df = total**2 / (run_variance**2 / (runs.size - 1)) if run_variance > 0 else float("inf")
+    method = f"{name}, B={int(np.count_nonzero(kept))}, " + (f"t df={df:.1f}" if np.isfinite(df) else "normal")
+    method += ", Fisher z" if fisher_z else ""
+    return _t_estimate(mean, float(np.sqrt(total)), df, fisher_z, confidence, method, dropped)
 
 
 # --- normal-theory intervals and tests ---------------------------------------------------------
