@@ -17,11 +17,17 @@ a statistic on the weights equals the statistic on the expanded sample exactly (
 Pearson r and mid-ranks below are written so). Without groups every gene is its own group,
 which is the ordinary gene bootstrap.
 
-**Intervals that carry training variability too.** Cross-fitting (J = K folds × R repeats ≥ 2
-blocks): `corrected_resampled_t`, the corrected repeated k-fold t (Nadeau & Bengio 2003;
-Bouckaert & Frank 2004) on per-block statistics. A single split: `runs_fixed_t`, the cluster
-bootstrap with the runs (seeds) held fixed for the gene-sampling variance plus the between-run
-variance, with Welch–Satterthwaite degrees of freedom (Satterthwaite 1946).
+**Intervals that carry training variability too (issue 22).** A model's r depends on the genes
+it is tested on, but also on the genes it was trained on and on its seed. Two protocols, two
+named methods, both returning an `Estimate` with a t interval and an analytic p (so the smallest
+attainable p is not bounded by a number of resamples):
+
+- cross-fitting (J = K folds × R repeats ≥ 2 blocks): `corrected_resampled_t`, the corrected
+  repeated k-fold t of Nadeau & Bengio (2003) and Bouckaert & Frank (2004) on the per-block
+  statistics;
+- a single split: `runs_fixed_t`, the cluster bootstrap with the runs (seeds) held fixed for
+  the gene-sampling variance, plus an explicit between-run variance with Welch–Satterthwaite
+  degrees of freedom (Satterthwaite 1946).
 """
 
 from __future__ import annotations
@@ -209,8 +215,12 @@ def bootstrap_p(samples: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A statistic with its interval, two-sided p (H0: 0), se and df (on the scale the interval was built on),
-    how it was made (`method`) and how many non-finite blocks or resamples were left out (`dropped`)."""
+    """A statistic with its interval and two-sided p (H0: the statistic is 0), and how they were made.
+
+    `se` and `df` are on the scale the interval was built on (Fisher z for r when `fisher_z`);
+    `method` names the method and its counts in a few words, for the tables; `dropped` counts the
+    non-finite blocks or resamples left out.
+    """
 
     value: float
     low: float
@@ -222,32 +232,48 @@ class Estimate:
     dropped: int = 0
 
 
+_R_EDGE = 1 - 1e-15
+"""r is clipped to ±_R_EDGE before atanh, so a perfect r gives a large finite z rather than inf."""
+
+
 def _fisher_z(values: np.ndarray) -> np.ndarray:
-    return np.arctanh(np.clip(values, -1 + 1e-15, 1 - 1e-15))
+    return np.arctanh(np.clip(values, -_R_EDGE, _R_EDGE))
 
 
-def _t_estimate(mean: float, se: float, df: float, fisher_z: bool, confidence: float, method: str,
-                dropped: int) -> Estimate:  # fmt: skip
-    """mean ± q·se with q the t (or normal, df = inf) quantile, and the analytic two-sided p of mean / se."""
+def _format_df(df: float) -> str:
+    if not np.isfinite(df):
+        return "normal"
+    return f"t df={df:.0f}" if float(df).is_integer() else f"t df={df:.1f}"
+
+
+def _t_estimate(
+    mean: float, se: float, df: float, *, fisher_z: bool, confidence: float, method: str, dropped: int
+) -> Estimate:
+    """The t interval mean ± q·se and the two-sided p of mean / se, back-transformed from z when asked.
+
+    se = 0 (every block or run identical, no gene variance) gives the degenerate interval [mean, mean]
+    and the limit of the t test: p = 1 when the mean is 0, else 0.
+    """
     quantile = (
         scipy_stats.norm.ppf(0.5 + confidence / 2)
         if not np.isfinite(df)
         else scipy_stats.t.ppf(0.5 + confidence / 2, df)
     )
+    low, high = mean - quantile * se, mean + quantile * se
     if se > 0:
         statistic = abs(mean) / se
         p = 2 * (scipy_stats.norm.sf(statistic) if not np.isfinite(df) else scipy_stats.t.sf(statistic, df))
     else:
         p = 1.0 if mean == 0 else 0.0
-    back = np.tanh if fisher_z else (lambda value: value)
-    low, high = mean - quantile * se, mean + quantile * se
-    return Estimate(float(back(mean)), float(back(low)), float(back(high)), float(p), float(se), float(df), method,
-                    dropped)  # fmt: skip
+    back = np.tanh if fisher_z else float
+    return Estimate(
+        float(back(mean)), float(back(low)), float(back(high)), float(p), float(se), float(df), method, dropped
+    )
 
 
-def _no_interval(value: float, method: str, dropped: int) -> Estimate:
+def _no_interval(value: float, method: str, dropped: int, *, fisher_z: bool) -> Estimate:
     nan = float("nan")
-    return Estimate(value, nan, nan, nan, nan, nan, method, dropped)
+    return Estimate(float(np.tanh(value)) if fisher_z else float(value), nan, nan, nan, nan, nan, method, dropped)
 
 
 def corrected_resampled_t(
@@ -255,53 +281,103 @@ def corrected_resampled_t(
 ) -> Estimate:
     """The corrected repeated k-fold t on per-block statistics (Nadeau & Bengio 2003; Bouckaert & Frank 2004).
 
-    var = (1/J + n_test/n_train) s², s² the variance of the J finite block values (ddof 1), t with J − 1 df.
-    With `fisher_z` the values are r's, worked on atanh and back-transformed. Non-finite blocks are dropped.
+    A block is one fold of one cross-fitting repeat; its statistic (r, Δr, ΔMSE) is computed on the
+    fold's test genes from models trained on the other folds (the mean over the block's seeds).
+    The J blocks are not independent: their models share most of their training genes, and the
+    blocks of different repeats share test genes, so the plain t (variance s²/J) is too narrow,
+    badly so once folds are repeated (Bouckaert & Frank 2004). Nadeau & Bengio's correction
+    replaces 1/J by 1/J + n_test/n_train: var = (1/J + n_test/n_train)·s², s² the variance of the
+    J block values (ddof 1), with a t of J − 1 degrees of freedom. It is the variance a model of
+    block correlation n_test/n_total implies, and holds its size where the training set's draw
+    moves the statistic (measured in tests/python/test_inference_simulation.py; figures in
+    docs/decisions.md). For K folds, n_test/n_train = 1/(K − 1).
+
+    Non-finite blocks (a constant prediction in a fold) are left out and counted in `dropped`.
+    With `fisher_z` the values are Pearson r's: the t works on z = atanh(r) and the value and bounds
+    are back-transformed (value = tanh(mean z)), so they stay within [−1, 1]; p is for H0: r = 0.
+    References: Nadeau C., Bengio Y. Inference for the generalization error. Machine Learning
+    52: 239–281 (2003). Bouckaert R. R., Frank E. Evaluating the replicability of significance
+    tests for comparing learning algorithms. PAKDD 2004, LNCS 3056: 3–12.
     """
     values = np.asarray(per_block, dtype=float).reshape(-1)
+    if not test_train_ratio >= 0:
+        raise ValueError(f"test_train_ratio must be a non-negative number, not {test_train_ratio}")
     finite = values[np.isfinite(values)]
-    dropped = int(values.size - finite.size)
+    dropped = values.size - finite.size
+    blocks = finite.size
     if fisher_z:
         finite = _fisher_z(finite)
     name = "corrected resampled t (Nadeau & Bengio 2003)"
-    if finite.size < 2:
-        value = float(finite.mean()) if finite.size else float("nan")
-        return _no_interval(float(np.tanh(value)) if fisher_z else value, f"{name}: no interval, {finite.size} "
-                            "finite block(s)", dropped)  # fmt: skip
-    se = float(np.sqrt((1 / finite.size + test_train_ratio) * finite.var(ddof=1)))
-    df = float(finite.size - 1)
-    method = f"{name}, J={finite.size}, t df={df:.0f}" + (", Fisher z" if fisher_z else "")
-    return _t_estimate(float(finite.mean()), se, df, fisher_z, confidence, method, dropped)
+    dropped_text = f", {dropped} non-finite block{'s' if dropped != 1 else ''} dropped" if dropped else ""
+    z_text = ", Fisher z" if fisher_z else ""
+    if blocks < 2:
+        value = float(finite.mean()) if blocks else float("nan")
+        method = f"{name}: no interval, {blocks} finite block{'s' if blocks != 1 else ''} (needs 2){dropped_text}"
+        return _no_interval(value, method, dropped, fisher_z=fisher_z)
+    mean = float(finite.mean())
+    se = float(np.sqrt((1 / blocks + test_train_ratio) * finite.var(ddof=1)))
+    df = float(blocks - 1)
+    method = f"{name}, J={blocks}, {_format_df(df)}{z_text}{dropped_text}"
+    return _t_estimate(mean, se, df, fisher_z=fisher_z, confidence=confidence, method=method, dropped=dropped)
 
 
 def runs_fixed_t(
     per_run: np.ndarray, resampled: np.ndarray, *, fisher_z: bool = False, confidence: float = CONFIDENCE
 ) -> Estimate:
-    """A single split's mean over R runs: cluster-bootstrap gene variance with the runs held fixed, plus s²_runs/R.
+    """A single split's mean over R runs (seeds), with gene and run variance: cluster bootstrap + Satterthwaite.
 
-    `per_run` (R,), `resampled` (B, R): every run on the same resamples. Gene variance: the variance over
-    resamples of the run-mean statistic; run variance s²_runs / R (ddof 1, 0 for one run); df by
-    Welch–Satterthwaite with the gene part taken as known (inf with one run). Non-finite resamples dropped.
+    `per_run` (R,) is each run's statistic on the test genes; `resampled` (B, R) the same statistic of
+    every run on each cluster-bootstrap resample (`cluster_weights`), the same genes for all runs.
+    Two sources of error, estimated separately and added:
+
+    - gene sampling: the variance over resamples of the run-mean statistic (ddof 1). The runs stay
+      fixed within a resample, so this is the gene-sampling variance of the estimate itself;
+      resampling the runs too (the plug-in bootstrap over R = 2–3 values) undercounts the seed
+      variance and counts the seed × gene interaction twice;
+    - runs: s²_runs / R (ddof 1), the variance of a mean of R exchangeable seeds; 0 with one run.
+
+    se = sqrt(v_genes + v_runs); the degrees of freedom by Welch–Satterthwaite (Satterthwaite 1946),
+    the gene part taken as exactly known (B resamples of many groups): df = (v_genes + v_runs)² /
+    (v_runs² / (R − 1)), so a seed-dominated estimate from 3 seeds gets a t of about 2 df and a
+    gene-dominated one the normal quantile; df = inf with one run or identical runs. The interval
+    is the t interval and p the analytic two-sided p (H0: 0), not a percentile, so small p's are
+    attainable with any B.
+
+    Non-finite resamples (a resample drawing only constant predictions) are left out and counted in
+    `dropped`. A non-finite run statistic gives no estimate at all (the module's NaN policy: a
+    collapsed run is not a measurement, and leaving it out would flatter the model). With
+    `fisher_z` both inputs are r's and the whole computation is on z = atanh(r), back-transformed.
+    Reference: Satterthwaite F. E. An approximate distribution of estimates of variance components.
+    Biometrics Bulletin 2(6): 110–114 (1946).
     """
     runs = np.asarray(per_run, dtype=float).reshape(-1)
     resampled = np.asarray(resampled, dtype=float)
-    name = f"cluster bootstrap, runs fixed, R={runs.size}"
-    if runs.size == 0 or not np.all(np.isfinite(runs)):
-        return _no_interval(float("nan"), f"{name}: no interval, a run's statistic is undefined", 0)
+    if resampled.ndim != 2 or resampled.shape[1] != runs.size:
+        raise ValueError(f"resampled must have shape (resamples, {runs.size}), not {resampled.shape}")
+    n_runs = runs.size
+    z_text = ", Fisher z" if fisher_z else ""
+    name = f"cluster bootstrap, runs fixed, R={n_runs}"
+    if n_runs == 0 or not np.all(np.isfinite(runs)):
+        reason = "no runs" if n_runs == 0 else "a run's statistic is undefined"
+        return _no_interval(float("nan"), f"{name}: no interval, {reason}", 0, fisher_z=False)
     kept = np.all(np.isfinite(resampled), axis=1)
     dropped = int(np.count_nonzero(~kept))
+    dropped_text = f", {dropped} non-finite resample{'s' if dropped != 1 else ''} dropped" if dropped else ""
     if fisher_z:
         runs, resampled = _fisher_z(runs), _fisher_z(resampled)
     mean = float(runs.mean())
     if np.count_nonzero(kept) < 2:
-        return _no_interval(float(np.tanh(mean)) if fisher_z else mean, f"{name}: no interval", dropped)
+        method = f"{name}: no interval, fewer than 2 finite resamples{dropped_text}"
+        return _no_interval(mean, method, dropped, fisher_z=fisher_z)
     gene_variance = float(resampled[kept].mean(axis=1).var(ddof=1))
-    run_variance = float(runs.var(ddof=1) / runs.size) if runs.size > 1 else 0.0
+    run_variance = float(runs.var(ddof=1) / n_runs) if n_runs > 1 else 0.0
     total = gene_variance + run_variance
-    df = total**2 / (run_variance**2 / (runs.size - 1)) if run_variance > 0 else float("inf")
-    method = f"{name}, B={int(np.count_nonzero(kept))}, " + (f"t df={df:.1f}" if np.isfinite(df) else "normal")
-    method += ", Fisher z" if fisher_z else ""
-    return _t_estimate(mean, float(np.sqrt(total)), df, fisher_z, confidence, method, dropped)
+    df = total**2 / (run_variance**2 / (n_runs - 1)) if n_runs > 1 and run_variance > 0 else float("inf")
+    seed_text = " + seed variance" if n_runs > 1 else ""
+    method = f"{name}{seed_text}, B={int(np.count_nonzero(kept))}, {_format_df(df)}{z_text}{dropped_text}"
+    return _t_estimate(
+        mean, float(np.sqrt(total)), df, fisher_z=fisher_z, confidence=confidence, method=method, dropped=dropped
+    )
 
 
 # --- normal-theory intervals and tests ---------------------------------------------------------

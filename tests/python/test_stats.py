@@ -12,9 +12,11 @@ from sklearn.metrics import roc_auc_score
 
 from seq2expr.stats import (
     MINUS,
+    Estimate,
     auroc,
     bootstrap_p,
     cluster_weights,
+    corrected_resampled_t,
     fisher_interval,
     format_interval,
     format_signed,
@@ -23,6 +25,7 @@ from seq2expr.stats import (
     pearson,
     pearson_rows,
     percentile_interval,
+    runs_fixed_t,
     spearman,
     spearman_rows,
     weighted_auroc,
@@ -160,6 +163,114 @@ def test_percentile_interval_and_bootstrap_p():
     assert bootstrap_p(np.linspace(0.1, 1, 999)) == pytest.approx(2 / 1000)  # never 0
     assert bootstrap_p(np.linspace(-1, 1, 1001)) == 1.0
     assert bootstrap_p(np.r_[np.full(30, -1.0), np.full(970, 1.0)]) == pytest.approx(2 * 31 / 1001)
+
+
+# --- inference for the two protocols (issue 22) ---------------------------------------------------
+
+
+def test_corrected_resampled_t_by_hand():
+    """Nadeau & Bengio: var = (1/J + n_test/n_train) s², t with J − 1 df; J = 4, ratio 1/4."""
+    estimate = corrected_resampled_t(np.array([0.1, 0.2, 0.3, 0.4]), 0.25)
+    # mean 0.25, s² = 0.05/3, var = (1/4 + 1/4) s² = 1/120
+    se = np.sqrt(1 / 120)
+    assert isinstance(estimate, Estimate)
+    assert estimate.value == pytest.approx(0.25) and estimate.se == pytest.approx(se) and estimate.df == 3
+    quantile = scipy_stats.t.ppf(0.975, 3)  # 3.182
+    assert (estimate.low, estimate.high) == pytest.approx((0.25 - quantile * se, 0.25 + quantile * se))
+    assert estimate.p == pytest.approx(2 * scipy_stats.t.sf(0.25 / se, 3))
+    assert estimate.dropped == 0 and "Nadeau & Bengio 2003" in estimate.method and "J=4" in estimate.method
+    # the ratio 0 is the naive t of scipy's one-sample test
+    naive = corrected_resampled_t(np.array([0.1, 0.2, 0.3, 0.4]), 0.0)
+    assert naive.p == pytest.approx(scipy_stats.ttest_1samp([0.1, 0.2, 0.3, 0.4], 0.0).pvalue)
+    narrow = corrected_resampled_t(np.array([0.1, 0.2, 0.3, 0.4]), 0.25, confidence=0.5)
+    assert narrow.high - narrow.low < estimate.high - estimate.low and narrow.p == estimate.p
+    with pytest.raises(ValueError, match="test_train_ratio"):
+        corrected_resampled_t(np.array([0.1, 0.2]), -1.0)
+
+
+def test_corrected_resampled_t_drops_and_counts_non_finite_blocks():
+    estimate = corrected_resampled_t(np.array([0.1, np.nan, 0.3, np.inf, 0.2]), 0.25)
+    finite = corrected_resampled_t(np.array([0.1, 0.3, 0.2]), 0.25)
+    assert (estimate.value, estimate.low, estimate.high, estimate.p, estimate.se) == (
+        finite.value,
+        finite.low,
+        finite.high,
+        finite.p,
+        finite.se,
+    )
+    assert estimate.dropped == 2 and "2 non-finite blocks dropped" in estimate.method and estimate.df == 2
+    one = corrected_resampled_t(np.array([0.3, np.nan]), 0.25)
+    assert one.value == pytest.approx(0.3) and one.dropped == 1
+    assert all(np.isnan([one.low, one.high, one.p, one.se, one.df])) and "needs 2" in one.method
+    none = corrected_resampled_t(np.array([np.nan, np.nan]), 0.25, fisher_z=True)
+    assert np.isnan(none.value) and none.dropped == 2
+    # identical blocks: no spread, the degenerate interval and the limit of the t test
+    flat = corrected_resampled_t(np.full(5, 0.2), 0.25)
+    assert (flat.low, flat.high, flat.p) == pytest.approx((0.2, 0.2, 0.0))
+    assert corrected_resampled_t(np.zeros(5), 0.25).p == 1.0
+
+
+def test_corrected_resampled_t_on_fisher_z():
+    """r's: the t on atanh(r), value and bounds back-transformed, within [−1, 1]; p for H0: r = 0."""
+    r = np.array([0.5, 0.6, 0.55, 0.45, 0.62])
+    estimate = corrected_resampled_t(r, 0.25, fisher_z=True)
+    on_z = corrected_resampled_t(np.arctanh(r), 0.25)
+    assert estimate.value == pytest.approx(np.tanh(np.arctanh(r).mean()))
+    assert (estimate.low, estimate.high) == pytest.approx((np.tanh(on_z.low), np.tanh(on_z.high)))
+    assert estimate.p == pytest.approx(on_z.p) and estimate.se == pytest.approx(on_z.se)
+    assert "Fisher z" in estimate.method
+    extreme = corrected_resampled_t(np.array([0.999, 1.0, 0.2, -0.99]), 0.25, fisher_z=True)
+    assert -1 <= extreme.low <= extreme.value <= extreme.high <= 1 and np.isfinite(extreme.p)
+
+
+def test_runs_fixed_t_by_hand():
+    """Gene variance from the resamples' run means, run variance s²/R, Welch–Satterthwaite df."""
+    per_run = np.array([0.4, 0.5, 0.6])
+    resampled = np.array([[0.4, 0.5, 0.6], [0.3, 0.4, 0.5], [0.5, 0.6, 0.7], [0.4, 0.5, 0.6], [0.4, np.nan, 0.6]])
+    estimate = runs_fixed_t(per_run, resampled)
+    # row means 0.5, 0.4, 0.6, 0.5 -> v_genes = 0.02/3; v_runs = 0.01/3; se = 0.1;
+    # df = 0.01² / ((0.01/3)² / 2) = 18
+    assert estimate.value == pytest.approx(0.5) and estimate.se == pytest.approx(0.1)
+    assert estimate.df == pytest.approx(18)
+    quantile = scipy_stats.t.ppf(0.975, 18)  # 2.101
+    assert (estimate.low, estimate.high) == pytest.approx((0.5 - quantile * 0.1, 0.5 + quantile * 0.1))
+    assert estimate.p == pytest.approx(2 * scipy_stats.t.sf(5.0, 18))
+    assert estimate.dropped == 1 and "1 non-finite resample dropped" in estimate.method
+    assert "runs fixed" in estimate.method and "R=3" in estimate.method and "t df=18" in estimate.method
+
+
+def test_runs_fixed_t_with_one_run_or_identical_runs_uses_the_normal_quantile():
+    resampled = np.array([[0.4], [0.6], [0.5], [0.5]])  # v_genes = 0.02/3
+    one = runs_fixed_t(np.array([0.5]), resampled)
+    se = np.sqrt(0.02 / 3)
+    assert np.isinf(one.df) and one.se == pytest.approx(se) and "normal" in one.method
+    assert one.high == pytest.approx(0.5 + scipy_stats.norm.ppf(0.975) * se)
+    assert one.p == pytest.approx(2 * scipy_stats.norm.sf(0.5 / se))
+    same = runs_fixed_t(np.array([0.5, 0.5]), np.hstack([resampled, resampled]))
+    assert np.isinf(same.df) and same.se == pytest.approx(se)
+
+
+def test_runs_fixed_t_without_an_estimate():
+    resampled = np.full((4, 2), 0.5)
+    undefined = runs_fixed_t(np.array([0.5, np.nan]), resampled)
+    assert all(np.isnan([undefined.value, undefined.low, undefined.p])) and "undefined" in undefined.method
+    dropped = runs_fixed_t(np.array([0.5, 0.4]), np.full((4, 2), np.nan))
+    assert dropped.value == pytest.approx(0.45) and np.isnan(dropped.low) and dropped.dropped == 4
+    assert "fewer than 2 finite resamples" in dropped.method
+    with pytest.raises(ValueError, match="shape"):
+        runs_fixed_t(np.array([0.5, 0.4]), np.zeros((4, 3)))
+
+
+def test_runs_fixed_t_on_fisher_z():
+    rng = np.random.default_rng(22)
+    per_run = np.array([0.97, 0.999, 0.95])
+    resampled = np.clip(per_run + rng.normal(scale=0.02, size=(50, 3)), -1, 1)
+    estimate = runs_fixed_t(per_run, resampled, fisher_z=True)
+    on_z = runs_fixed_t(np.arctanh(per_run), np.arctanh(np.clip(resampled, -1 + 1e-15, 1 - 1e-15)))
+    assert estimate.value == pytest.approx(np.tanh(np.arctanh(per_run).mean()))
+    assert (estimate.low, estimate.high) == pytest.approx((np.tanh(on_z.low), np.tanh(on_z.high)))
+    assert estimate.df == pytest.approx(on_z.df) and estimate.p == pytest.approx(on_z.p)
+    assert -1 <= estimate.low <= estimate.value <= estimate.high <= 1 and "Fisher z" in estimate.method
 
 
 # --- tests --------------------------------------------------------------------------------------
