@@ -75,7 +75,7 @@ def main(shared: Path, threads: int, workdir: Path | None) -> None:
     evaluation = workdir / "evaluation"
     run(
         "evaluate_models.py", *predictions, "--dataset", dataset, "--groups", dataset_dir / "gene_groups.tsv",
-        "--tss-index", TSS_INDEX, "--glm", "CNN_basic", "--outdir", evaluation,
+        "--tss-index", TSS_INDEX, "--primary-model", "CNN_basic", "--outdir", evaluation,
     )  # fmt: skip
     metrics = pd.read_csv(evaluation / "metrics.tsv", sep="\t")
     metrics = metrics[metrics["stratum"] == "all"]
@@ -99,7 +99,7 @@ def main(shared: Path, threads: int, workdir: Path | None) -> None:
     for _, row in comparison.iterrows():
         print(
             f"  {row['model_a']} − {row['model_b']}: "
-            f"{interval(row, 'delta_r', 'delta_r_ci_low', 'delta_r_ci_high')}  p {row['p_bootstrap_holm']:.3g}"
+            f"{interval(row, 'delta_r', 'delta_r_ci_low', 'delta_r_ci_high')}  p {row['p_holm']:.3g}"
         )
 
 

@@ -129,7 +129,7 @@ def print_split(split: str, evaluation: Path, threads: int) -> None:
     for _, row in ladder.iterrows():
         print(
             f"  vs {row['rung']:<16} Δr {row['delta_r']:+.3f} [{row['delta_r_ci_low']:+.3f}, "
-            f"{row['delta_r_ci_high']:+.3f}] p_boot(Holm) {row['p_bootstrap_holm']:.3g}   ΔMSE {row['delta_mse']:+.3f} "
+            f"{row['delta_r_ci_high']:+.3f}] p (Holm) {row['p_holm']:.3g}   ΔMSE {row['delta_mse']:+.3f} "
             f"[{row['delta_mse_ci_low']:+.3f}, {row['delta_mse_ci_high']:+.3f}]"
         )
 

@@ -6,8 +6,10 @@ flags). Files that name the same model are runs of it with different seeds and a
 With `--dataset`, the training-mean and GC/CpG baselines are added, and the promoter CpG class
 (HCP / ICP / LCP) and expressed strata and the on/off AUROC become available; with `--groups`
 (gene_groups.tsv), the intervals resample gene groups and the `unseen` stratum appears (where it is
-not every test gene). The report leads with the model ladder (the gLM named by `--glm` against each
-rung); `--compute` files add compute.tsv and a table.
+not every test gene). Cross-fitted predictions (a file per fold,
+repeat and seed) are pooled into one out-of-fold prediction per gene and repeat. The report leads
+with the model ladder: the primary model (`--primary-model`, fixed before the data) against each
+rung; `--compute` files add compute.tsv and a table.
 `--synthetic-data` (the test profiles) makes the report open by saying that it ran on synthetic data.
 """
 
@@ -19,7 +21,6 @@ from pathlib import Path
 import click
 
 from seq2expr.cli import command, ensure_outdir, outdir_option, seed_option, setup_logging, verbose_option
-from seq2expr.evaluation.ladder import GLM
 from seq2expr.evaluation.step import DEFAULT_RESAMPLES, EvaluationOptions, run
 from seq2expr.io.multiqc import write_report_files
 from seq2expr.io.tables import write_tsv
@@ -87,10 +88,11 @@ EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
     "(--refit: train+val) [default: train, val for early stopping].",
 )
 @click.option(
-    "--glm",
-    default=GLM,
-    show_default=True,
-    help="Model compared with every other rung of the ladder (skipped when absent).",
+    "--primary-model",
+    default=None,
+    help="The model of the primary family, tested against each simple rung (DExTER, CNN, GC/CpG) on all genes "
+    "with Holm's adjustment over those tests only; fixed before the data [default: DNABERT-2 when given, else "
+    "the first gLM of --predictions].",
 )
 @click.option(
     "--synthetic-data",
@@ -111,7 +113,7 @@ def main(
     max_scatter_points: int,
     compute_files: tuple[Path, ...],
     fit_files: tuple[Path, ...],
-    glm: str,
+    primary_model: str | None,
     synthetic_data: bool,
     outdir: Path,
     verbose: bool,
@@ -126,7 +128,7 @@ def main(
             tss_index=tss_index,
             compute=compute_files,
             fits=fit_files,
-            glm=glm,
+            primary_model=primary_model,
             bootstrap=bootstrap,
             seed=seed,
         )

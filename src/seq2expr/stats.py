@@ -186,19 +186,6 @@ def cluster_weights(codes: np.ndarray, resamples: int, seed: int) -> np.ndarray:
     return counts[:, codes.reshape(-1)].astype(float)
 
 
-def seed_average(per_run: np.ndarray, seed: int, stream: int) -> np.ndarray:
-    """Run-averaged statistic per resample, with the runs themselves resampled (seed variance).
-
-    `per_run` has shape (resamples, runs). One run: returned as is. `stream` separates the run
-    draws of different models, so they are drawn independently but reproducibly.
-    """
-    n_runs = per_run.shape[1]
-    if n_runs == 1:
-        return per_run[:, 0]
-    draws = np.random.default_rng([seed, stream]).integers(0, n_runs, size=per_run.shape)
-    return np.take_along_axis(per_run, draws, axis=1).mean(axis=1)
-
-
 def percentile_interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Percentile bootstrap interval, ignoring resamples where the statistic is undefined."""
     finite = samples[np.isfinite(samples)]

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from conftest import correlated, trio
 from scipy import stats
+from test_evaluate_crossfit import as_single_split
 
 from seq2expr.errors import InputError
 from seq2expr.evaluation.comparison import COMPARISON_COLUMNS, compare_pair, comparison_table
@@ -66,7 +67,7 @@ def test_split_metrics_match_scipy_and_sklearn_definitions():
     assert row["n"] == 150
     assert row["pearson"] == pytest.approx(stats.pearsonr(observed, predicted).statistic)
     assert row["spearman"] == pytest.approx(stats.spearmanr(observed, predicted).statistic)
-    assert row["r2"] == pytest.approx(1 - np.sum(residual**2) / np.sum((observed - observed.mean()) ** 2))
+    assert np.isnan(row["r2"])  # R² is against the training mean: no train or val gene, no R²
     assert row["mse"] == pytest.approx(np.mean(residual**2))
     assert row["mae"] == pytest.approx(np.mean(np.abs(residual)))
     assert row["pearson_ci_low"] < row["pearson"] < row["pearson_ci_high"]
@@ -113,7 +114,7 @@ def test_compare_pair_uses_only_shared_test_genes():
     assert row["pearson_a"] == pytest.approx(stats.pearsonr(observed[50:], a[50:])[0])
     assert row["r_ab"] == pytest.approx(stats.pearsonr(a[50:], b[50:])[0])
     expected_t, expected_p = williams_test(row["pearson_a"], row["pearson_b"], row["r_ab"], 150)
-    assert (row["williams_t"], row["p_value"]) == pytest.approx((expected_t, expected_p))
+    assert (row["williams_t"], row["p_williams"]) == pytest.approx((expected_t, expected_p))
 
 
 def test_models_without_shared_test_genes_are_an_error():
@@ -172,7 +173,7 @@ def test_metrics_and_comparison_tables():
     comparison = comparison_table(models, 200, seed=3)
     assert list(comparison.columns) == COMPARISON_COLUMNS
     assert len(comparison) == 1 and comparison["n"].iloc[0] == 100
-    assert comparison["p_value_holm"].iloc[0] == pytest.approx(comparison["p_value"].iloc[0])
+    assert comparison["p_holm"].iloc[0] == pytest.approx(comparison["p"].iloc[0])  # a family of one
 
 
 @pytest.mark.parametrize(
@@ -260,27 +261,28 @@ def test_gc_cpg_baseline_finds_a_gc_driven_target():
 
 
 def test_baselines_on_the_synthetic_dataset(synthetic_dataset):
-    """Every split of the bundled dataset gets both baselines, fitted without the test genes."""
+    """The bundled (cross-fitted) dataset: both baselines fitted per fold, without the fold's test genes."""
     from seq2expr.data.dataset import read_dataset
+    from seq2expr.data.folds import fold_view
 
     dataset = read_dataset(synthetic_dataset)
     metrics = metrics_table(baseline_models(dataset, str(synthetic_dataset)), 300, seed=1)
-    counts = dataset["split"].value_counts()
-    assert len(metrics) == 6
-    for row in metrics.itertuples():
-        assert row.n == counts[row.split]
+    assert len(metrics) == 2 and (metrics["split"] == "test").all()  # the pooled out-of-fold predictions
+    assert (metrics["n"] == len(dataset)).all()
     assert np.isfinite(metrics.loc[metrics["model"] == GC_CPG_BASELINE, "pearson"]).all()
-    # Least squares with an intercept, fitted on train + val only: its residuals there average to zero.
-    gc_cpg, _ = baseline_models(dataset, "dataset.tsv.gz")
+    # Least squares with an intercept, fitted on one fold's fit genes only: its residuals there average to zero.
+    view = fold_view(dataset, 1, 0)
+    gc_cpg, _ = baseline_models(view.drop(columns=[c for c in view.columns if c.startswith("fold")]), "view")
     residual = gc_cpg.predicted[:, 0] - gc_cpg.genes["observed"].to_numpy()
-    assert residual[gc_cpg.genes["split"].to_numpy() != "test"].mean() == pytest.approx(0, abs=1e-9)
-    assert abs(residual[gc_cpg.genes["split"].to_numpy() == "test"].mean()) > 1e-6
+    fitted = gc_cpg.genes["split"].to_numpy() != "test"
+    assert residual[fitted].mean() == pytest.approx(0, abs=1e-9)
+    assert abs(residual[~fitted].mean()) > 1e-6
 
 
 def test_models_must_come_from_the_given_dataset(synthetic_dataset):
     from seq2expr.data.dataset import read_dataset
 
-    dataset = read_dataset(synthetic_dataset)
+    dataset = as_single_split(read_dataset(synthetic_dataset))
     table = make_predictions(dataset["gene_id"], dataset["split"], dataset["target"], dataset["target"] * 0.5, "m")
     (model,) = group_models([("m.tsv", table)])
     check_against_dataset([model], dataset, "dataset.tsv.gz")
@@ -376,8 +378,8 @@ def test_metrics_per_stratum_on_the_test_genes():
     assert list(comparison.columns) == COMPARISON_COLUMNS
     assert set(comparison["stratum"]) == {"all", "hcp", "lcp", "expressed"}
     assert np.isnan(comparison.loc[comparison["stratum"] == "hcp", "pearson_a"]).all()
-    for family, rows in comparison.groupby("holm_family"):
-        assert family == f"comparison:{rows['stratum'].iloc[0]}"
+    for family, rows in comparison.groupby("family"):
+        assert family == f"exploratory:{rows['stratum'].iloc[0]}"  # no primary model among these
 
 
 def test_holm_runs_within_each_stratum():
@@ -391,12 +393,12 @@ def test_holm_runs_within_each_stratum():
     groups = pd.Series({gene: gene if i % 2 else "shared" for i, gene in enumerate(models[0].genes.index)})
     strata = gene_strata(models[0].genes["split"], groups=groups)
     comparison = comparison_table(models, 200, seed=2, strata=strata)
-    assert sorted(set(comparison["holm_family"])) == ["comparison:all", "comparison:unseen"]
-    for _, rows in comparison.groupby("holm_family"):
+    assert sorted(set(comparison["family"])) == ["exploratory:all", "exploratory:unseen"]
+    for _, rows in comparison.groupby("family"):
         assert len(rows) == 3
-        order = np.argsort(rows["p_value"].to_numpy())
-        smallest = rows["p_value"].to_numpy()[order[0]]
-        assert rows["p_value_holm"].to_numpy()[order[0]] == pytest.approx(min(1.0, 3 * smallest))
+        order = np.argsort(rows["p"].to_numpy())
+        smallest = rows["p"].to_numpy()[order[0]]
+        assert rows["p_holm"].to_numpy()[order[0]] == pytest.approx(min(1.0, 3 * smallest))
 
 
 def test_replicate_runs_widen_the_interval_by_their_seed_variance():

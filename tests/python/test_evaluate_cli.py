@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from conftest import BIN, run_script
+from test_evaluate_crossfit import write_single_split
 
 from seq2expr.evaluation.step import EvaluationOptions, run
 from seq2expr.io.predictions import make_predictions, write_predictions
@@ -85,6 +86,7 @@ def test_seed_changes_only_the_intervals(tmp_path: Path, two_models: list[Path])
 def test_dataset_adds_baselines(tmp_path: Path, synthetic_dataset: Path):
     from seq2expr.data.dataset import read_dataset
 
+    synthetic_dataset = write_single_split(synthetic_dataset, tmp_path)
     dataset = read_dataset(synthetic_dataset)
     rng = np.random.default_rng(2)
     predicted = dataset["target"] + rng.normal(0, 1, len(dataset))
@@ -113,7 +115,7 @@ def bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
     duplicated = tmp_path / "duplicated.tsv"
     duplicated.write_text("\n".join([*text, text[3]]) + "\n")
     nan = tmp_path / "nan.tsv"
-    nan.write_text("\n".join([*text[:5], text[5].rsplit("\t", 2)[0] + "\tnan\tm", *text[6:]]) + "\n")
+    nan.write_text("\n".join([*text[:5], text[5].rsplit("\t", 4)[0] + "\tnan\tm\t0\t0", *text[6:]]) + "\n")
     other_genes = tmp_path / "other.tsv"
     other_genes.write_text("\n".join([text[0]] + [line.replace("ENSG", "ENSX") for line in text[1:]]) + "\n")
     other_dataset = write_model(tmp_path / "shifted.tsv", "n", observed + 1, observed, splits)
@@ -177,6 +179,7 @@ def test_groups_and_tss_index_give_every_stratum(tmp_path: Path, synthetic_datas
     """With gene_groups.tsv and the TSS index: the unseen stratum and the CpG classes, cluster-bootstrap intervals."""
     from seq2expr.data.dataset import read_dataset
 
+    synthetic_dataset = write_single_split(synthetic_dataset, tmp_path)
     dataset = read_dataset(synthetic_dataset)
     rng = np.random.default_rng(5)
     path = tmp_path / "p.tsv"

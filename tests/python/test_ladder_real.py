@@ -34,7 +34,15 @@ def real_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def ladder_against_baselines(predictions: Path, dataset: Path, model: str, outdir: Path) -> pd.DataFrame:
     """The model as the ladder's top rung against the dataset's baselines (paired bootstrap, 1000 resamples)."""
     run_script(
-        "evaluate_models.py", "--predictions", predictions, "--dataset", dataset, "--glm", model, "--outdir", outdir
+        "evaluate_models.py",
+        "--predictions",
+        predictions,
+        "--dataset",
+        dataset,
+        "--primary-model",
+        model,
+        "--outdir",
+        outdir,
     )
     ladder = pd.read_csv(outdir / "ladder.tsv", sep="\t")
     return ladder[ladder["stratum"] == "all"].set_index("rung")

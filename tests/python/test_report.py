@@ -16,6 +16,7 @@ import pytest
 import yaml
 from conftest import REPO, TEST_UPSTREAM, run_script
 from matplotlib.container import ErrorbarContainer
+from test_evaluate_crossfit import write_single_split
 from test_verdict import GENES, LADDER_RUN, contract_comparison, contract_metrics
 
 from seq2expr.data.dataset import read_dataset
@@ -110,11 +111,10 @@ def contract_ladder(metrics: pd.DataFrame, glm: str = "DNABERT-2") -> pd.DataFra
                 "delta_mse": 0.1,
                 "delta_mse_ci_low": 0.02,
                 "delta_mse_ci_high": 0.2,
-                "p_bootstrap": 0.01,
-                "p_bootstrap_holm": 0.04,
-                "p_value": 0.01,
-                "p_value_holm": 0.04,
-                "holm_family": f"ladder:{stratum}",
+                "p": 0.01,
+                "p_holm": 0.04,
+                "p_williams": 0.01,
+                "family": f"exploratory:{stratum}",
             }
         )
     return pd.DataFrame(rows, columns=LADDER_COLUMNS)
@@ -188,13 +188,13 @@ def test_strata_table_and_the_comparisons_name_their_stratum_and_holm_family():
     ]
     assert strata_section(contract_metrics({"a": {"all": (0.5, 0.4, 0.6)}})) is None
     ladder = ladder_comparison_section(contract_ladder(metrics)).content
-    description = tsv_header(ladder)["headers"]["p_bootstrap_holm"]["description"]
-    assert description.endswith("Holm-adjusted within the rows of the same stratum (families ladder:all, "
-                                "ladder:unseen, ladder:hcp, ladder:lcp, ladder:expressed)")  # fmt: skip
+    description = tsv_header(ladder)["headers"]["p_holm"]["description"]
+    assert description.endswith("Holm-adjusted within the rows of the same stratum (families exploratory:all, "
+                                "exploratory:unseen, exploratory:hcp, exploratory:lcp, exploratory:expressed)")  # fmt: skip
     assert tsv_rows(ladder)["Comparison"].iloc[0] == "all genes · vs CNN"
     comparison = contract_comparison({("DNABERT-2", "DExTER", "all"): (0.06, 0.02, 0.1), ("a", "b", "hcp"): (0, -1, 1)})
     pairs = comparison_section(comparison).content
-    assert tsv_header(pairs)["headers"]["p_value_holm"]["description"].endswith("(family comparison:all)")
+    assert tsv_header(pairs)["headers"]["p_holm"]["description"].endswith("(family exploratory:all)")
     assert tsv_rows(pairs)["Comparison"].tolist() == ["DNABERT-2 vs DExTER"]  # the strata pairs stay in comparison.tsv
 
 
@@ -412,7 +412,10 @@ def planted_predictions(dataset: pd.DataFrame, folder: Path) -> list[Path]:
 
 @pytest.mark.slow
 def test_multiqc_renders_the_evaluation_of_the_bundled_data(tmp_path: Path, synthetic_dataset: Path):
-    """The whole path: the real command on the bundled dataset and its gene groups, then MultiQC."""
+    """The whole path: the real command on the bundled dataset (as a single split, so that `unseen` differs
+    from `all`) and its gene groups, then MultiQC."""
+    groups = synthetic_dataset.parent / "gene_groups.tsv"
+    synthetic_dataset = write_single_split(synthetic_dataset, tmp_path)
     dataset = read_dataset(synthetic_dataset)
     predictions = planted_predictions(dataset, tmp_path)
     compute = tmp_path / "compute.tsv"
@@ -425,11 +428,11 @@ def test_multiqc_renders_the_evaluation_of_the_bundled_data(tmp_path: Path, synt
         "evaluate_models.py",
         "--predictions", *predictions,
         "--dataset", synthetic_dataset,
-        "--groups", synthetic_dataset.parent / "gene_groups.tsv",
+        "--groups", groups,
         "--tss-index", str(TEST_UPSTREAM),
         "--compute", compute,
         "--bootstrap", "200",
-        "--max-scatter-points", "100",  # the synthetic test split has more genes: the PNG variant
+        "--max-scatter-points", "10",  # the synthetic test split has more genes: the PNG variant
         "--synthetic-data",
         "--outdir", evaluation,
     )  # fmt: skip
@@ -462,7 +465,7 @@ def test_multiqc_draws_the_interactive_scatter(tmp_path: Path):
     paths = []
     for name, table in small_models(80).items():
         path = folder / f"{name}.tsv"
-        write_predictions(table.reset_index().assign(model=name), path)
+        write_predictions(table.reset_index().assign(model=name, fold=0, repeat=0), path)
         paths.append(path)
     evaluation = tmp_path / "evaluation"
     run_script("evaluate_models.py", "--predictions", *paths, "--bootstrap", "100", "--outdir", evaluation)

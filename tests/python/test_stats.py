@@ -26,7 +26,6 @@ from seq2expr.stats import (
     pearson_rows,
     percentile_interval,
     runs_fixed_t,
-    seed_average,
     spearman,
     spearman_rows,
     weighted_auroc,
@@ -155,18 +154,6 @@ def test_gene_bootstrap_agrees_with_scipy_bootstrap():
         rng=np.random.default_rng(12),
     ).confidence_interval
     assert interval == pytest.approx((reference.low, reference.high), abs=0.02)
-
-
-def test_seed_average_adds_the_spread_between_runs():
-    rng = np.random.default_rng(6)
-    per_run = np.column_stack([np.full(2000, value) for value in (0.2, 0.3, 0.4)])  # runs differ, genes do not
-    averaged = seed_average(per_run, seed=1, stream=3)
-    assert averaged.mean() == pytest.approx(0.3, abs=0.005)
-    assert averaged.std() == pytest.approx(np.sqrt(np.var([0.2, 0.3, 0.4]) / 3), rel=0.1)
-    assert np.array_equal(seed_average(per_run, seed=1, stream=3), averaged)
-    assert not np.array_equal(seed_average(per_run, seed=1, stream=4), averaged)
-    single = rng.normal(size=(50, 1))
-    assert np.array_equal(seed_average(single, seed=1, stream=3), single[:, 0])
 
 
 def test_percentile_interval_and_bootstrap_p():

@@ -87,14 +87,13 @@ def contract_comparison(deltas: Mapping[tuple[str, str, str], Interval]) -> pd.D
                 "delta_r": delta,
                 "delta_r_ci_low": low,
                 "delta_r_ci_high": high,
-                "p_bootstrap": p,
-                "p_bootstrap_holm": min(1.0, 3 * p),
+                "p": p,
+                "p_holm": min(1.0, 3 * p),
                 "zou_ci_low": low,
                 "zou_ci_high": high,
                 "williams_t": 2.0,
-                "p_value": p,
-                "p_value_holm": min(1.0, 3 * p),
-                "holm_family": f"comparison:{stratum}",
+                "p_williams": p,
+                "family": f"exploratory:{stratum}",
                 "near_constant": False,
             }
         )

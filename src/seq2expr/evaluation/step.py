@@ -1,9 +1,9 @@
 """The evaluation step as one function: predictions in, tables out.
 
 `run` reads and checks every input (predictions, dataset, gene groups, compute records), computes
-metrics.tsv, comparison.tsv and ladder.tsv per stratum; `bin/evaluate_models.py` parses options, calls
-it, has the report built from its result (`seq2expr.report`) and writes both. Computation never
-imports presentation.
+metrics.tsv, folds.tsv, comparison.tsv, ladder.tsv and interaction.tsv per stratum;
+`bin/evaluate_models.py` parses options, calls it, has the report built from its result
+(`seq2expr.report`) and writes both. Computation never imports presentation.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import pandas as pd
 import seq2expr
 from seq2expr.data.dataset import DEFAULT_SEED, read_dataset
 from seq2expr.errors import InputError
-from seq2expr.evaluation.comparison import comparison_table
-from seq2expr.evaluation.ladder import GLM, ladder_table
-from seq2expr.evaluation.metrics import baseline_models, metrics_table
+from seq2expr.evaluation.comparison import comparison_table, hypotheses, primary_model
+from seq2expr.evaluation.interaction import interaction_table
+from seq2expr.evaluation.ladder import ladder_table
+from seq2expr.evaluation.metrics import baseline_models, folds_table, metrics_table
 from seq2expr.evaluation.runs import (
     ModelRuns,
     check_against_dataset,
@@ -30,7 +31,7 @@ from seq2expr.evaluation.runs import (
     mean_prediction,
     model_splits,
 )
-from seq2expr.evaluation.strata import GeneStrata, gene_strata
+from seq2expr.evaluation.strata import ALL, UNSEEN, GeneStrata, gene_strata
 from seq2expr.io.compute import compute_summary, read_compute
 from seq2expr.io.files import file_sha256
 from seq2expr.io.predictions import read_predictions
@@ -54,7 +55,8 @@ class EvaluationOptions:
     compute: tuple[Path, ...] = ()
     #: fit.json of gradient-trained runs: what their predicting weights were fitted on (a refit: val too)
     fits: tuple[Path, ...] = ()
-    glm: str = GLM
+    #: the model of the primary family, fixed before the data (None: DNABERT-2 when given, else the first gLM)
+    primary_model: str | None = None
     bootstrap: int = DEFAULT_RESAMPLES
     seed: int = DEFAULT_SEED
 
@@ -80,6 +82,11 @@ class Methods:
     seed: int
     resamples: int
     dataset_given: bool
+    #: K of cross-fitting (0: a single split) and the number of fold draws
+    folds: int = 0
+    repeats: int = 1
+    #: the primary model (None: no gLM, no primary family)
+    primary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,9 +127,12 @@ def _strata(
     models: list[ModelRuns], options: EvaluationOptions, dataset: pd.DataFrame | None
 ) -> tuple[GeneStrata, pd.Index]:
     """The genes' strata and the test genes every model must predict."""
-    if dataset is not None:
+    if dataset is not None and not models[0].cross_fitted:
         splits = dataset.set_index("gene_id")["split"].sort_index()
         reference: Path | str = options.dataset or "the dataset"
+    elif dataset is not None:  # cross-fitted: every gene is a test gene once per repeat (pooled out-of-fold)
+        splits = pd.Series("test", index=dataset["gene_id"]).sort_index()
+        reference = options.dataset or "the dataset"
     else:
         splits = model_splits(models)
         reference = "all prediction files"
@@ -136,7 +146,11 @@ def _strata(
         log.warning(
             "no --groups: every gene is its own group (gene-level bootstrap; similar genes are taken as independent)"
         )
-    return gene_strata(splits, dataset, groups, options.tss_index, options.dataset), test_genes
+    strata = gene_strata(splits, dataset, groups, options.tss_index, options.dataset)
+    if UNSEEN in strata.strata and strata.members[UNSEEN].equals(strata.members[ALL]):
+        log.info("every test gene is unseen (folds hold whole groups): the unseen stratum equals all and is left out")
+        strata = GeneStrata(strata.members.drop(columns=UNSEEN), strata.groups, strata.expressed)
+    return strata, test_genes
 
 
 def fit_records(paths: tuple[Path, ...], models: list[ModelRuns]) -> dict[str, FitRecord]:
@@ -165,6 +179,10 @@ def run(options: EvaluationOptions) -> EvaluationResult:
     paths = options.predictions
     models = group_models([(str(path), read_predictions(path)) for path in paths])
     log.info("%d model(s) from %d file(s): %s", len(models), len(paths), ", ".join(m.name for m in models))
+    # the primary model is fixed by parameter and by the order of --predictions, never by a result
+    by_source = {source: model.name for model in models for source in model.sources}
+    names = list(dict.fromkeys(by_source[str(path)] for path in paths))
+    primary = primary_model(names, options.primary_model)
     learned = {model.name: mean_prediction(model) for model in models}
     inputs = [
         MethodsInput(path.name, f"predictions of {model.name}", file_sha256(path), len(model.genes))
@@ -181,15 +199,25 @@ def run(options: EvaluationOptions) -> EvaluationResult:
             MethodsInput(options.dataset.name, "dataset (baselines)", file_sha256(options.dataset), len(dataset))
         )
     strata, _ = _strata(models, options, dataset)
+    if primary is not None:
+        log.info("primary model (fixed before the data): %s", primary)
 
     metrics = metrics_table(models, options.bootstrap, options.seed, strata, fit_records(options.fits, models))
-    comparison = comparison_table(models, options.bootstrap, options.seed, strata)
-    ladder = ladder_table(models, options.glm, options.bootstrap, options.seed, strata)
+    pairs = hypotheses(models, options.bootstrap, options.seed, strata, primary)
+    comparison = comparison_table(models, options.bootstrap, options.seed, strata, primary, pairs)
+    ladder = ladder_table(models, primary, options.bootstrap, options.seed, strata, pairs)
+    interaction = interaction_table(models, primary, strata, options.bootstrap, options.seed)
     compute = compute_summary([read_compute(path) for path in options.compute])
     splits = pd.concat([model.genes["split"] for model in models if model.name not in BASELINES])
     split_counts = splits[~splits.index.duplicated()].value_counts().to_dict()
 
-    tables = {"metrics.tsv": metrics, "comparison.tsv": comparison, "ladder.tsv": ladder}
+    tables = {
+        "metrics.tsv": metrics,
+        "folds.tsv": folds_table(models),
+        "comparison.tsv": comparison,
+        "ladder.tsv": ladder,
+        "interaction.tsv": interaction,
+    }
     if options.compute:
         tables["compute.tsv"] = compute
     methods = Methods(
@@ -198,7 +226,10 @@ def run(options: EvaluationOptions) -> EvaluationResult:
         runs={model.name: model.n_runs for model in models if model.name not in BASELINES},
         versions=versions(),
         seed=options.seed,
-        resamples=options.bootstrap,
+        resamples=0 if models[0].cross_fitted else options.bootstrap,
         dataset_given=dataset is not None,
+        folds=models[0].folds,
+        repeats=models[0].n_repeats,
+        primary=primary,
     )
     return EvaluationResult(tables, learned, compute, methods)

@@ -28,7 +28,7 @@ from seq2expr.report.style import (
     strata_in,
     stratum_label,
 )
-from seq2expr.report.tables import BOOTSTRAP, GENES, LEVEL, THREE, p_headers
+from seq2expr.report.tables import GENES, LEVEL, THREE, p_headers
 from seq2expr.stats import format_signed
 
 LADDER_ID = "model_ladder"
@@ -156,8 +156,8 @@ def ladder_comparison_section(ladder: pd.DataFrame) -> ReportFile:
             "delta_r_ci": interval_cells(rows, "delta_r_ci_low", "delta_r_ci_high"),
             "delta_mse": number_cells(rows["delta_mse"]),
             "delta_mse_ci": interval_cells(rows, "delta_mse_ci_low", "delta_mse_ci_high"),
-            "p_bootstrap_holm": number_cells(rows["p_bootstrap_holm"]),
-            "p_value_holm": number_cells(rows["p_value_holm"]),
+            "p_holm": number_cells(rows["p_holm"]),
+            "p_williams": number_cells(rows["p_williams"]),
         }
     )
     headers = {
@@ -165,11 +165,14 @@ def ladder_comparison_section(ladder: pd.DataFrame) -> ReportFile:
         "pearson_glm": {"title": f"r {glm}", "description": "Pearson r of the genome language model", **THREE},
         "pearson_rung": {"title": "r rung", "description": "Pearson r of the rung (empty: constant)", **THREE},
         "delta_r": {"title": "Δr", "description": "r(gLM) − r(rung); a constant rung counts as r = 0", **THREE},
-        "delta_r_ci": {"title": f"Δr {LEVEL} CI", "description": f"Paired percentile {BOOTSTRAP}: the primary test"},
+        "delta_r_ci": {
+            "title": f"Δr {LEVEL} CI",
+            "description": "Paired interval of the protocol (ci_method in ladder.tsv)",
+        },
         "delta_mse": {"title": "ΔMSE", "description": "MSE(rung) − MSE(gLM); positive: the gLM errs less", **THREE},
         "delta_mse_ci": {
             "title": f"ΔMSE {LEVEL} CI",
-            "description": f"Paired percentile {BOOTSTRAP}",
+            "description": "Paired interval of the protocol (ci_method in ladder.tsv)",
             "hidden": True,  # under 'Configure columns': the table must fit the page
         },
         **p_headers(rows),

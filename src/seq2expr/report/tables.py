@@ -29,27 +29,27 @@ BOOTSTRAP = "cluster bootstrap over gene groups (similar genes resample together
 
 
 def holm_words(table: pd.DataFrame) -> str:
-    """How the header of a Holm-adjusted p column names its family (`holm_family` of the rows shown)."""
-    names = list(dict.fromkeys(table["holm_family"].astype(str)))
-    one_per_stratum = len(names) > 1 and bool((table.groupby("stratum")["holm_family"].nunique() == 1).all())
+    """How the header of a Holm-adjusted p column names its family (`family` of the rows shown)."""
+    names = list(dict.fromkeys(table["family"].astype(str)))
+    one_per_stratum = len(names) > 1 and bool((table.groupby("stratum")["family"].nunique() == 1).all())
     scope = "the rows of the same stratum" if one_per_stratum else "the rows shown"
     return f"Holm-adjusted within {scope} (famil{'y' if len(names) == 1 else 'ies'} {', '.join(names)})"
 
 
 def p_headers(table: pd.DataFrame) -> dict[str, dict[str, object]]:
-    """The two p columns of a paired comparison: the bootstrap p (dual of the Δr interval, the primary
-    test) shown, Williams' p (secondary) available under 'Configure columns'; both Holm-adjusted."""
+    """The two p columns of a paired comparison: the p of Δr = 0 (the protocol's test, Holm-adjusted in its
+    family) shown, Williams' p (secondary, single splits only, unadjusted) under 'Configure columns'."""
     family = holm_words(table)
     p_format = {"format": "{:.2e}", "scale": False}
     return {
-        "p_bootstrap_holm": {
+        "p_holm": {
             "title": "p (Holm)",
-            "description": f"Paired cluster-bootstrap p of Δr = 0 (the primary test), {family}",
+            "description": f"Analytic p of Δr = 0 (the protocol's test), {family}",
             **p_format,
         },
-        "p_value_holm": {
-            "title": "Williams p (Holm)",
-            "description": f"Williams' t test for dependent correlations (secondary), {family}",
+        "p_williams": {
+            "title": "Williams p",
+            "description": "Williams' t test for dependent correlations (secondary, single split, not adjusted)",
             "hidden": True,
             **p_format,
         },
@@ -86,7 +86,7 @@ def _performance_headers(rows: pd.DataFrame, genes: str, fitted_on: bool) -> dic
         },
         "runs": {**GENES, "title": "Runs", "description": "Prediction files (seeds) averaged", "hidden": single_runs},
         "pearson": {"title": "Pearson r", "description": "Pearson correlation, mean over runs", **CORRELATION},
-        "pearson_ci": {"title": f"r {LEVEL} CI", "description": f"Percentile {BOOTSTRAP}"},
+        "pearson_ci": {"title": f"r {LEVEL} CI", "description": "The protocol's interval (ci_method in metrics.tsv)"},
         "pearson_sd": {"title": "r SD", "description": "SD of r across runs", "hidden": single_runs, **THREE},
         "spearman": {
             "title": "Spearman ρ",
@@ -142,8 +142,8 @@ def comparison_section(comparison: pd.DataFrame) -> ReportFile:
             "pearson_b": number_cells(pairs["pearson_b"]),
             "delta_r": number_cells(pairs["delta_r"]),
             "delta_ci": interval_cells(pairs, "delta_r_ci_low", "delta_r_ci_high"),
-            "p_bootstrap_holm": number_cells(pairs["p_bootstrap_holm"]),
-            "p_value_holm": number_cells(pairs["p_value_holm"]),
+            "p_holm": number_cells(pairs["p_holm"]),
+            "p_williams": number_cells(pairs["p_williams"]),
         }
     )
     headers = {
@@ -151,7 +151,10 @@ def comparison_section(comparison: pd.DataFrame) -> ReportFile:
         "pearson_a": {"title": "r first", "description": "Pearson r of the first model", **THREE},
         "pearson_b": {"title": "r second", "description": "Pearson r of the second model", **THREE},
         "delta_r": {"title": "Δr", "description": "r(first) − r(second)", "format": "{:,.3f}", "scale": "RdBu"},
-        "delta_ci": {"title": f"Δr {LEVEL} CI", "description": f"Paired percentile {BOOTSTRAP}: the primary test"},
+        "delta_ci": {
+            "title": f"Δr {LEVEL} CI",
+            "description": "Paired interval of the protocol (ci_method in comparison.tsv)",
+        },
         **p_headers(pairs),
     }
     return table_section(COMPARISON_ID, rows, "Models", headers)
