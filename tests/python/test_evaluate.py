@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 from conftest import correlated, trio
 from scipy import stats
-from test_evaluate_crossfit import as_single_split
 
 from seq2expr.errors import InputError
 from seq2expr.evaluation.comparison import COMPARISON_COLUMNS, compare_pair, comparison_table
@@ -260,13 +259,13 @@ def test_gc_cpg_baseline_finds_a_gc_driven_target():
     assert comparison_table(baselines, 200, seed=1).empty
 
 
-def test_baselines_on_the_synthetic_dataset(synthetic_dataset):
+def test_baselines_on_the_synthetic_dataset(cross_fitted_dataset):
     """The bundled (cross-fitted) dataset: both baselines fitted per fold, without the fold's test genes."""
     from seq2expr.data.dataset import read_dataset
     from seq2expr.data.folds import fold_view
 
-    dataset = read_dataset(synthetic_dataset)
-    metrics = metrics_table(baseline_models(dataset, str(synthetic_dataset)), 300, seed=1)
+    dataset = read_dataset(cross_fitted_dataset)
+    metrics = metrics_table(baseline_models(dataset, str(cross_fitted_dataset)), 300, seed=1)
     assert len(metrics) == 2 and (metrics["split"] == "test").all()  # the pooled out-of-fold predictions
     assert (metrics["n"] == len(dataset)).all()
     assert np.isfinite(metrics.loc[metrics["model"] == GC_CPG_BASELINE, "pearson"]).all()
@@ -282,7 +281,7 @@ def test_baselines_on_the_synthetic_dataset(synthetic_dataset):
 def test_models_must_come_from_the_given_dataset(synthetic_dataset):
     from seq2expr.data.dataset import read_dataset
 
-    dataset = as_single_split(read_dataset(synthetic_dataset))
+    dataset = read_dataset(synthetic_dataset)
     table = make_predictions(dataset["gene_id"], dataset["split"], dataset["target"], dataset["target"] * 0.5, "m")
     (model,) = group_models([("m.tsv", table)])
     check_against_dataset([model], dataset, "dataset.tsv.gz")

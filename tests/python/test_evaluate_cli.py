@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from conftest import BIN, run_script
-from test_evaluate_crossfit import write_single_split
 
 from seq2expr.evaluation.step import EvaluationOptions, run
 from seq2expr.io.predictions import make_predictions, write_predictions
@@ -86,7 +85,6 @@ def test_seed_changes_only_the_intervals(tmp_path: Path, two_models: list[Path])
 def test_dataset_adds_baselines(tmp_path: Path, synthetic_dataset: Path):
     from seq2expr.data.dataset import read_dataset
 
-    synthetic_dataset = write_single_split(synthetic_dataset, tmp_path)
     dataset = read_dataset(synthetic_dataset)
     rng = np.random.default_rng(2)
     predicted = dataset["target"] + rng.normal(0, 1, len(dataset))
@@ -179,7 +177,6 @@ def test_groups_and_tss_index_give_every_stratum(tmp_path: Path, synthetic_datas
     """With gene_groups.tsv and the TSS index: the unseen stratum and the CpG classes, cluster-bootstrap intervals."""
     from seq2expr.data.dataset import read_dataset
 
-    synthetic_dataset = write_single_split(synthetic_dataset, tmp_path)
     dataset = read_dataset(synthetic_dataset)
     rng = np.random.default_rng(5)
     path = tmp_path / "p.tsv"

@@ -127,12 +127,12 @@ def test_a_bad_compute_file_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(result, "line 2: wall_seconds must not be negative")
 
 
-def test_the_mean_baseline_is_a_rung_when_the_dataset_is_given(synthetic_dataset: Path, tmp_path: Path) -> None:
+def test_the_mean_baseline_is_a_rung_when_the_dataset_is_given(cross_fitted_dataset: Path, tmp_path: Path) -> None:
     """The bundled dataset is cross-fitted: one file per fold, pooled; the baselines are fitted per fold."""
     from seq2expr.data.dataset import read_dataset
     from seq2expr.data.folds import fold_view, n_folds
 
-    dataset = read_dataset(synthetic_dataset)
+    dataset = read_dataset(cross_fitted_dataset)
     rng = np.random.default_rng(4)
     noisy = dataset["target"].to_numpy() + rng.normal(0, 0.5, len(dataset))
     paths = []
@@ -148,7 +148,7 @@ def test_the_mean_baseline_is_a_rung_when_the_dataset_is_given(synthetic_dataset
         "--predictions",
         *paths,
         "--dataset",
-        synthetic_dataset,
+        cross_fitted_dataset,
         "--outdir",
         tmp_path / "o",
     )

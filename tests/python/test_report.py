@@ -16,7 +16,6 @@ import pytest
 import yaml
 from conftest import REPO, TEST_UPSTREAM, run_script
 from matplotlib.container import ErrorbarContainer
-from test_evaluate_crossfit import write_single_split
 from test_verdict import GENES, LADDER_RUN, contract_comparison, contract_metrics
 
 from seq2expr.data.dataset import read_dataset
@@ -412,10 +411,9 @@ def planted_predictions(dataset: pd.DataFrame, folder: Path) -> list[Path]:
 
 @pytest.mark.slow
 def test_multiqc_renders_the_evaluation_of_the_bundled_data(tmp_path: Path, synthetic_dataset: Path):
-    """The whole path: the real command on the bundled dataset (as a single split, so that `unseen` differs
-    from `all`) and its gene groups, then MultiQC."""
+    """The whole path: the real command on the bundled dataset (the models' single split) and its gene groups,
+    then MultiQC."""
     groups = synthetic_dataset.parent / "gene_groups.tsv"
-    synthetic_dataset = write_single_split(synthetic_dataset, tmp_path)
     dataset = read_dataset(synthetic_dataset)
     predictions = planted_predictions(dataset, tmp_path)
     compute = tmp_path / "compute.tsv"
