@@ -167,8 +167,19 @@ def build_bundled_dataset(test_windows: Path, outdir: Path, *options: str | Path
 
 @pytest.fixture(scope="session")
 def synthetic_dataset(test_windows: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """dataset.tsv.gz of the bundled data, Pituitary, the default (grouped) split with 10 % of train as val."""
-    return build_bundled_dataset(test_windows, tmp_path_factory.mktemp("dataset"), "--val-fraction", "0.1")
+    """dataset.tsv.gz of the bundled data, Pituitary, one grouped split (--folds 1: a single split, fold 0) with
+    10 % of train as val."""
+    return build_bundled_dataset(
+        test_windows, tmp_path_factory.mktemp("dataset"), "--folds", "1", "--val-fraction", "0.1"
+    )
+
+
+@pytest.fixture(scope="session")
+def cross_fitted_dataset(test_windows: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dataset.tsv.gz of the bundled data, Pituitary, grouped 3-fold cross-fitting with 10 % inner val."""
+    return build_bundled_dataset(
+        test_windows, tmp_path_factory.mktemp("crossfit"), "--folds", "3", "--val-fraction", "0.1"
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
