@@ -23,7 +23,7 @@ process DEXTER {
 
     script:
     def args   = task.ext.args ?: ''
-    // grouped LassoCV folds only under cross-fitting (meta.fold > 0): a single split (--split dexter, the
+    // grouped LassoCV folds only under cross-fitting (meta.fold > 0): a single split (the dexter split, the
     // study's) keeps the original's contiguous folds, byte for byte
     def folds  = groups && (meta.fold ?: 0) > 0 ? "--groups ${groups}" : ''
     """
