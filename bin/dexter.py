@@ -12,6 +12,8 @@ from seq2expr.cli import (
     command,
     dataset_option,
     ensure_outdir,
+    fold_options,
+    groups_option,
     outdir_option,
     progress,
     setup_logging,
@@ -42,7 +44,9 @@ def _cut_points(text: str | None) -> tuple[int, ...]:
 
 
 @command()
-@dataset_option("train+val are trained on, test is held out")
+@dataset_option("train+val are trained on (train only under cross-fitting), test is held out")
+@fold_options
+@groups_option("the LassoCV folds keep each group whole [default: contiguous blocks, as the study's DExTER]")
 @click.option(
     "--tss-index",
     type=click.IntRange(min=0),
@@ -96,6 +100,9 @@ def _cut_points(text: str | None) -> tuple[int, ...]:
 @verbose_option
 def main(
     dataset: Path,
+    fold: int,
+    repeat: int,
+    groups: Path | None,
     tss_index: int | None,
     bins: int,
     bin_mode: str,
@@ -126,7 +133,15 @@ def main(
         compat_counting=counting == "compat",
         threads=threads,
     )
-    done = run(dataset, config, top, track=lambda steps: progress(steps, desc="DExTER exploration", unit="domain"))
+    done = run(
+        dataset,
+        config,
+        top,
+        track=lambda steps: progress(steps, desc="DExTER exploration", unit="domain"),
+        fold=fold,
+        repeat=repeat,
+        groups=groups,
+    )
     ensure_outdir(outdir)
     write_tsv(done.result.variables, outdir / "dexter_variables.tsv")
     write_predictions(done.result.predictions, outdir / "predictions.tsv")

@@ -22,6 +22,7 @@ from seq2expr.cli import (
     command,
     dataclass_options,
     dataset_option,
+    fold_options,
     model_option,
     options_from,
     setup_logging,
@@ -36,6 +37,7 @@ logger = logging.getLogger("finetune_dnabert2")
 
 @command(context_settings={"show_default": True})
 @dataset_option("train is fitted on, val stops the training early, test is held out")
+@fold_options
 @model_option("a DNABERT-2 checkpoint")
 @dataclass_options(FinetuneOptions)
 @dataclass_options(RefitOptions)
@@ -52,6 +54,8 @@ def main(
     dataset: Path,
     model_name: str,
     search_rate: bool,
+    fold: int,
+    repeat: int,
     device: str,
     threads: int,
     outdir: Path,
@@ -66,7 +70,7 @@ def main(
     # torch and transformers take seconds to import: only here, so that --help answers at once.
     from seq2expr.models.dnabert2.finetune import run
 
-    done = run(dataset, model_name, options, outdir, device, threads, resume, refit, search_rate)
+    done = run(dataset, model_name, options, outdir, device, threads, resume, refit, search_rate, fold, repeat)
     logger.info("Wrote %s to %s", ", ".join(done.files), outdir)
 
 

@@ -20,6 +20,7 @@ from seq2expr.cli import (
     command,
     dataclass_options,
     dataset_option,
+    fold_options,
     groups_option,
     model_option,
     options_from,
@@ -33,7 +34,8 @@ logger = logging.getLogger("probe_dnabert2")
 
 
 @command(context_settings={"show_default": True})
-@dataset_option("train+val fit the ridge, test is held out")
+@dataset_option("train+val fit the ridge (train only under cross-fitting), test is held out")
+@fold_options
 @model_option("a DNABERT-2 checkpoint")
 @click.option(
     "--max-tokens",
@@ -49,6 +51,8 @@ def main(
     model_name: str,
     max_tokens: int,
     groups: Path | None,
+    fold: int,
+    repeat: int,
     device: str,
     threads: int,
     outdir: Path,
@@ -61,7 +65,7 @@ def main(
     from seq2expr.models.dnabert2.probe import run
 
     options = options_from(ProbeOptions, values)
-    run(dataset, model_name, outdir, options, max_tokens, groups, device, threads)
+    run(dataset, model_name, outdir, options, max_tokens, groups, device, threads, fold, repeat)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from seq2expr.cli import (
     command,
     dataclass_options,
     dataset_option,
+    fold_options,
     groups_option,
     model_option,
     options_from,
@@ -33,7 +34,8 @@ logger = logging.getLogger("probe_glm")
 
 
 @command(context_settings={"show_default": True})
-@dataset_option("train+val fit the ridge, test is held out")
+@dataset_option("train+val fit the ridge (train only under cross-fitting), test is held out")
+@fold_options
 @model_option("any genome language model (owner/name)")
 @click.option(
     "--trust-remote-code",
@@ -59,6 +61,8 @@ def main(
     name: str | None,
     max_tokens: int | None,
     groups: Path | None,
+    fold: int,
+    repeat: int,
     device: str,
     threads: int,
     outdir: Path,
@@ -70,7 +74,9 @@ def main(
     from seq2expr.models.glm.probe import run
 
     options = options_from(ProbeOptions, values)
-    run(dataset, model_name, outdir, options, trust_remote_code, max_tokens, name, groups, device, threads)
+    run(
+        dataset, model_name, outdir, options, trust_remote_code, max_tokens, name, groups, device, threads, fold, repeat
+    )
 
 
 if __name__ == "__main__":

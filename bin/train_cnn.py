@@ -23,6 +23,7 @@ from seq2expr.cli import (
     command,
     dataclass_options,
     dataset_option,
+    fold_options,
     options_from,
     setup_logging,
     step_options,
@@ -36,6 +37,7 @@ logger = logging.getLogger("train_cnn")
 
 @command(context_settings={"show_default": True})
 @dataset_option("windows of one length; train is fitted on, val stops the training early, test is held out")
+@fold_options
 @dataclass_options(CnnOptions)
 @dataclass_options(CnnConfig)
 @dataclass_options(RefitOptions)
@@ -47,7 +49,17 @@ logger = logging.getLogger("train_cnn")
 )
 @dataclass_options(ResumeOptions)
 @step_options("train")
-def main(dataset: Path, search: bool, device: str, threads: int, outdir: Path, verbose: bool, **values: Any) -> None:
+def main(
+    dataset: Path,
+    fold: int,
+    repeat: int,
+    search: bool,
+    device: str,
+    threads: int,
+    outdir: Path,
+    verbose: bool,
+    **values: Any,
+) -> None:
     """Train the CNN (early stopping on val) and write its predictions, log, weights and compute record."""
     setup_logging(verbose)
     options = options_from(CnnOptions, values)
@@ -57,7 +69,7 @@ def main(dataset: Path, search: bool, device: str, threads: int, outdir: Path, v
     # torch takes seconds to import: only here, so that --help answers at once.
     from seq2expr.models.cnn.run import run
 
-    done = run(dataset, config, options, outdir, device, threads, resume, refit, search)
+    done = run(dataset, config, options, outdir, device, threads, resume, refit, search, fold=fold, repeat=repeat)
     logger.info("Wrote %s to %s", ", ".join(done.files), outdir)
 
 

@@ -176,8 +176,11 @@ def synthetic_dataset(test_windows: Path, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture(scope="session")
 def cross_fitted_dataset(test_windows: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """dataset.tsv.gz of the bundled data, Pituitary, the default protocol at 3 folds (as `-profile test`)."""
-    return build_bundled_dataset(test_windows, tmp_path_factory.mktemp("cross_fitted"), "--folds", "3")
+    """dataset.tsv.gz of the bundled data, Pituitary, grouped 3-fold cross-fitting (as `-profile test`) with 10 %
+    inner val."""
+    return build_bundled_dataset(
+        test_windows, tmp_path_factory.mktemp("crossfit"), "--folds", "3", "--val-fraction", "0.1"
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

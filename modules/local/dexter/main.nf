@@ -6,7 +6,7 @@ process DEXTER {
     container "${ workflow.containerEngine in ['singularity', 'apptainer'] && !task.ext.singularity_pull_docker_container ? 'oras://ghcr.io/seq2expr/seq2expr-cpu:0.1.0-sif' : 'ghcr.io/seq2expr/seq2expr-cpu:0.1.0' }"
 
     input:
-    tuple val(meta), path(dataset)
+    tuple val(meta), path(dataset), path(groups) // groups: the dataset's gene_groups.tsv (grouped LassoCV folds under cross-fitting), or []
     path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
@@ -22,12 +22,18 @@ process DEXTER {
     task.ext.when == null || task.ext.when
 
     script:
-    def args = task.ext.args ?: ''
+    def args   = task.ext.args ?: ''
+    // grouped LassoCV folds only under cross-fitting (meta.fold > 0): a single split (the dexter split, the
+    // study's) keeps the original's contiguous folds, byte for byte
+    def folds  = groups && (meta.fold ?: 0) > 0 ? "--groups ${groups}" : ''
     """
     export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     dexter.py \\
         ${args} \\
         --dataset ${dataset} \\
+        --fold ${meta.fold ?: 0} \\
+        --repeat ${meta.repeat ?: 0} \\
+        ${folds} \\
         --tss-index ${meta.tss_index} \\
         --threads ${task.cpus} \\
         --outdir .

@@ -43,6 +43,8 @@ process FINETUNE_DNABERT2 {
     finetune_dnabert2.py \\
         ${args} \\
         --dataset ${dataset} \\
+        --fold ${meta.fold ?: 0} \\
+        --repeat ${meta.repeat ?: 0} \\
         --model ${model} \\
         --seed ${meta.seed} \\
         --device ${device} \\

@@ -41,6 +41,8 @@ process PROBE_DNABERT2 {
     probe_dnabert2.py \\
         ${args} \\
         --dataset ${dataset} \\
+        --fold ${meta.fold ?: 0} \\
+        --repeat ${meta.repeat ?: 0} \\
         ${folds} \\
         --model ${model} \\
         --device ${device} \\

@@ -42,6 +42,8 @@ process PROBE_GLM {
     probe_glm.py \\
         ${args} \\
         --dataset ${dataset} \\
+        --fold ${meta.fold ?: 0} \\
+        --repeat ${meta.repeat ?: 0} \\
         ${folds} \\
         --model ${model} \\
         --name ${model_name} \\

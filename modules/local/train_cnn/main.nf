@@ -39,6 +39,8 @@ process TRAIN_CNN {
     train_cnn.py \\
         ${args} \\
         --dataset ${dataset} \\
+        --fold ${meta.fold ?: 0} \\
+        --repeat ${meta.repeat ?: 0} \\
         --seed ${meta.seed} \\
         --device ${device} \\
         --threads ${task.cpus} \\

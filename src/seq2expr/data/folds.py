@@ -147,3 +147,48 @@ def fold_view(table: pd.DataFrame, fold: int, repeat: int, path: Path | str = "t
     tested = (view[fold_column(repeat)] == fold).to_numpy()
     view["split"] = np.where(tested, "test", view["split"])
     return view
+
+
+FIT_SPLITS_SINGLE = ("train", "val")
+"""The splits the models without early stopping (DExTER, the probes) fit on in a single split."""
+FIT_SPLITS_CROSS_FITTED = ("train",)
+"""... and under cross-fitting: the inner `val` genes are held out from every model (docs/decisions.md)."""
+
+
+def is_cross_fitted(table: pd.DataFrame) -> bool:
+    """Whether the dataset (or one fold's view of it) carries fold columns."""
+    return n_folds(table) > 0
+
+
+def fit_splits(table: pd.DataFrame) -> tuple[str, ...]:
+    """The splits a model without early stopping fits on: train + val in a single split, train under cross-fitting.
+
+    Under cross-fitting the early-stopped models (CNN, DNABERT-2) hold the inner val genes out to stop on;
+    DExTER and the probes leave them out too, so that every model of a fold fits on exactly the same genes
+    (docs/decisions.md, 2026-12-06). A single split keeps the study's train + val, byte for byte.
+    """
+    return FIT_SPLITS_CROSS_FITTED if is_cross_fitted(table) else FIT_SPLITS_SINGLE
+
+
+def fit_genes(table: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of the genes a model without early stopping fits on (`fit_splits`), in table order."""
+    mask: np.ndarray = table["split"].isin(fit_splits(table)).to_numpy()
+    return mask
+
+
+def fitted_on(table: pd.DataFrame) -> str:
+    """What `fit_genes` fitted on, in the words of fit.json and metrics.tsv: `train+val` or `train`."""
+    return "+".join(fit_splits(table))
+
+
+def grouped_folds(groups: np.ndarray, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fit, held-out) row indices of a grouped K-fold over `groups` (one label per row): no group on both
+    sides; deterministic (scikit-learn's GroupKFold, K = min(n_folds, groups)). Used by the probes' ridge
+    and DExTER's LassoCV under cross-fitting."""
+    from sklearn.model_selection import GroupKFold  # only the fitting steps pay for scikit-learn's import
+
+    n_groups = len(np.unique(groups))
+    if n_groups < 2:
+        raise ValueError("grouped cross-validation needs at least two groups")
+    splitter = GroupKFold(n_splits=min(n_folds, n_groups))
+    return list(splitter.split(np.zeros((len(groups), 1)), groups=groups))

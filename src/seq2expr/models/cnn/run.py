@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from seq2expr.data.dataset import read_dataset
+from seq2expr.data.dataset import read_fold
 from seq2expr.io.compute import COMPUTE_FILE
 from seq2expr.io.tables import honour_umask, write_tsv
 from seq2expr.models.cnn.model import save_cnn
@@ -40,8 +40,11 @@ def run(
     refit: RefitOptions | None = None,
     search: bool = False,
     candidates: tuple[Candidate[CnnSetting], ...] | None = None,
+    fold: int = 0,
+    repeat: int = 0,
 ) -> TrainingRun[CnnResult]:
-    """Train the CNN and write predictions.tsv, training_log.tsv, the curves, model/, fit.json and compute.tsv.
+    """Train the CNN on one fold's view of the dataset (`read_fold`; `fold`, `repeat` go into the predictions
+    and fit.json) and write predictions.tsv, training_log.tsv, the curves, model/, fit.json and compute.tsv.
 
     An interrupted run (`resume.stop_after_steps`, or a kill) leaves its checkpoint, and the same call
     continues it; a finished run removes the checkpoint unless `resume.keep_checkpoints`. With
@@ -59,7 +62,7 @@ def run(
     searched: list[str] = []
     chosen = None
     with training_session(threads, device, CNN) as (target, compute):
-        table = read_dataset(dataset)
+        table = read_fold(dataset, fold, repeat)
         if search:
             chosen = search_cnn(table, str(dataset), options, target, candidates or CANDIDATES)
             write_tsv(search_table(chosen), outdir / SEARCH_FILE)
@@ -67,7 +70,16 @@ def run(
             config, options = chosen.chosen.settings.config, candidate_options(chosen.chosen.settings, options)
             searched = [SEARCH_FILE]
         result = train_cnn(
-            table, str(dataset), config, options, target, checkpoints.directory, resume.stop_after_steps, refit.refit
+            table,
+            str(dataset),
+            config,
+            options,
+            target,
+            checkpoints.directory,
+            resume.stop_after_steps,
+            refit.refit,
+            fold,
+            repeat,
         )
         files = searched + write_training_files(
             outdir, result.log, result.predictions, result.fit, result.refit_log, CURVES

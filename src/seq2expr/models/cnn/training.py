@@ -170,8 +170,11 @@ def train_cnn(
     checkpoint_dir: Path | None = None,
     stop_after_steps: int | None = None,
     refit: bool = False,
+    fold: int = 0,
+    repeat: int = 0,
 ) -> CnnResult:
     """Train on train, stop on val, predict every gene of the dataset (carved val genes reported as val).
+    `table` is one fold's view of the dataset; `fold` and `repeat` go into the predictions and fit.json.
 
     With `refit`, a second run from the same initial weights and seed trains on train + val for the
     first run's best number of steps, and predicts instead (never a test gene in either run).
@@ -239,12 +242,20 @@ def train_cnn(
         return CnnResult(model, stopped.log, None, mean, sd, best_epoch, "stopped as asked", False)
     schedule = f"constant learning rate {options.learning_rate:g}"
     fit = FitRecord(
-        CNN, refit, state.best_step, len(fitted) if refit else len(train), len(val), state.best_step, schedule
+        CNN,
+        refit,
+        state.best_step,
+        len(fitted) if refit else len(train),
+        len(val),
+        state.best_step,
+        schedule,
+        fold,
+        repeat,
     )
     if refit:
         logger.info("Refit on %d train + val genes for %d steps: its predictions are written", len(fitted), fit.steps)
     predicted = predict(model, codes, options.eval_batch_size, device) * sd + mean
-    predictions = make_predictions(table["gene_id"], table["split"], target, predicted, CNN)
+    predictions = make_predictions(table["gene_id"], table["split"], target, predicted, CNN, fold, repeat)
     return CnnResult(
         model,
         stopped.log,

@@ -10,10 +10,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from seq2expr.data.dataset import read_dataset
+from seq2expr.data.dataset import read_fold
+from seq2expr.data.folds import fit_genes
 from seq2expr.errors import InputError
 from seq2expr.io.compute import COMPUTE_COLUMNS, ComputeRecorder
 from seq2expr.io.files import read_text
@@ -35,17 +37,40 @@ class DexterRun:
     compute: pd.DataFrame
 
 
+def fit_gene_groups(table: pd.DataFrame, groups: Path, dataset: Path | str) -> np.ndarray:
+    """One gene group per row of the table (`gene_groups.tsv`, for grouped LassoCV folds); every gene DExTER
+    fits on must have one, else a one-line error naming both files."""
+    from seq2expr.data.similarity import read_gene_groups
+
+    gene_groups = read_gene_groups(groups)
+    lookup = dict(zip(gene_groups["gene_id"].astype(str), gene_groups["group"].astype(str), strict=True))
+    genes = table["gene_id"].astype(str)
+    missing = [gene for gene in genes[fit_genes(table)] if gene not in lookup]
+    if missing:
+        raise InputError(
+            f"{len(missing)} training gene(s) of the dataset {dataset} have no group here (first: {missing[0]}); "
+            "expected the gene_groups.tsv written with that dataset",
+            groups,
+        )
+    return np.array([lookup.get(gene, "") for gene in genes])
+
+
 def run(
     dataset: Path,
     config: DexterConfig,
     top: int = DEFAULT_TOP,
     track: Callable[[Iterator[Step]], Iterable[Step]] | None = None,
+    fold: int = 0,
+    repeat: int = 0,
+    groups: Path | None = None,
 ) -> DexterRun:
-    """Fit DExTER on a dataset file; BLAS/OpenMP pools stay within `config.threads`."""
+    """Fit DExTER on one fold's view of a dataset file (`read_fold`); BLAS/OpenMP pools stay within
+    `config.threads`. With `groups` (gene_groups.tsv), the LassoCV folds keep each gene group whole."""
     recorder = ComputeRecorder(MODEL_NAME)
-    table = read_dataset(dataset)
+    table = read_fold(dataset, fold, repeat)
+    labels = None if groups is None else fit_gene_groups(table, groups, dataset)
     with threadpool_limits(limits=config.threads):
-        result = fit_dexter(table, config, source=dataset, track=track)
+        result = fit_dexter(table, config, source=dataset, track=track, fold=fold, repeat=repeat, groups=labels)
     compute = pd.DataFrame([recorder.row()], columns=COMPUTE_COLUMNS)
     return DexterRun(result, [variables_mqc(result.variables, top)], compute)
 
@@ -74,8 +99,11 @@ def read_windows(path: Path, length: int) -> tuple[list[str], list[str]]:
     return names, sequences
 
 
-def run_predict(model_path: Path, sequences: Path | None = None, dataset: Path | None = None) -> DexterPrediction:
-    """Predict FASTA windows (dexter_predictions.tsv) or a dataset's genes (predictions.tsv, with observed)."""
+def run_predict(
+    model_path: Path, sequences: Path | None = None, dataset: Path | None = None, fold: int = 0, repeat: int = 0
+) -> DexterPrediction:
+    """Predict FASTA windows (dexter_predictions.tsv) or a dataset's genes (predictions.tsv, with observed,
+    split labels of the `fold` and `repeat` the model was fitted for)."""
     if (sequences is None) == (dataset is None):
         raise InputError("give exactly one of --sequences FASTA or --dataset TABLE")
     model = FittedModel.from_json(read_text(model_path), str(model_path))
@@ -85,7 +113,7 @@ def run_predict(model_path: Path, sequences: Path | None = None, dataset: Path |
         table = pd.DataFrame({"gene_id": names, "predicted": predicted, "model": MODEL_NAME})
         return DexterPrediction("dexter_predictions.tsv", table, len(model.regions))
     assert dataset is not None
-    genes = read_dataset(dataset)
+    genes = read_fold(dataset, fold, repeat)
     predicted = predict_sequences(model, genes["sequence"].tolist(), dataset)
-    table = make_predictions(genes["gene_id"], genes["split"], genes["target"], predicted, MODEL_NAME)
+    table = make_predictions(genes["gene_id"], genes["split"], genes["target"], predicted, MODEL_NAME, fold, repeat)
     return DexterPrediction("predictions.tsv", table, len(model.regions))

@@ -3,7 +3,8 @@
 As in the study's DExTER (spec §6): a variable's value for a gene is its count in the region
 divided by the region length; columns are sorted by plain string order of their names
 (`KMER.start_end`); the pipeline is a z-score scaler fitted on all training rows followed by
-LassoCV with 10 unshuffled folds over the rows in dataset order, 100 alphas down to
+LassoCV with 10 unshuffled folds over the rows in dataset order (under cross-fitting, 10 folds of
+whole gene groups instead), 100 alphas down to
 1e-3·alpha_max, tol 1e-4 and up to 1e6 iterations. The fitted model is plain data (coefficients,
 scaler mean/scale, bins) so that it can be saved as JSON and applied to new windows.
 """
@@ -21,6 +22,7 @@ from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from seq2expr.data.folds import grouped_folds
 from seq2expr.errors import InputError
 from seq2expr.models.dexter.counting import BinCounts
 from seq2expr.models.dexter.scoring import node_counts
@@ -150,12 +152,24 @@ class FittedModel:
             raise InputError(f"not a DExTER model.json ({type(error).__name__}: {error})", source) from None
 
 
-def fit_lasso(features: np.ndarray, target: np.ndarray, threads: int) -> tuple[StandardScaler, LassoCV]:
-    """StandardScaler + LassoCV as the study's DExTER (rows must be in dataset order)."""
+def lasso_folds(groups: np.ndarray | None) -> KFold | list[tuple[np.ndarray, np.ndarray]]:
+    """LassoCV's folds: the study's 10 unshuffled contiguous blocks of the rows in dataset order, or, with one
+    group label per fitting row (cross-fitting), a grouped 10-fold that keeps each gene group in one fold
+    (`seq2expr.data.folds.grouped_folds`, the probes' folds)."""
+    if groups is None:
+        return KFold(n_splits=CV_FOLDS, shuffle=False)
+    return grouped_folds(groups, CV_FOLDS)
+
+
+def fit_lasso(
+    features: np.ndarray, target: np.ndarray, threads: int, groups: np.ndarray | None = None
+) -> tuple[StandardScaler, LassoCV]:
+    """StandardScaler + LassoCV as the study's DExTER (rows must be in dataset order); `groups` (one label per
+    row) makes the folds grouped (`lasso_folds`)."""
     lasso = LassoCV(
         eps=EPS,
         alphas=N_ALPHAS,
-        cv=KFold(n_splits=CV_FOLDS, shuffle=False),
+        cv=lasso_folds(groups),
         tol=TOL,
         max_iter=MAX_ITER,
         fit_intercept=True,

@@ -2,8 +2,11 @@
 
 Training genes are the dataset's train rows plus its val rows (DExTER has no validation
 step), in dataset order, which is the expression file's order: the LassoCV folds are
-contiguous blocks of that order, as in the original. Test genes are never seen before the
-final predictions. Every gene of every split gets a prediction.
+contiguous blocks of that order, as in the original. Under cross-fitting (one fold's view of the
+dataset, `seq2expr.data.folds`) the training genes are the fold's train rows only, the inner val
+genes being held out from every model (`seq2expr.data.folds.fit_genes`), and with gene groups the
+LassoCV folds keep each group whole. Test genes are never seen before the final predictions.
+Every gene of every split gets a prediction.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import scipy
 import sklearn
 
 import seq2expr
+from seq2expr.data.folds import fit_genes, fitted_on, is_cross_fitted
 from seq2expr.errors import InputError
 from seq2expr.io.predictions import make_predictions
 from seq2expr.models.dexter.counting import BinCounts, encode_sequences
@@ -39,8 +43,6 @@ from seq2expr.models.dexter.segmentation import Lattice, make_bins
 from seq2expr.stats import pearson
 
 log = logging.getLogger(__name__)
-
-TRAINING_SPLITS = ("train", "val")
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,9 @@ def resolve_tss_index(tss_index: int | None, length: int) -> int:
 
 
 def split_rows(table: pd.DataFrame, source: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Row numbers of the training (train + val) and test genes, in dataset order."""
+    """Row numbers of the training (`seq2expr.data.folds.fit_genes`) and test genes, in dataset order."""
     split = table["split"].to_numpy()
-    training = np.flatnonzero(np.isin(split, TRAINING_SPLITS))
+    training = np.flatnonzero(fit_genes(table))
     test = np.flatnonzero(split == "test")
     if len(training) == 0:
         raise InputError("the dataset has no train genes; DExTER needs a train and a test part", source)
@@ -162,10 +164,15 @@ def fit_dexter(
     config: DexterConfig,
     source: str | Path | None = None,
     track: Callable[[Iterator[Step]], Iterable[Step]] | None = None,
+    fold: int = 0,
+    repeat: int = 0,
+    groups: np.ndarray | None = None,
 ) -> DexterResult:
     """Explore on the training genes, fit the LASSO, predict every gene.
 
-    `track` wraps the exploration's steps (e.g. in a progress bar).
+    `track` wraps the exploration's steps (e.g. in a progress bar). `table` is one fold's view of the
+    dataset (`fold`, `repeat` go into the predictions); `groups` (one gene group per row of the table)
+    makes the LassoCV folds grouped.
     """
     length = window_length(table, source)
     tss_index = resolve_tss_index(config.tss_index, length)
@@ -173,9 +180,11 @@ def fit_dexter(
     bins = make_bins(config.bin_mode, config.bins, length, tss_index, config.bin_edges)
     lattice = Lattice(tuple(bins))
     log.info(
-        "%d genes (%d training, %d test), %d bp windows, TSS index %d, %d bins, %d regions",
+        "%s%d genes (%d training on %s, %d test), %d bp windows, TSS index %d, %d bins, %d regions",
+        f"fold {fold} of repeat {repeat}: " if is_cross_fitted(table) else "",
         len(table),
         len(training),
+        fitted_on(table),
         len(test),
         length,
         tss_index,
@@ -204,7 +213,8 @@ def fit_dexter(
     regions = sort_by_name([Region(v.kmer, *lattice.bounds(v.node)) for v in variables])
     every_row = np.arange(len(table))
     features = region_frequencies(counts, lattice, regions, every_row)
-    scaler, lasso = fit_lasso(features[training], target[training], config.threads)
+    fold_groups = None if groups is None else groups[training]
+    scaler, lasso = fit_lasso(features[training], target[training], config.threads, fold_groups)
     model = FittedModel(
         bins=bins,
         tss_index=tss_index,
@@ -230,9 +240,13 @@ def fit_dexter(
         metrics["r2"],
         metrics["mse"],
     )
-    model = replace(model, extra={"test_metrics": metrics, "training_genes": len(training), "versions": versions()})
+    extra: dict[str, object] = {"test_metrics": metrics, "training_genes": len(training)}
+    if is_cross_fitted(table):
+        extra |= {"fold": fold, "repeat": repeat, "fitted_on": fitted_on(table)}
+        extra["lasso_cv"] = "contiguous" if groups is None else "gene groups"
+    model = replace(model, extra={**extra, "versions": versions()})
     coefficients = {region.name: coefficient for region, coefficient in zip(regions, model.coefficients, strict=True)}
-    predictions = make_predictions(table["gene_id"], table["split"], target, predicted, MODEL_NAME)
+    predictions = make_predictions(table["gene_id"], table["split"], target, predicted, MODEL_NAME, fold, repeat)
     return DexterResult(model, variables_table(variables, lattice, coefficients), predictions)
 
 

@@ -226,8 +226,13 @@ def finetune(
     fingerprint: dict[str, Any],
     stop_after_steps: int | None = None,
     refit: bool = False,
+    fold: int = 0,
+    repeat: int = 0,
 ) -> FinetuneResult:
     """Fine-tune `model` on the dataset's train split, resuming from `checkpoints` when they exist.
+
+    `table` is one fold's view of the dataset (`seq2expr.data.folds`); `fold` and `repeat` go into the
+    predictions and fit.json.
 
     When training finishes (all epochs or early stopping), the best weights are loaded into
     `model` and it predicts every gene of the dataset; carved val genes are reported as `val`.
@@ -264,14 +269,18 @@ def finetune(
     if not state.finished:
         return FinetuneResult(state, stopped.log, None)
     schedule = f"linear warm-up {options.warmup_steps} steps, linear decay to 0 at step {trainer.total_steps}"
-    fit = FitRecord(MODEL_NAME, False, state.best_step, len(train), len(val), state.best_step, schedule)
+    fit = FitRecord(MODEL_NAME, False, state.best_step, len(train), len(val), state.best_step, schedule, fold, repeat)
     if refit:
         warmup = scaled_warmup(options.warmup_steps, state.best_step, trainer.total_steps)
         schedule = f"linear warm-up {warmup} steps, linear decay to 0 at step {state.best_step} (scaled to the refit)"
-        fit = FitRecord(MODEL_NAME, True, state.best_step, len(fitted), len(val), state.best_step, schedule)
+        fit = FitRecord(
+            MODEL_NAME, True, state.best_step, len(fitted), len(val), state.best_step, schedule, fold, repeat
+        )
         logger.info("Refit on %d train + val genes for %d steps; its predictions are written", len(fitted), fit.steps)
     predicted = predict(model, everything, options.eval_batch_size, device, pad_id)
-    predictions = make_predictions(table["gene_id"], table["split"], table["target"], predicted, MODEL_NAME)
+    predictions = make_predictions(
+        table["gene_id"], table["split"], table["target"], predicted, MODEL_NAME, fold, repeat
+    )
     return FinetuneResult(state, stopped.log, predictions, fit, stopped.refit_log)
 
 
@@ -289,8 +298,11 @@ def run(
     resume: ResumeOptions | None = None,
     refit: RefitOptions | None = None,
     search_rate: bool = False,
+    fold: int = 0,
+    repeat: int = 0,
 ) -> TrainingRun[FinetuneResult]:
-    """Fine-tune, predict every gene and write the outputs into `outdir` (created).
+    """Fine-tune on one fold's view of the dataset (`read_fold`), predict every gene and write the outputs
+    into `outdir` (created).
 
     With `search_rate` (a GPU only: refused before any model is loaded on a CPU), the learning rate
     is first chosen among `LEARNING_RATES` on the val genes (`seq2expr.models.training.search`; one
@@ -305,7 +317,8 @@ def run(
     # imported here: the model module is DNABERT-2's native architecture (seconds of torch set-up)
     from transformers import set_seed
 
-    from seq2expr.data.dataset import read_dataset
+    from seq2expr.data.dataset import read_fold
+    from seq2expr.data.folds import is_cross_fitted
     from seq2expr.models.dnabert2.loading import resolve_source
     from seq2expr.models.dnabert2.model import Dnabert2ForRegression
     from seq2expr.models.dnabert2.tokenizer import load_tokenizer
@@ -314,7 +327,9 @@ def run(
     options.check()
     outdir.mkdir(parents=True, exist_ok=True)
     with training_session(threads, device, MODEL_NAME) as (target, compute):
-        table = read_dataset(dataset)
+        table = read_fold(dataset, fold, repeat)
+        cross_fitted = is_cross_fitted(table)
+        fit_id = {"fold": fold, "repeat": repeat} if cross_fitted else {}  # one dataset file serves every fold
         tokenizer = load_tokenizer(model_name)
         pad_id = pad_token_id(tokenizer, model_name)
         searched, searched_files = None, []
@@ -325,7 +340,7 @@ def run(
                 set_seed(candidate.seed)
                 fresh = Dnabert2ForRegression.from_pretrained(model_name)
                 with checkpoint_folder(None) as scratch:
-                    its = run_fingerprint(candidate, model_name, file_sha256(dataset))
+                    its = run_fingerprint(candidate, model_name, file_sha256(dataset)) | fit_id
                     done = finetune(visible, dataset, fresh, pad_id, tokenizer, candidate, target, scratch, its)
                 return score_from_log(done.log)
 
@@ -339,8 +354,9 @@ def run(
         model = Dnabert2ForRegression.from_pretrained(model_name)
         random_init = compute.random_init = is_random_init(resolve_source(model_name))
         logger.info(
-            "%s: %d genes; model %s (%.1f M parameters%s) on %s%s",
+            "%s%s: %d genes; model %s (%.1f M parameters%s) on %s%s",
             dataset,
+            f" fold {fold} of repeat {repeat}" if cross_fitted else "",
             len(table),
             model_name,
             sum(p.numel() for p in model.parameters()) / 1e6,
@@ -349,7 +365,7 @@ def run(
             ", bf16 autocast" if target.type == "cuda" else ", float32",
         )
         checkpoints = Checkpoints(resume.checkpoint_dir or outdir / "checkpoints")
-        fingerprint = run_fingerprint(options, model_name, file_sha256(dataset))
+        fingerprint = run_fingerprint(options, model_name, file_sha256(dataset)) | fit_id
         result = finetune(
             table,
             dataset,
@@ -362,6 +378,8 @@ def run(
             fingerprint,
             resume.stop_after_steps,
             refit.refit,
+            fold,
+            repeat,
         )
         files = searched_files + write_training_files(
             outdir, result.log, result.predictions, result.fit, result.refit_log, CURVES

@@ -52,13 +52,15 @@ def run(
     groups: Path | None = None,
     device: str = "auto",
     threads: int = 1,
+    fold: int = 0,
+    repeat: int = 0,
 ) -> ProbeRun:
     """Probe the DNABERT-2 checkpoint `model` (folder or Hub id) on `dataset`, writing into `outdir`."""
     options = options or ProbeOptions()
     options.check()
     if max_tokens < 3:
         raise InputError(f"--max-tokens must be at least 3 ([CLS], one token, [SEP]), got {max_tokens}")
-    data = read_probe_data(dataset, groups)
+    data = read_probe_data(dataset, groups, fold, repeat)
     folder = resolve_source(model)
     layers = resolve_layers(options.layers, read_config(folder).num_hidden_layers + 1)
     tokenizer = load_tokenizer(folder)

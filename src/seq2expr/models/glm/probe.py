@@ -31,12 +31,14 @@ def run(
     groups: Path | None = None,
     device: str = "auto",
     threads: int = 1,
+    fold: int = 0,
+    repeat: int = 0,
 ) -> ProbeRun:
     """Probe `model` (Hub id or folder) on `dataset`; `max_tokens` below the model's own maximum trades
     context per piece for speed (None: the model's maximum, the whole window when it has none)."""
     options = options or ProbeOptions()
     options.check()
-    data = read_probe_data(dataset, groups)
+    data = read_probe_data(dataset, groups, fold, repeat)
     spec = inspect_model(model, trust_remote_code)
     layers = resolve_layers(options.layers, spec.n_states)
     limit = spec.max_tokens

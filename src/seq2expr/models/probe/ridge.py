@@ -11,7 +11,10 @@ is shaped for predicting tokens, and an intermediate layer often carries more re
 too small to rank a dozen layers (the standard error of r on 100 genes is about 0.1); grouped K-fold
 over train + val gives every fitting gene one held-out prediction per candidate. The test genes are
 never read. The final read-out is then fitted on all train + val genes with the chosen layer and
-penalty, so val is *fitted on* (as the contract of metrics.tsv calls it), not held out.
+penalty, so val is *fitted on* (as the contract of metrics.tsv calls it), not held out. Under
+cross-fitting the fitting genes are the fold's train genes only: the inner val genes are held out from
+every model, so the probe fits on exactly the genes the early-stopped models fit on
+(`seq2expr.data.folds.fit_genes`).
 
 One ridge path per fold: on standardised features the solutions for every penalty come from one
 decomposition, `coef(alpha) = V diag(s / (s² + alpha)) Uᵀ y` (SVD of the features, or the
@@ -28,10 +31,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import Ridge
-from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from seq2expr.data.folds import fit_genes as fold_fit_genes
+from seq2expr.data.folds import fit_splits
+from seq2expr.data.folds import grouped_folds as shared_grouped_folds
 from seq2expr.errors import InputError
 from seq2expr.io.predictions import make_predictions
 
@@ -43,7 +48,6 @@ logger = logging.getLogger(__name__)
 ALPHA_GRID = "1e-2:1e8:21"
 #: Folds of the grouped cross-validation (fewer when there are fewer groups).
 N_FOLDS = 5
-FIT_SPLITS = ("train", "val")
 
 
 def parse_alphas(text: str) -> tuple[float, ...]:
@@ -99,12 +103,9 @@ def ridge_path(x_fit: np.ndarray, y_fit: np.ndarray, x_new: np.ndarray, alphas: 
 
 
 def grouped_folds(groups: np.ndarray, n_folds: int = N_FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(fit, held-out) row indices of a grouped K-fold: no group on both sides; deterministic."""
-    n_groups = len(np.unique(groups))
-    if n_groups < 2:
-        raise ValueError("grouped cross-validation needs at least two groups")
-    splitter = GroupKFold(n_splits=min(n_folds, n_groups))
-    return list(splitter.split(np.zeros((len(groups), 1)), groups=groups))
+    """(fit, held-out) row indices of a grouped K-fold: no group on both sides; deterministic
+    (`seq2expr.data.folds.grouped_folds`, which DExTER's LassoCV shares)."""
+    return shared_grouped_folds(groups, n_folds)
 
 
 def cv_mse(
@@ -153,7 +154,7 @@ def cv_groups(
     chromosome; when the fitting genes fall into fewer than two groups (e.g. no chromosome known),
     every gene is its own group, with a warning. The paths name the two files in errors.
     """
-    fit = table["split"].isin(FIT_SPLITS).to_numpy()
+    fit = fold_fit_genes(table)
     if gene_groups is not None:
         lookup = dict(zip(gene_groups["gene_id"].astype(str), gene_groups["group"].astype(str), strict=True))
         missing = [gene for gene in table["gene_id"].astype(str) if gene not in lookup]
@@ -167,7 +168,7 @@ def cv_groups(
     else:
         labels, source = table["chrom"].astype(str).to_numpy(), "chromosome"
     if len(np.unique(labels[fit])) < 2:
-        logger.warning("the train/val genes fall into fewer than two %s groups: folds by gene instead", source)
+        logger.warning("the fitting genes fall into fewer than two %s groups: folds by gene instead", source)
         labels, source = table["gene_id"].astype(str).to_numpy(), "gene"
     return labels, source
 
@@ -185,11 +186,13 @@ class ProbeFit:
 
 
 def fit_genes(table: pd.DataFrame, path: object = None) -> np.ndarray:
-    """Mask of the genes the probe fits on (train + val); at least 3 are needed (`path` names the dataset)."""
-    fit: np.ndarray = table["split"].isin(FIT_SPLITS).to_numpy()
+    """Mask of the genes the probe fits on (`seq2expr.data.folds.fit_genes`: train + val in a single split,
+    train under cross-fitting); at least 3 are needed (`path` names the dataset)."""
+    fit = fold_fit_genes(table)
     if fit.sum() < 3:
         where = None if path is None else str(path)
-        raise InputError(f"only {int(fit.sum())} train/val gene(s); the probe needs at least 3", where)
+        what = "/".join(fit_splits(table))
+        raise InputError(f"only {int(fit.sum())} {what} gene(s); the probe needs at least 3", where)
     return fit
 
 
@@ -199,8 +202,10 @@ def fit_probe(
     groups: np.ndarray,
     model_name: str,
     alphas: Sequence[float] = DEFAULT_ALPHAS,
+    fold: int = 0,
+    repeat: int = 0,
 ) -> ProbeFit:
-    """Choose layer and penalty by grouped CV on the train + val genes, refit there, predict every gene.
+    """Choose layer and penalty by grouped CV on the fitting genes (`fit_genes`), refit there, predict every gene.
 
     `features` maps a layer index to its (genes × features) matrix in the table's order; `groups`
     holds one group label per gene of the table (only the fitting genes' labels are read).
@@ -213,5 +218,5 @@ def fit_probe(
     pipeline = make_pipeline(StandardScaler(), Ridge(alpha=choice.alpha))
     pipeline.fit(fitted[choice.layer], target[fit])
     predicted = pipeline.predict(np.asarray(features[choice.layer], dtype=np.float64))
-    predictions = make_predictions(table["gene_id"], table["split"], target, predicted, model_name)
+    predictions = make_predictions(table["gene_id"], table["split"], target, predicted, model_name, fold, repeat)
     return ProbeFit(predictions, choice, int(fitted[choice.layer].shape[1]), int(fit.sum()), len(folds), pipeline)

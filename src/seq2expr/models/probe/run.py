@@ -25,13 +25,15 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch import nn
 
-from seq2expr.data.dataset import read_dataset
+from seq2expr.data.dataset import read_fold
+from seq2expr.data.folds import fit_genes, fitted_on, is_cross_fitted
 from seq2expr.io.compute import COMPUTE_FILE
 from seq2expr.io.predictions import write_predictions
 from seq2expr.io.tables import honour_umask
 from seq2expr.models.probe.embeddings import Chunks, embed_layers, feature_matrix, save_embeddings
 from seq2expr.models.probe.options import ProbeOptions
-from seq2expr.models.probe.ridge import ProbeFit, cv_groups, fit_genes, fit_probe
+from seq2expr.models.probe.ridge import ProbeFit, cv_groups, fit_probe
+from seq2expr.models.probe.ridge import fit_genes as checked_fit_genes
 from seq2expr.models.training.core import checked_table, training_session
 
 logger = logging.getLogger(__name__)
@@ -48,22 +50,25 @@ class ProbeData:
     table: pd.DataFrame
     groups: np.ndarray  # one group label per gene, the table's order
     group_source: str
+    fold: int = 0
+    repeat: int = 0
 
 
-def read_probe_data(dataset: Path, groups: Path | None) -> ProbeData:
-    """The dataset and its CV groups (`gene_groups.tsv` when given, else the chromosome), checked.
+def read_probe_data(dataset: Path, groups: Path | None, fold: int = 0, repeat: int = 0) -> ProbeData:
+    """One fold's view of the dataset (`read_fold`) and its CV groups (`gene_groups.tsv` when given, else the
+    chromosome), checked.
 
     The fitting genes are counted here, before the model embeds every window (hours on a CPU), not after.
     """
-    table = checked_table(read_dataset(dataset), dataset)
-    fit_genes(table, dataset)
+    table = checked_table(read_fold(dataset, fold, repeat), dataset)
+    checked_fit_genes(table, dataset)
     gene_groups = None
     if groups is not None:
         from seq2expr.data.similarity import read_gene_groups
 
         gene_groups = read_gene_groups(groups)
     labels, source = cv_groups(table, gene_groups, groups, dataset)
-    return ProbeData(table, labels, source)
+    return ProbeData(table, labels, source, fold, repeat)
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ def run_probe(
         pools = embed_layers(model, chunks, layers, options.poolings, options.batch_size, target, pad_id)
         features = {layer: feature_matrix(pools[layer], options.poolings) for layer in layers}
         with threadpool_limits(limits=threads):
-            fit = fit_probe(data.table, features, data.groups, name, options.penalties)
+            fit = fit_probe(data.table, features, data.groups, name, options.penalties, data.fold, data.repeat)
         best = fit.choice.scores.min(axis=1)
         summary = {
             **about,
@@ -115,12 +120,13 @@ def run_probe(
             "alphas": list(options.penalties),
             "cv": {
                 "groups": data.group_source,
-                "n_groups": int(pd.Series(data.groups[data.table["split"].isin(["train", "val"])]).nunique()),
+                "n_groups": int(pd.Series(data.groups[fit_genes(data.table)]).nunique()),
                 "n_folds": fit.n_folds,
                 "criterion": "out-of-fold mean squared error",
                 "best_mse_by_layer": {str(layer): float(best[layer]) for layer in layers},
             },
-            "fitted_on": "train+val",
+            "fitted_on": fitted_on(data.table),
+            **({"fold": data.fold, "repeat": data.repeat} if is_cross_fitted(data.table) else {}),
             "n_features": fit.n_features,
             "n_fit_genes": fit.n_fit,
             "windows_chunked": chunks.n_chunked,
@@ -131,11 +137,13 @@ def run_probe(
         (outdir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         compute.write(outdir / COMPUTE_FILE)
     logger.info(
-        "layer %d of %s, ridge penalty %g on %d features (grouped %d-fold CV by %s); wrote %s, %s, %s",
+        "%slayer %d of %s, ridge penalty %g on %d features fitted on %s (grouped %d-fold CV by %s); wrote %s, %s, %s",
+        f"fold {data.fold} of repeat {data.repeat}: " if is_cross_fitted(data.table) else "",
         fit.choice.layer,
         layers,
         fit.choice.alpha,
         fit.n_features,
+        fitted_on(data.table),
         fit.n_folds,
         data.group_source,
         PREDICTIONS_FILE,

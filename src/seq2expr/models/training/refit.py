@@ -59,6 +59,10 @@ class FitRecord:
     #: the early-stopped run's best step on val (equals `steps` for a refit)
     best_step: int
     schedule: str
+    #: which fit of a cross-fitted dataset (`seq2expr.data.folds`); 0, 0 for a single split, where fit.json
+    #: leaves them out (its bytes as before the cross-fitting) and a file without them reads as 0, 0
+    fold: int = 0
+    repeat: int = 0
 
     @property
     def fitted_on(self) -> str:
@@ -69,7 +73,10 @@ class FitRecord:
         return FITTED_ON if self.refit else EARLY_STOPPING
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "fitted_on": self.fitted_on, "val_use": self.val_use}
+        fields = {**asdict(self), "fitted_on": self.fitted_on, "val_use": self.val_use}
+        if self.fold == 0 and self.repeat == 0:
+            del fields["fold"], fields["repeat"]
+        return fields
 
 
 def write_fit(record: FitRecord, path: Path) -> None:
@@ -86,9 +93,12 @@ def read_fit(path: Path) -> FitRecord:
     if not isinstance(fields, dict):
         raise InputError("expected a JSON object", path)
     names = [name for name in FitRecord.__dataclass_fields__]
-    missing = [name for name in names if name not in fields]
+    optional = ("fold", "repeat")
+    missing = [name for name in names if name not in fields and name not in optional]
     if missing:
         raise InputError(f"missing field(s) {', '.join(missing)}", path)
     if not isinstance(fields["refit"], bool) or not isinstance(fields["steps"], int):
         raise InputError("'refit' must be true or false and 'steps' an integer", path)
-    return FitRecord(**{name: fields[name] for name in names})
+    if any(not isinstance(fields.get(name, 0), int) or fields.get(name, 0) < 0 for name in optional):
+        raise InputError("'fold' and 'repeat' must be whole numbers >= 0", path)
+    return FitRecord(**{name: fields[name] for name in names if name in fields})
