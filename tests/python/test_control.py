@@ -14,13 +14,8 @@ import pytest
 
 from seq2expr.data.shuffle import shuffle_windows
 from seq2expr.errors import InputError
-from seq2expr.evaluation.control import (
-    baseline_controls,
-    control_table,
-    make_control,
-    read_control,
-    write_control,
-)
+from seq2expr.evaluation.control import baseline_controls, control_table
+from seq2expr.io.predictions import make_control, read_control, write_control
 from seq2expr.models.roster import GC_CPG_BASELINE
 
 MOTIF = "TATAAAAG"

@@ -11,13 +11,11 @@ composition, which the shuffle keeps exactly, so its Δr is 0: the control's san
 model whose predictions on shuffled windows are constant found nothing there: its shuffled r is
 taken as 0 (no correlation), as the ladder takes a constant rung's, so Δr is its real r.
 
-`control.tsv` (one per model run, written by the model's command given `--control FASTA`):
-gene_id, observed, predicted, predicted_shuffled, model, fold, repeat; the run's test genes only.
+Each model run writes `control.tsv` (`seq2expr.io.predictions`) when its command is given the
+shuffled windows (`--control FASTA`).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,7 +23,7 @@ from sklearn.linear_model import LinearRegression
 
 from seq2expr.errors import InputError
 from seq2expr.evaluation.strata import sequence_composition
-from seq2expr.io.tables import check_unique_genes, numeric_column, read_table, write_tsv
+from seq2expr.io.predictions import make_control
 from seq2expr.models.roster import GC_CPG_BASELINE
 from seq2expr.stats import (
     Estimate,
@@ -37,8 +35,6 @@ from seq2expr.stats import (
     weighted_pearson,
 )
 
-CONTROL_FILE = "control.tsv"
-CONTROL_COLUMNS = ["gene_id", "observed", "predicted", "predicted_shuffled", "model", "fold", "repeat"]
 CONTROL_TABLE_COLUMNS = [
     "model",
     "n",
@@ -52,48 +48,6 @@ CONTROL_TABLE_COLUMNS = [
     "ci_method",
     "share_kept",
 ]
-
-
-def make_control(
-    gene_ids: pd.Series | list[str],
-    observed: np.ndarray | pd.Series,
-    predicted: np.ndarray | pd.Series,
-    shuffled: np.ndarray | pd.Series,
-    model: str,
-    fold: int = 0,
-    repeat: int = 0,
-) -> pd.DataFrame:
-    """A control table in the contract's column order."""
-    return pd.DataFrame(
-        {
-            "gene_id": list(gene_ids),
-            "observed": np.asarray(observed, dtype=float),
-            "predicted": np.asarray(predicted, dtype=float),
-            "predicted_shuffled": np.asarray(shuffled, dtype=float),
-            "model": model,
-            "fold": fold,
-            "repeat": repeat,
-        }
-    )[CONTROL_COLUMNS]
-
-
-def write_control(table: pd.DataFrame, path: Path) -> None:
-    write_tsv(table[CONTROL_COLUMNS], path)
-
-
-def read_control(path: Path) -> pd.DataFrame:
-    """Read and check one control table; every problem names the file and line."""
-    table = read_table(path, CONTROL_COLUMNS, ["gene_id", "model"], "a composition-control table")
-    if table.empty:
-        raise InputError("no genes after the header line", path)
-    check_unique_genes(table, path)
-    for column in ("observed", "predicted", "predicted_shuffled"):
-        table[column] = numeric_column(table, column, path, finite=True)
-    for column in ("fold", "repeat"):
-        table[column] = numeric_column(table, column, path, finite=True).astype(int)
-    if table["model"].nunique() != 1 or table[["fold", "repeat"]].drop_duplicates().shape[0] != 1:
-        raise InputError("expected the test genes of one model run (one model, fold and repeat)", path)
-    return table[CONTROL_COLUMNS]
 
 
 def _shuffled_r(observed: np.ndarray, shuffled: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:

@@ -15,12 +15,16 @@ import numpy as np
 import pandas as pd
 
 from seq2expr.errors import InputError
-from seq2expr.io.tables import check_allowed, numeric_column, read_table, write_tsv
+from seq2expr.io.tables import check_allowed, check_unique_genes, numeric_column, read_table, write_tsv
 
 SPLITS = ("train", "val", "test")
 """A gene's role in a dataset and in every predictions file."""
 
 PREDICTION_COLUMNS = ["gene_id", "split", "observed", "predicted", "model", "fold", "repeat"]
+CONTROL_FILE = "control.tsv"
+CONTROL_COLUMNS = ["gene_id", "observed", "predicted", "predicted_shuffled", "model", "fold", "repeat"]
+"""The composition control of one model run: its test genes, predicted on their real and on their shuffled
+windows (`seq2expr.data.shuffle`), so the evaluation pairs the two without matching files."""
 FIT_COLUMNS = ("fold", "repeat")
 NEAR_CONSTANT_SPREAD = 0.01
 """Predictions whose SD is below this share of the observed SD are near-constant: their r, CI and test
@@ -101,3 +105,45 @@ def read_predictions(path: Path) -> pd.DataFrame:
             raise InputError(what, path, row + 2)
         table[column] = values.astype(int)
     return table[PREDICTION_COLUMNS]
+
+
+def make_control(
+    gene_ids: pd.Series | list[str],
+    observed: np.ndarray | pd.Series,
+    predicted: np.ndarray | pd.Series,
+    shuffled: np.ndarray | pd.Series,
+    model: str,
+    fold: int = 0,
+    repeat: int = 0,
+) -> pd.DataFrame:
+    """A control table in the contract's column order."""
+    return pd.DataFrame(
+        {
+            "gene_id": list(gene_ids),
+            "observed": np.asarray(observed, dtype=float),
+            "predicted": np.asarray(predicted, dtype=float),
+            "predicted_shuffled": np.asarray(shuffled, dtype=float),
+            "model": model,
+            "fold": fold,
+            "repeat": repeat,
+        }
+    )[CONTROL_COLUMNS]
+
+
+def write_control(table: pd.DataFrame, path: Path) -> None:
+    write_tsv(table[CONTROL_COLUMNS], path)
+
+
+def read_control(path: Path) -> pd.DataFrame:
+    """Read and check one control table; every problem names the file and line."""
+    table = read_table(path, CONTROL_COLUMNS, ["gene_id", "model"], "a composition-control table")
+    if table.empty:
+        raise InputError("no genes after the header line", path)
+    check_unique_genes(table, path)
+    for column in ("observed", "predicted", "predicted_shuffled"):
+        table[column] = numeric_column(table, column, path, finite=True)
+    for column in ("fold", "repeat"):
+        table[column] = numeric_column(table, column, path, finite=True).astype(int)
+    if table["model"].nunique() != 1 or table[["fold", "repeat"]].drop_duplicates().shape[0] != 1:
+        raise InputError("expected the test genes of one model run (one model, fold and repeat)", path)
+    return table[CONTROL_COLUMNS]
