@@ -88,6 +88,27 @@ EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
     "(--refit: train+val) [default: train, val for early stopping].",
 )
 @click.option(
+    "--control",
+    "control_files",
+    multiple=True,
+    type=EXISTING_FILE,
+    help="control.tsv of a model run (repeatable): its test genes predicted on real and on shuffled windows "
+    "(the composition control).",
+)
+@click.option(
+    "--shuffled",
+    type=EXISTING_FILE,
+    help="The shuffled windows (shuffled_windows.fa) the --control files were predicted on: adds the GC/CpG "
+    "baseline's own control (needs --dataset).",
+)
+@click.option(
+    "--attribution",
+    "attribution_files",
+    multiple=True,
+    type=EXISTING_FILE,
+    help="attribution_*.tsv of an attributed model (repeatable): the report's 'What the models learned'.",
+)
+@click.option(
     "--primary-model",
     default=None,
     help="The model of the primary family, tested against each simple rung (DExTER, CNN, GC/CpG) on all genes "
@@ -113,6 +134,9 @@ def main(
     max_scatter_points: int,
     compute_files: tuple[Path, ...],
     fit_files: tuple[Path, ...],
+    control_files: tuple[Path, ...],
+    shuffled: Path | None,
+    attribution_files: tuple[Path, ...],
     primary_model: str | None,
     synthetic_data: bool,
     outdir: Path,
@@ -128,6 +152,9 @@ def main(
             tss_index=tss_index,
             compute=compute_files,
             fits=fit_files,
+            controls=control_files,
+            shuffled=shuffled,
+            attribution=attribution_files,
             primary_model=primary_model,
             bootstrap=bootstrap,
             seed=seed,

@@ -62,7 +62,7 @@ def test_a_motif_reader_loses_its_skill_and_the_composition_baseline_loses_nothi
     path = tmp_path / "control.tsv"
     write_control(runs[0], path)
     pd.testing.assert_frame_equal(read_control(path), runs[0], check_dtype=False)
-    baseline = baseline_controls(dataset, shuffled, "train")
+    baseline = baseline_controls(dataset, shuffled)
     assert [int(run["fold"].iloc[0]) for run in baseline] == [1, 2, 3]
     result = control_table(runs + baseline, None, 0, 1).set_index("model")
     reader = result.loc["reader"]

@@ -256,7 +256,7 @@ def test_primary_family_composition_and_holm_over_it_only() -> None:
     floor = ladder[ladder["rung"] == MEAN_BASELINE]
     assert len(floor) and (floor["delta_r"] == floor["pearson_glm"]).all()
     interaction = interaction_table(models, DNABERT2, strata, 100, 1)
-    assert len(interaction) == 4  # CNN, DExTER, the probe and GC/CpG, CGI against non-CGI
+    assert len(interaction) == 8  # CNN, DExTER, the probe and GC/CpG; HCP against LCP and against ICP
     assert (interaction["family"] == "exploratory:interaction").all()
     assert (interaction["interaction"] == interaction["delta_r_a"] - interaction["delta_r_b"]).all()
 

@@ -23,6 +23,7 @@ from seq2expr.data.synthetic import PLANTED_KMER, PLANTED_REGION, count_occurren
 from seq2expr.evaluation.ladder import LADDER_COLUMNS
 from seq2expr.evaluation.runs import group_models, mean_prediction
 from seq2expr.evaluation.step import Methods, MethodsInput
+from seq2expr.interpret.attribute import Attribution
 from seq2expr.io.multiqc import html_file, interval_cells, table_section
 from seq2expr.io.predictions import make_predictions, write_predictions
 from seq2expr.models.roster import CNN, is_glm, is_simple
@@ -316,21 +317,59 @@ def test_methods_text_names_inputs_strata_seed_and_versions():
 # --- configuration ----------------------------------------------------------------------------
 
 
+CONTROL = pd.DataFrame(
+    {
+        "model": ["DNABERT-2", "DExTER", "gc_cpg_baseline"],
+        "n": [441] * 3,
+        "n_runs": [1] * 3,
+        "pearson_real": [0.70, 0.64, 0.55],
+        "pearson_shuffled": [0.60, 0.61, 0.55],
+        "delta_r": [0.10, 0.03, 0.0],
+        "delta_r_ci_low": [0.05, -0.01, 0.0],
+        "delta_r_ci_high": [0.15, 0.07, 0.0],
+        "p": [0.001, 0.2, 1.0],
+        "ci_method": ["corrected resampled t (Nadeau & Bengio 2003), J=5, df=4"] * 3,
+        "share_kept": [0.86, 0.95, 1.0],
+    }
+)
+
+
+def attribution() -> Attribution:
+    """Attribution tables of two models, as `bin/attribute.py` writes them."""
+    offsets = np.arange(-60, 61)
+    profiles = pd.concat(
+        [pd.DataFrame({"offset": offsets, "mean_abs_contribution": np.exp(-((offsets + peak) ** 2) / 50),
+                       "mean_contribution": 0.0, "model": model}) for model, peak in (("CNN", 30), ("DExTER", 10))]
+    )  # fmt: skip
+    motifs = pd.DataFrame(
+        {"model": ["CNN"], "motif": ["TATA"], "consensus": ["TATAWAWR"], "matches": [12], "genes": [10],
+         "mean_effect": [0.8], "effect_se": [0.1], "background_effect": [0.01], "mean_offset": [-30.0],
+         "reference": ["Bucher 1990, J Mol Biol 212:563"]}
+    )  # fmt: skip
+    kmers = pd.DataFrame({"model": ["CNN"], "kmer": ["TATAAA"], "occurrences": [14], "mean_effect": [0.7],
+                          "mean_offset": [-29.0], "known_element": ["TATA"]})  # fmt: skip
+    regions = pd.DataFrame({"model": ["DExTER"], "kmer": ["TATA"], "start": [-40], "end": [-20], "coefficient": [0.3]})
+    return Attribution(profiles, motifs, kmers, regions)
+
+
 def report_files(max_points: int = 100) -> list:
     metrics = contract_metrics(FULL_RUN, auroc={"DNABERT-2": (0.86, 0.82, 0.9)})
-    comparison = contract_comparison({("DNABERT-2", "DExTER", "all"): (0.06, 0.02, 0.1)})
+    comparison = contract_comparison({("DNABERT-2", "DExTER", "all"): (0.06, 0.02, 0.1)}, primary={"DExTER": 0.01})
     models = small_models(60, ("DNABERT-2", "DExTER", "CNN"))
     compute = pd.DataFrame({"model": ["DNABERT-2", "CNN"], "n_runs": [1, 1], "device": ["cuda", "cpu"],
                             "device_name": ["H100", "x86_64"], "wall_seconds": [60.0, 30.0],
                             "peak_host_memory_gib": [2.0, 1.0], "peak_gpu_memory_gib": [10.0, 0.0],
                             "gpu_hours": [0.02, 0.0], "random_init": [True, False]})  # fmt: skip
-    return evaluation_report(metrics, comparison, contract_ladder(metrics), compute, models, METHODS, max_points)
+    return evaluation_report(
+        metrics, comparison, contract_ladder(metrics), compute, models, METHODS, max_points,
+        control=CONTROL, attribution=attribution(),
+    )  # fmt: skip
 
 
 def test_config_lists_every_section_first_the_verdict():
     config = yaml.safe_load(CONFIG.read_text())
     written = [section_id(file.content, file.name) for file in report_files()]
-    assert len(written) == len(set(written)) == 11
+    assert len(written) == len(set(written)) == 16
     for section in (*written, *OTHER_STEPS_SECTIONS):
         entry = config["custom_data"][section]
         assert entry["section_name"].strip()
@@ -381,8 +420,13 @@ def test_multiqc_reads_verdict_first_ladder_per_stratum_test_rows_first(tmp_path
     assert order[:5] == [VERDICT_ID, LADDER_ID, "model_ladder_comparison", METRICS_ID, STRATA_ID]
     verdict = html[html.index(f'id="{VERDICT_ID}"') : html.index(f'id="{LADDER_ID}"')]
     assert "alert-warning" in verdict and "DNABERT-2 has random weights" in verdict
-    assert "<strong>DNABERT-2 ahead</strong>" in verdict
-    assert verdict.index("On these test genes, DNABERT-2 predicts expression better") < verdict.index("alert-warning")
+    assert "Exploratory" in verdict
+    assert verdict.index("The primary model, DNABERT-2, has random weights") < verdict.index("alert-warning")
+    assert "composition control" in verdict
+    for section in ("composition_control", "composition_control_table", "attribution_profile", "attribution_motifs"):
+        assert f'id="{section}"' in html
+    profile = html[html.index('id="attribution_profile"') : html.index('id="attribution_motifs"')]
+    assert "attribution_profile_plot" in profile  # the line graph (its data are compressed into the page)
     ladder = html[html.index(f'id="{LADDER_ID}"') : html.index('id="model_ladder_comparison"')]
     assert ladder.count("data:image/png;base64,") == 1  # one figure, a panel per stratum (checked above)
     rows = table_rows(html, METRICS_ID)
@@ -446,7 +490,7 @@ def test_multiqc_renders_the_evaluation_of_the_bundled_data(tmp_path: Path, synt
         assert config["custom_data"][section]["section_name"] in html
     verdict = html[html.index(f'id="{VERDICT_ID}"') : html.index(f'id="{LADDER_ID}"')]
     assert "DNABERT-2 has random weights" in verdict and "Highest test r on all" in verdict
-    assert verdict.index(SYNTHETIC_NOTE) < verdict.index("On these test genes")  # the first line of the verdict
+    assert verdict.index(SYNTHETIC_NOTE) < verdict.index("The primary model")  # the first line of the verdict
     assert "#mqc_welcome { display: none !important; }" in html  # no tutorial banner above the verdict
     scatter = html[html.index(f'id="{SCATTER_ID}"') : html.index(f'id="{DISTRIBUTION_ID}"')]
     assert "data:image/png;base64," in scatter

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LinearRegression
 
+from seq2expr.data.folds import fit_genes, fold_view, n_folds, n_repeats
 from seq2expr.errors import InputError
 from seq2expr.evaluation.strata import sequence_composition
 from seq2expr.io.predictions import make_control
@@ -116,33 +117,26 @@ def model_control(
     return _row(model, len(gene_ids), len(ordered), float(per_run[:, 0].mean()), float(per_run[:, 1].mean()), estimate)
 
 
-def baseline_controls(dataset: pd.DataFrame, shuffled: dict[str, str], fit_split: str) -> list[pd.DataFrame]:
-    """The GC/CpG baseline's control runs, one per fit: fitted on the fit genes (`fit_split` names the splits
-    it fits on, e.g. 'train' or 'train,val'), predicting each test gene's real and shuffled window."""
+def baseline_controls(dataset: pd.DataFrame, shuffled: dict[str, str]) -> list[pd.DataFrame]:
+    """The GC/CpG baseline's control runs, one per fit, fitted as the evaluation fits it (`fit_genes`: train +
+    val on a single split, train outside the fold under cross-fitting), predicting each test gene's real and
+    shuffled window."""
     missing = sorted(set(dataset["gene_id"]) - set(shuffled))
     if missing:
         raise InputError(f"{len(missing)} dataset gene(s) have no shuffled window, e.g. {missing[0]}")
-    fit_parts = fit_split.split(",")
-    fold_columns = [column for column in dataset.columns if column == "fold" or column.startswith("fold_")]
-    views: list[tuple[int, int, np.ndarray, np.ndarray]] = []
-    if fold_columns:
-        for repeat, column in enumerate(sorted(fold_columns, key=lambda name: (name != "fold", name))):
-            folds = dataset[column].to_numpy(dtype=int)
-            for fold in sorted(set(folds.tolist())):
-                test = folds == fold
-                views.append((fold, repeat, ~test & dataset["split"].isin(fit_parts).to_numpy(), test))
-    else:
-        test = (dataset["split"] == "test").to_numpy()
-        views.append((0, 0, dataset["split"].isin(fit_parts).to_numpy(), test))
+    folds = n_folds(dataset)
+    fits = [(fold, repeat) for repeat in range(n_repeats(dataset)) for fold in range(1, folds + 1)] or [(0, 0)]
     features = sequence_composition(dataset["sequence"])
     scrambled = sequence_composition(pd.Series([shuffled[gene] for gene in dataset["gene_id"]]))
     target = dataset["target"].to_numpy(dtype=float)
     tables = []
-    for fold, repeat, fit, test in views:
+    for fold, repeat in fits:
+        view = fold_view(dataset, fold, repeat)
+        fit, test = fit_genes(view), (view["split"] == "test").to_numpy()
         regression = LinearRegression().fit(features[fit], target[fit])
         tables.append(
             make_control(
-                dataset["gene_id"][test],
+                view["gene_id"][test],
                 target[test],
                 regression.predict(features[test]),
                 regression.predict(scrambled[test]),

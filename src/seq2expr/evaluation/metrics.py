@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LinearRegression
 
-from seq2expr.data.folds import fold_view, n_folds, n_repeats
+from seq2expr.data.folds import FIT_SPLITS_CROSS_FITTED, FIT_SPLITS_SINGLE, fold_view, n_folds, n_repeats
 from seq2expr.errors import InputError
 from seq2expr.evaluation.runs import MIN_GENES, MIN_INTERVAL_GENES, Block, ModelRuns, assemble, model_splits
 from seq2expr.evaluation.strata import ALL, GeneStrata, gene_strata, sequence_composition
@@ -96,9 +96,8 @@ METRIC_COLUMNS = [
     "val_use",
 ]
 FOLD_COLUMNS = ["model", "repeat", "fold", "n", "n_runs", "pearson", "spearman", "mse"]
-FIT_SPLITS = {False: ("train", "val"), True: ("train",)}
-"""The genes a fit is fitted on, by cross-fitted: a single split's baselines fit on train + val; under
-cross-fitting every fit holds the inner val out (docs/decisions.md), so it fits on `train` outside its fold."""
+FIT_SPLITS = {False: FIT_SPLITS_SINGLE, True: FIT_SPLITS_CROSS_FITTED}
+"""The genes a fit is fitted on, by whether it is cross-fitted (`seq2expr.data.folds.fit_splits`, the one rule)."""
 
 
 def bookkeeping(model: str) -> tuple[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import seq2expr
 from seq2expr.data.dataset import DEFAULT_SEED, read_dataset
 from seq2expr.errors import InputError
 from seq2expr.evaluation.comparison import comparison_table, hypotheses, primary_model
+from seq2expr.evaluation.control import baseline_controls, control_table
 from seq2expr.evaluation.interaction import interaction_table
 from seq2expr.evaluation.ladder import ladder_table
 from seq2expr.evaluation.metrics import baseline_models, folds_table, metrics_table
@@ -32,9 +33,11 @@ from seq2expr.evaluation.runs import (
     model_splits,
 )
 from seq2expr.evaluation.strata import ALL, UNSEEN, GeneStrata, gene_strata
+from seq2expr.interpret.attribute import Attribution, empty_attribution, read_attribution
 from seq2expr.io.compute import compute_summary, read_compute
 from seq2expr.io.files import file_sha256
-from seq2expr.io.predictions import read_predictions
+from seq2expr.io.genome import iter_fasta, to_acgtn
+from seq2expr.io.predictions import read_control, read_predictions
 from seq2expr.models.roster import BASELINES
 from seq2expr.models.training.refit import FitRecord, read_fit
 
@@ -55,6 +58,11 @@ class EvaluationOptions:
     compute: tuple[Path, ...] = ()
     #: fit.json of gradient-trained runs: what their predicting weights were fitted on (a refit: val too)
     fits: tuple[Path, ...] = ()
+    #: control.tsv of model runs (the composition control) and the shuffled windows they were predicted on
+    controls: tuple[Path, ...] = ()
+    shuffled: Path | None = None
+    #: attribution tables of the attributed models (`seq2expr.interpret.attribute`)
+    attribution: tuple[Path, ...] = ()
     #: the model of the primary family, fixed before the data (None: DNABERT-2 when given, else the first gLM)
     primary_model: str | None = None
     bootstrap: int = DEFAULT_RESAMPLES
@@ -99,6 +107,8 @@ class EvaluationResult:
     #: the compute summary (may be empty)
     compute: pd.DataFrame
     methods: Methods
+    #: the attribution tables of the attributed models (empty tables without --attribution)
+    attribution: Attribution = field(default_factory=empty_attribution)
 
 
 def versions() -> dict[str, str]:
@@ -211,6 +221,7 @@ def run(options: EvaluationOptions) -> EvaluationResult:
     splits = pd.concat([model.genes["split"] for model in models if model.name not in BASELINES])
     split_counts = splits[~splits.index.duplicated()].value_counts().to_dict()
 
+    controls = read_controls(options, models, dataset, strata)
     tables = {
         "metrics.tsv": metrics,
         "folds.tsv": folds_table(models),
@@ -220,6 +231,8 @@ def run(options: EvaluationOptions) -> EvaluationResult:
     }
     if options.compute:
         tables["compute.tsv"] = compute
+    if controls:
+        tables["control.tsv"] = control_table(controls, strata.groups, options.bootstrap, options.seed)
     methods = Methods(
         inputs=inputs,
         split_counts=split_counts,
@@ -232,4 +245,27 @@ def run(options: EvaluationOptions) -> EvaluationResult:
         repeats=models[0].n_repeats,
         primary=primary,
     )
-    return EvaluationResult(tables, learned, compute, methods)
+    return EvaluationResult(tables, learned, compute, methods, read_attribution(options.attribution))
+
+
+def read_controls(
+    options: EvaluationOptions, models: list[ModelRuns], dataset: pd.DataFrame | None, strata: GeneStrata
+) -> list[pd.DataFrame]:
+    """The composition-control runs: the models' control.tsv files (each of a model evaluated here) and, with the
+    dataset and the shuffled windows, the GC/CpG baseline's own."""
+    names = {model.name for model in models}
+    controls = []
+    for path in options.controls:
+        table = read_control(path)
+        if str(table["model"].iloc[0]) not in names:
+            raise InputError(f"control of model {table['model'].iloc[0]!r}, which no predictions file has", path)
+        controls.append(table)
+    if options.shuffled is not None:
+        if dataset is None:
+            raise InputError("--shuffled needs --dataset (the GC/CpG baseline is fitted on it)", options.shuffled)
+        shuffled = {record.name: to_acgtn(record.sequence).decode("ascii") for record in iter_fasta(options.shuffled)}
+        controls += baseline_controls(dataset, shuffled)
+    if controls:
+        log.info("composition control: %d run(s) of %d model(s)", len(controls),
+                 len({str(table["model"].iloc[0]) for table in controls}))  # fmt: skip
+    return controls

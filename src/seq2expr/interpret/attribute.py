@@ -117,3 +117,8 @@ def read_attribution(paths: tuple[Path, ...]) -> Attribution:
         return pd.concat(found[name], ignore_index=True) if found[name] else pd.DataFrame()
 
     return Attribution(joined(PROFILE_FILE), joined(MOTIFS_FILE), joined(KMERS_FILE), joined(REGIONS_FILE))
+
+
+def empty_attribution() -> Attribution:
+    """No attributed model: four empty tables."""
+    return read_attribution(())

@@ -33,9 +33,11 @@ from seq2expr.evaluation.strata import (
     PROMOTER_DOWNSTREAM,
     PROMOTER_UPSTREAM,
 )
+from seq2expr.interpret.attribute import Attribution
 from seq2expr.io.multiqc import ReportFile, html_file, png_file, yaml_file
 from seq2expr.io.predictions import SPLITS
 from seq2expr.report.ladder import PANELS_PER_ROW, compute_section, ladder_comparison_section, ladder_section
+from seq2expr.report.learned import attribution_sections, control_sections
 from seq2expr.report.style import (
     TARGET,
     best_first,
@@ -318,17 +320,22 @@ def evaluation_report(
     methods: Methods,
     max_scatter_points: int = MAX_SCATTER_POINTS,
     synthetic: bool = False,
+    control: pd.DataFrame | None = None,
+    interaction: pd.DataFrame | None = None,
+    attribution: Attribution | None = None,
 ) -> list[ReportFile]:
     """Every report file of the evaluation, from its tables.
 
     `metrics`, `comparison` and `ladder` are the evaluation's tables (with a `stratum` column),
     `compute` the compute summary (may be empty; its `random_init` column names the models with
     random test weights), `predictions` the run-averaged predictions of the learned models;
-    `synthetic`: the inputs are the bundled synthetic test data (the report opens by saying so).
+    `synthetic`: the inputs are the bundled synthetic test data (the report opens by saying so); `control`,
+    `interaction` and `attribution`: the composition control, the strata interaction and the attribution
+    tables, when the evaluation made them ("What the models learned").
     """
     random_init = random_init_models(compute)
     files = [
-        verdict_section(write_verdict(metrics, comparison, random_init, synthetic)),
+        verdict_section(write_verdict(metrics, comparison, random_init, synthetic, control, interaction)),
         ladder_section(metrics, random_init),
         metrics_section(metrics, random_init),
         observed_vs_predicted_section(predictions, metrics, max_scatter_points, random_init),
@@ -345,6 +352,10 @@ def evaluation_report(
         files.append(ladder_comparison_section(ladder))
     if not compute.empty:
         files.append(compute_section(compute, random_init))
+    if control is not None:
+        files += control_sections(control)
+    if attribution is not None:
+        files += attribution_sections(attribution.profiles, attribution.motifs, attribution.kmers, attribution.regions)
     return files
 
 
@@ -363,4 +374,7 @@ def report_files(
         result.methods,
         max_scatter_points,
         synthetic,
+        tables.get("control.tsv"),
+        tables.get("interaction.tsv"),
+        result.attribution,
     )

@@ -213,19 +213,17 @@ def _primary_part(row: pd.Series) -> str:
     """'better than DExTER (Δr = +0.050 [0.010, 0.090], Holm p = 0.003)', decided by the adjusted p."""
     delta, low, high = (float(row[column]) for column in ("delta_r", "delta_r_ci_low", "delta_r_ci_high"))
     adjusted = float(row["p_holm"])
-    shown = (
-        f"Δr = {'+' if delta > 0 else ''}{format_signed(delta)} {format_interval(low, high)}, Holm p = {_p(adjusted)}"
-    )
+    shown = f"Δr = {'+' if delta > 0 else ''}{format_signed(delta)} {format_interval(low, high)}, Holm p {_p(adjusted)}"
     if np.isfinite(adjusted) and adjusted < ALPHA:
         return f"{'better' if delta > 0 else 'worse'} than {row['model_b']} ({shown})"
     return f"not distinguishable from {row['model_b']} ({shown})"
 
 
 def _p(value: float) -> str:
-    """A p value as a reader reads it: three decimals, '< 0.001' below, 'n/a' when undefined."""
+    """A p value as a reader reads it, with its relation: '= 0.012', '< 0.001' below that, '= n/a' when undefined."""
     if not np.isfinite(value):
-        return "n/a"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+        return "= n/a"
+    return "< 0.001" if value < 0.001 else f"= {value:.3f}"
 
 
 def _headline(metrics: pd.DataFrame, comparison: pd.DataFrame, random_init: Collection[str]) -> str:
@@ -252,7 +250,7 @@ def _headline(metrics: pd.DataFrame, comparison: pd.DataFrame, random_init: Coll
         )
     parts = [_primary_part(row) for _, row in rows.iterrows()]
     family = f"{len(rows)} comparison{'s' if len(rows) > 1 else ''} fixed before the data, Holm-adjusted"
-    return f"On these test genes, {primary} predicts expression {'; '.join(parts)} ({family})."
+    return f"On these test genes, {primary} against each simple rung: {'; '.join(parts)} ({family})."
 
 
 def _strata_interaction(interaction: pd.DataFrame | None) -> list[str]:
