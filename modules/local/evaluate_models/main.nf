@@ -18,6 +18,9 @@ process EVALUATE_MODELS {
     tuple val(meta), path("comparison.tsv"), emit: comparison
     tuple val(meta), path("ladder.tsv")    , emit: ladder
     tuple val(meta), path("compute.tsv")   , emit: compute, optional: true // with compute files only
+    tuple val(meta), path("folds.tsv")     , emit: folds
+    tuple val(meta), path("interaction.tsv"), emit: interaction
+    tuple val(meta), path("control.tsv")   , emit: control, optional: true // with the composition control
     tuple val(meta), path("*_mqc.*")       , emit: mqc
     tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
     tuple val("${task.process}"), val('scipy'), eval('python3 -c "import scipy; print(scipy.__version__)"'), topic: versions, emit: versions_scipy
@@ -31,6 +34,9 @@ process EVALUATE_MODELS {
     def grouping  = groups ? "--groups ${groups}" : ''
     def computes  = [ compute ].flatten().collect { file -> "--compute ${file}" }.join(' ')
     def fit_files = [ fits ].flatten().collect { file -> "--fit ${file}" }.join(' ')
+    def control   = [ controls ].flatten().collect { file -> "--control ${file}" }.join(' ')
+    def shuffle   = shuffled && dataset ? "--shuffled ${shuffled}" : ''
+    def ism       = [ attribution ].flatten().collect { file -> "--attribution ${file}" }.join(' ')
     """
     export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     # Writable matplotlib cache inside the task: containers may run as a user without a home folder
@@ -41,6 +47,9 @@ process EVALUATE_MODELS {
         --predictions ${predictions} \\
         ${computes} \\
         ${fit_files} \\
+        ${control} \\
+        ${shuffle} \\
+        ${ism} \\
         ${baselines} \\
         ${grouping} \\
         --outdir .
@@ -52,6 +61,8 @@ process EVALUATE_MODELS {
     touch metrics.tsv
     touch comparison.tsv
     touch ladder.tsv
+    touch folds.tsv
+    touch interaction.tsv
     touch compute.tsv
     touch model_metrics_mqc.tsv
     touch model_comparison_mqc.tsv

@@ -15,10 +15,13 @@ workflow EVALUATE_AND_REPORT {
     ch_predictions // channel: [ val(meta), path(predictions.tsv) ] one per model run
     ch_compute     // channel: [ val(meta), path(compute.tsv) ] one per model run
     ch_fits        // channel: [ val(meta), path(fit.json) ] one per per-seed run
+    ch_control     // channel: [ val(meta), path(control.tsv) ] one per model run with the composition control
+    ch_attribution // channel: [ val(meta), path(attribution_*.tsv) ] of each attributed model
     ch_dataset     // channel: [ val(meta), path(dataset.tsv.gz) ] one per tissue
     ch_groups      // channel: [ val(meta), path(gene_groups.tsv) ] one per tissue
     ch_tissue_mqc  // channel: [ val(meta), path(file) ] report content of one tissue
     ch_shared_mqc  // channel: path(file) report content shared by every tissue
+    shuffled       // value channel: path(shuffled_windows.fa), or [] without the composition control
     n_runs         // integer: model runs per tissue
     n_fits         // integer: fit.json files per tissue
 
@@ -27,12 +30,28 @@ workflow EVALUATE_AND_REPORT {
     def ch_fit_runs = n_fits
         ? groupRuns(ch_fits, n_fits)
         : ch_dataset.map { meta, _dataset -> [ meta, [] ] }
+    def ch_control_runs = params.composition_control
+        ? groupRuns(ch_control, n_runs)
+        : ch_dataset.map { meta, _dataset -> [ meta, [] ] }
+    // the attribution tables of a tissue (none when no model was attributed), in a fixed order
+    def ch_attribution_files = ch_dataset
+        .map { meta, _dataset -> [ meta ] }
+        .join(
+            ch_attribution
+                .map { meta, file -> [ tissueMeta(meta), file ] }
+                .groupTuple(sort: { a, b -> a.toString() <=> b.toString() }),
+            remainder: true
+        )
+        .map { meta, files -> [ meta, files ?: [] ] }
     EVALUATE_MODELS (
         groupRuns(ch_predictions, n_runs)
             .join(groupRuns(ch_compute, n_runs))
             .join(ch_fit_runs)
+            .join(ch_control_runs)
+            .join(ch_attribution_files)
             .join(ch_dataset)
-            .join(ch_groups),
+            .join(ch_groups)
+            .combine(shuffled.map { fasta -> [ fasta ] }),
         stepCode('evaluate_models.py')
     )
 

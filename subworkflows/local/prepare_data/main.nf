@@ -1,11 +1,13 @@
 //
 // From the inputs to one dataset per tissue: the named references downloaded and verified, the
-// TSS windows (genome-wide, shared by every tissue), and each tissue's dataset with its gene groups
+// TSS windows (genome-wide, shared by every tissue), their dinucleotide-preserving shuffle (the
+// composition control), and each tissue's dataset with its gene groups
 //
 
 include { FETCH_INPUTS        } from '../../../modules/local/fetch_inputs/main'
 include { EXTRACT_TSS_WINDOWS } from '../../../modules/local/extract_tss_windows/main'
 include { BUILD_DATASET       } from '../../../modules/local/build_dataset/main'
+include { SHUFFLE_WINDOWS     } from '../../../modules/local/shuffle_windows/main'
 
 include { checkTissues; stepCode } from '../utils_nfcore_seq2expr_pipeline'
 
@@ -66,7 +68,20 @@ workflow PREPARE_DATA {
         stepCode('build_dataset.py')
     )
 
+    //
+    // MODULE: every window shuffled tile by tile with its dinucleotides kept (--composition_control)
+    //
+    def shuffled = channel.value([])
+    if (params.composition_control) {
+        SHUFFLE_WINDOWS (
+            EXTRACT_TSS_WINDOWS.out.fasta,
+            stepCode('shuffle_windows.py')
+        )
+        shuffled = SHUFFLE_WINDOWS.out.shuffled.map { _meta, fasta -> fasta }.first()
+    }
+
     emit:
+    shuffled    = shuffled                                                   // value channel: path(shuffled_windows.fa), or [] without the control
     dataset     = BUILD_DATASET.out.dataset                                  // channel: [ val(meta), path(dataset.tsv.gz) ] one per tissue
     groups      = BUILD_DATASET.out.groups                                   // channel: [ val(meta), path(gene_groups.tsv) ]
     tissue_mqc  = BUILD_DATASET.out.mqc.mix(BUILD_DATASET.out.groups_mqc)    // channel: [ val(meta), path(file) ] report content of one tissue

@@ -527,11 +527,11 @@ def fitFolder(meta) {
 }
 
 //
-// A task's meta without what the workflow adds per fit (fold, repeat, seed, its folder): what every
-// model of a tissue shares
+// A task's meta without what the workflow adds per fit (fold, repeat, seed, its folder) and per
+// attributed model (kind, name): what every model of a tissue shares
 //
 def tissueMeta(meta) {
-    return meta.findAll { key, _value -> !(key in [ 'fold', 'repeat', 'seed', 'fit' ]) }
+    return meta.findAll { key, _value -> !(key in [ 'fold', 'repeat', 'seed', 'fit', 'model_kind', 'model_name' ]) }
 }
 
 //
