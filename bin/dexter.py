@@ -10,6 +10,7 @@ import click
 
 from seq2expr.cli import (
     command,
+    control_option,
     dataset_option,
     ensure_outdir,
     fold_options,
@@ -23,7 +24,7 @@ from seq2expr.cli import (
 from seq2expr.errors import InputError
 from seq2expr.io.compute import COMPUTE_FILE
 from seq2expr.io.multiqc import write_report_files
-from seq2expr.io.predictions import write_predictions
+from seq2expr.io.predictions import CONTROL_FILE, write_control, write_predictions
 from seq2expr.io.tables import write_tsv
 from seq2expr.models.dexter import DexterConfig, ExplorationParams
 from seq2expr.models.dexter.commands import run
@@ -92,6 +93,7 @@ def _cut_points(text: str | None) -> tuple[int, ...]:
     show_default=True,
     help="compat: skip the k-mer ending on the last base, as the original DExTER; full: count it.",
 )
+@control_option
 @threads_option
 @click.option(
     "--top", default=DEFAULT_TOP, show_default=True, type=click.IntRange(min=1), help="Rows of the MultiQC table."
@@ -112,12 +114,14 @@ def main(
     correlation_min: float,
     kmer_max_length: int,
     counting: str,
+    control: Path | None,
     threads: int,
     top: int,
     outdir: Path,
     verbose: bool,
 ) -> None:
-    """Write dexter_variables.tsv, predictions.tsv (every gene), model.json and dexter_variables_mqc.tsv."""
+    """Write dexter_variables.tsv, predictions.tsv (every gene), model.json and dexter_variables_mqc.tsv (with
+    --control also control.tsv)."""
     setup_logging(verbose)
     config = DexterConfig(
         tss_index=tss_index,
@@ -141,6 +145,7 @@ def main(
         fold=fold,
         repeat=repeat,
         groups=groups,
+        control=control,
     )
     ensure_outdir(outdir)
     write_tsv(done.result.variables, outdir / "dexter_variables.tsv")
@@ -148,6 +153,8 @@ def main(
     (outdir / "model.json").write_text(done.result.model.to_json(), encoding="utf-8")
     write_report_files(done.report, outdir)
     write_tsv(done.compute, outdir / COMPUTE_FILE)
+    if done.control is not None:
+        write_control(done.control, outdir / CONTROL_FILE)
     log.info(
         "wrote %d variables and %d predictions to %s", len(done.result.variables), len(done.result.predictions), outdir
     )

@@ -4,7 +4,7 @@
 Writes into --outdir: predictions.tsv (best checkpoint, every split), training_log.tsv,
 training_curves_mqc.yaml (MultiQC line graph), model/ (weights + tokenizer), fit.json (which genes
 the predicting weights were fitted on, `seq2expr.models.training.refit`; with --refit also refit_log.tsv) and
-compute.tsv.
+compute.tsv; with --control, control.tsv (the test genes' predictions on their shuffled windows too).
 A killed run started again with the same options continues from its last checkpoint. The
 options and their defaults are those of `seq2expr.models.dnabert2.options.FinetuneOptions`; the work is
 `seq2expr.models.dnabert2.finetune.run`.
@@ -20,6 +20,7 @@ import click
 
 from seq2expr.cli import (
     command,
+    control_option,
     dataclass_options,
     dataset_option,
     fold_options,
@@ -48,12 +49,14 @@ logger = logging.getLogger("finetune_dnabert2")
     help="GPU only: first choose the learning rate on the val genes among the declared ones (the study's 3e-5 and one "
     "on each side; one fine-tuning each; learning_rate_search.tsv), then fine-tune at the chosen one.",
 )
+@control_option
 @dataclass_options(ResumeOptions)
 @step_options("train")
 def main(
     dataset: Path,
     model_name: str,
     search_rate: bool,
+    control: Path | None,
     fold: int,
     repeat: int,
     device: str,
@@ -70,7 +73,7 @@ def main(
     # torch and transformers take seconds to import: only here, so that --help answers at once.
     from seq2expr.models.dnabert2.finetune import run
 
-    done = run(dataset, model_name, options, outdir, device, threads, resume, refit, search_rate, fold, repeat)
+    done = run(dataset, model_name, options, outdir, device, threads, resume, refit, search_rate, fold, repeat, control)
     logger.info("Wrote %s to %s", ", ".join(done.files), outdir)
 
 

@@ -4,8 +4,8 @@ layer and penalty are chosen by grouped cross-validation on train+val (seq2expr.
 
 Writes into --outdir: predictions.tsv (model `DNABERT-2_probe`, every split), embeddings.safetensors
 (the chosen layer's poolings, gene ids in the metadata, for reuse), probe.json (candidate and chosen
-layer, penalty, folds, genes) and compute.tsv. Nothing in the probe is random: there is no --seed,
-and re-runs give the same bytes.
+layer, penalty, folds, genes) and compute.tsv; with --control, control.tsv. Nothing in the probe is random:
+there is no --seed, and re-runs give the same bytes.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import click
 
 from seq2expr.cli import (
     command,
+    control_option,
     dataclass_options,
     dataset_option,
     fold_options,
@@ -45,6 +46,7 @@ logger = logging.getLogger("probe_dnabert2")
 )
 @groups_option("the cross-validation folds keep each group whole [default: by chromosome]")
 @dataclass_options(ProbeOptions)
+@control_option
 @step_options("embed")
 def main(
     dataset: Path,
@@ -53,6 +55,7 @@ def main(
     groups: Path | None,
     fold: int,
     repeat: int,
+    control: Path | None,
     device: str,
     threads: int,
     outdir: Path,
@@ -65,7 +68,7 @@ def main(
     from seq2expr.models.dnabert2.probe import run
 
     options = options_from(ProbeOptions, values)
-    run(dataset, model_name, outdir, options, max_tokens, groups, device, threads, fold, repeat)
+    run(dataset, model_name, outdir, options, max_tokens, groups, device, threads, fold, repeat, control)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ train+val (seq2expr.models.glm.probe).
 Architectures transformers implements load natively; a checkpoint with its own modelling code runs
 only with --trust-remote-code. Windows longer than the model takes are cut into pieces and averaged.
 Writes into --outdir: predictions.tsv (model `probe:<name>`, every split), embeddings.safetensors,
-probe.json and compute.tsv; re-runs give the same bytes.
+probe.json and compute.tsv (with --control, control.tsv); re-runs give the same bytes.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import click
 
 from seq2expr.cli import (
     command,
+    control_option,
     dataclass_options,
     dataset_option,
     fold_options,
@@ -53,6 +54,7 @@ logger = logging.getLogger("probe_glm")
 )
 @groups_option("the cross-validation folds keep each group whole [default: by chromosome]")
 @dataclass_options(ProbeOptions)
+@control_option
 @step_options("embed")
 def main(
     dataset: Path,
@@ -63,6 +65,7 @@ def main(
     groups: Path | None,
     fold: int,
     repeat: int,
+    control: Path | None,
     device: str,
     threads: int,
     outdir: Path,
@@ -75,7 +78,19 @@ def main(
 
     options = options_from(ProbeOptions, values)
     run(
-        dataset, model_name, outdir, options, trust_remote_code, max_tokens, name, groups, device, threads, fold, repeat
+        dataset,
+        model_name,
+        outdir,
+        options,
+        trust_remote_code,
+        max_tokens,
+        name,
+        groups,
+        device,
+        threads,
+        fold,
+        repeat,
+        control,
     )
 
 

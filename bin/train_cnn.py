@@ -4,7 +4,8 @@
 Writes into --outdir: predictions.tsv (model `CNN`, best epoch, every split), training_log.tsv,
 cnn_training_curves_mqc.yaml (MultiQC line graph), model/ (config.json + model.safetensors),
 fit.json (which genes the predicting weights were fitted on, `seq2expr.models.training.refit`; with --refit also
-refit_log.tsv) and compute.tsv (device, wall time, peak memory); with --search, cnn_search.tsv.
+refit_log.tsv) and compute.tsv (device, wall time, peak memory); with --search, cnn_search.tsv; with --control,
+control.tsv (the test genes' predictions on their shuffled windows too, `seq2expr.io.predictions`).
 A killed run started again with the same options continues from its checkpoint. The options and
 their defaults are those of `seq2expr.models.cnn.options` (`CnnOptions`, `CnnConfig`); the work is
 `seq2expr.models.cnn.run.run`.
@@ -21,6 +22,7 @@ import click
 
 from seq2expr.cli import (
     command,
+    control_option,
     dataclass_options,
     dataset_option,
     fold_options,
@@ -47,6 +49,7 @@ logger = logging.getLogger("train_cnn")
     help="Choose the recipe first by the declared search on the val genes (seq2expr.models.cnn.search; writes "
     "cnn_search.tsv); the chosen candidate's architecture and learning rate replace the options above.",
 )
+@control_option
 @dataclass_options(ResumeOptions)
 @step_options("train")
 def main(
@@ -54,6 +57,7 @@ def main(
     fold: int,
     repeat: int,
     search: bool,
+    control: Path | None,
     device: str,
     threads: int,
     outdir: Path,
@@ -69,7 +73,20 @@ def main(
     # torch takes seconds to import: only here, so that --help answers at once.
     from seq2expr.models.cnn.run import run
 
-    done = run(dataset, config, options, outdir, device, threads, resume, refit, search, fold=fold, repeat=repeat)
+    done = run(
+        dataset,
+        config,
+        options,
+        outdir,
+        device,
+        threads,
+        resume,
+        refit,
+        search,
+        fold=fold,
+        repeat=repeat,
+        control=control,
+    )
     logger.info("Wrote %s to %s", ", ".join(done.files), outdir)
 
 

@@ -229,6 +229,16 @@ def groups_option(use: str) -> Decorator:
     )
 
 
+def control_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`--control`, the shuffled windows (shuffle_windows.py) whose test genes the fitted model also predicts."""
+    return click.option(
+        "--control",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="FASTA of shuffled windows (shuffle_windows.py) holding every test gene: the fitted model also predicts "
+        "the test genes' shuffled windows, the composition control (control.tsv).",
+    )(function)
+
+
 # --------------------------------------------------------------------------------------------
 # options built from dataclasses: each default and its help are written once, in the dataclass
 

@@ -165,6 +165,18 @@ def build_bundled_dataset(test_windows: Path, outdir: Path, *options: str | Path
     return outdir / "dataset.tsv.gz"
 
 
+def write_shuffled_windows(dataset: Path, path: Path, tile: int = 100, seed: int = 1) -> Path:
+    """The dataset's windows shuffled as shuffle_windows.py shuffles them (`seq2expr.data.shuffle`), as FASTA at
+    `path`: the composition control's `--control` input."""
+    from seq2expr.data.dataset import read_dataset
+    from seq2expr.data.shuffle import shuffle_windows
+    from seq2expr.io.genome import write_fasta
+
+    table = read_dataset(dataset)
+    write_fasta(list(shuffle_windows(zip(table["gene_id"], table["sequence"], strict=True), tile, seed)), path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def synthetic_dataset(test_windows: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """dataset.tsv.gz of the bundled data, Pituitary, one grouped 2/3 : 1/3 split (`--folds 1`) with 10 % of

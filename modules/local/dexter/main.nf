@@ -7,6 +7,7 @@ process DEXTER {
 
     input:
     tuple val(meta), path(dataset), path(groups) // groups: the dataset's gene_groups.tsv (grouped LassoCV folds under cross-fitting), or []
+    path(control)                        // the shuffled windows (shuffled_windows.fa, SHUFFLE_WINDOWS) for the composition control, or [] when it is off
     path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
@@ -15,6 +16,7 @@ process DEXTER {
     tuple val(meta), path("model.json")              , emit: model
     tuple val(meta), path("dexter_variables_mqc.tsv"), emit: mqc
     tuple val(meta), path("compute.tsv")             , emit: compute
+    tuple val(meta), path("control.tsv")             , emit: control, optional: true // with a control FASTA: the test genes on their shuffled windows too
     tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
     tuple val("${task.process}"), val('scikit-learn'), eval('python3 -c "import sklearn; print(sklearn.__version__)"'), topic: versions, emit: versions_sklearn
 
@@ -23,6 +25,7 @@ process DEXTER {
 
     script:
     def args   = task.ext.args ?: ''
+    def shuffled = control ? "--control ${control}" : ''
     // grouped LassoCV folds only under cross-fitting (meta.fold > 0): a single split (the dexter split, the
     // study's) keeps the original's contiguous folds, byte for byte
     def folds  = groups && (meta.fold ?: 0) > 0 ? "--groups ${groups}" : ''
@@ -36,6 +39,7 @@ process DEXTER {
         ${folds} \\
         --tss-index ${meta.tss_index} \\
         --threads ${task.cpus} \\
+        ${shuffled} \\
         --outdir .
     """
 
@@ -47,5 +51,6 @@ process DEXTER {
     touch model.json
     touch dexter_variables_mqc.tsv
     touch compute.tsv
+    ${control ? 'touch control.tsv' : ''}
     """
 }

@@ -12,6 +12,7 @@ process FINETUNE_DNABERT2 {
     tuple val(meta), path(dataset)            // meta.seed: the seed of this replicate
     path(pretrained, stageAs: 'pretrained/*') // checkpoint folder, or [] to download model_id
     val(model_id)                             // Hugging Face hub id, used when pretrained is []
+    path(control)                        // the shuffled windows (shuffled_windows.fa, SHUFFLE_WINDOWS) for the composition control, or [] when it is off
     path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
@@ -23,6 +24,7 @@ process FINETUNE_DNABERT2 {
     tuple val(meta), path("fit.json")                , emit: fit // which genes the predicting weights were fitted on
     tuple val(meta), path("refit_log.tsv")           , emit: refit_log, optional: true // with --refit
     tuple val(meta), path("learning_rate_search.tsv"), emit: search, optional: true    // with --search-learning-rate
+    tuple val(meta), path("control.tsv")             , emit: control, optional: true // with a control FASTA: the test genes on their shuffled windows too
     tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
     tuple val("${task.process}"), val('torch'), eval('python3 -c "import torch; print(torch.__version__)"'), topic: versions, emit: versions_torch
 
@@ -31,6 +33,7 @@ process FINETUNE_DNABERT2 {
 
     script:
     def args   = task.ext.args ?: ''
+    def shuffled = control ? "--control ${control}" : ''
     def device = task.accelerator ? 'cuda' : 'cpu'
     def model  = pretrained ?: model_id
     """
@@ -49,6 +52,7 @@ process FINETUNE_DNABERT2 {
         --seed ${meta.seed} \\
         --device ${device} \\
         --threads ${task.cpus} \\
+        ${shuffled} \\
         --outdir .
     """
 
@@ -63,5 +67,6 @@ process FINETUNE_DNABERT2 {
     touch model/model.safetensors
     touch compute.tsv
     touch fit.json
+    ${control ? 'touch control.tsv' : ''}
     """
 }

@@ -12,6 +12,7 @@ process PROBE_DNABERT2 {
     tuple val(meta), path(dataset), path(groups) // groups: the dataset's gene_groups.tsv (folds of the penalty choice), or []
     path(pretrained, stageAs: 'pretrained/*') // checkpoint folder, or [] to download model_id
     val(model_id)                             // Hugging Face hub id, used when pretrained is []
+    path(control)                             // the shuffled windows (shuffled_windows.fa, SHUFFLE_WINDOWS) for the composition control, or [] when it is off
     path(code, stageAs: 'code/seq2expr')      // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
@@ -19,6 +20,7 @@ process PROBE_DNABERT2 {
     tuple val(meta), path("embeddings.safetensors") , emit: embeddings
     tuple val(meta), path("probe.json")             , emit: probe
     tuple val(meta), path("compute.tsv")            , emit: compute
+    tuple val(meta), path("control.tsv")            , emit: control, optional: true // with a control FASTA: the test genes on their shuffled windows too
     tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
     tuple val("${task.process}"), val('torch'), eval('python3 -c "import torch; print(torch.__version__)"'), topic: versions, emit: versions_torch
     tuple val("${task.process}"), val('scikit-learn'), eval('python3 -c "import sklearn; print(sklearn.__version__)"'), topic: versions, emit: versions_sklearn
@@ -28,6 +30,7 @@ process PROBE_DNABERT2 {
 
     script:
     def args   = task.ext.args ?: ''
+    def shuffled = control ? "--control ${control}" : ''
     def device = task.accelerator ? 'cuda' : 'cpu'
     def model  = pretrained ?: model_id
     def folds  = groups ? "--groups ${groups}" : ''
@@ -47,6 +50,7 @@ process PROBE_DNABERT2 {
         --model ${model} \\
         --device ${device} \\
         --threads ${task.cpus} \\
+        ${shuffled} \\
         --outdir .
     """
 
@@ -57,5 +61,6 @@ process PROBE_DNABERT2 {
     touch embeddings.safetensors
     touch probe.json
     touch compute.tsv
+    ${control ? 'touch control.tsv' : ''}
     """
 }

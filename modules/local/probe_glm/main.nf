@@ -12,6 +12,7 @@ process PROBE_GLM {
     // one task per (tissue, model): groups is the dataset's gene_groups.tsv, or [] for folds by chromosome;
     // model_name names the rung (probe:<model_name>); model_dir is a checkpoint folder, or [] to load model_id
     tuple val(meta), path(dataset), path(groups), val(model_name), val(model_id), path(model_dir, stageAs: 'pretrained/*')
+    path(control)                             // the shuffled windows (shuffled_windows.fa, SHUFFLE_WINDOWS) for the composition control, or [] when it is off
     path(code, stageAs: 'code/seq2expr')      // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
@@ -19,6 +20,7 @@ process PROBE_GLM {
     tuple val(meta), path("embeddings.safetensors") , emit: embeddings
     tuple val(meta), path("probe.json")             , emit: probe
     tuple val(meta), path("compute.tsv")            , emit: compute
+    tuple val(meta), path("control.tsv")            , emit: control, optional: true // with a control FASTA: the test genes on their shuffled windows too
     tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
     tuple val("${task.process}"), val('torch'), eval('python3 -c "import torch; print(torch.__version__)"'), topic: versions, emit: versions_torch
     tuple val("${task.process}"), val('transformers'), eval('python3 -c "import transformers; print(transformers.__version__)"'), topic: versions, emit: versions_transformers
@@ -29,6 +31,7 @@ process PROBE_GLM {
 
     script:
     def args   = task.ext.args ?: ''
+    def shuffled = control ? "--control ${control}" : ''
     def device = task.accelerator ? 'cuda' : 'cpu'
     def model  = model_dir ?: model_id
     def folds  = groups ? "--groups ${groups}" : ''
@@ -49,6 +52,7 @@ process PROBE_GLM {
         --name ${model_name} \\
         --device ${device} \\
         --threads ${task.cpus} \\
+        ${shuffled} \\
         --outdir .
     """
 
@@ -59,5 +63,6 @@ process PROBE_GLM {
     touch embeddings.safetensors
     touch probe.json
     touch compute.tsv
+    ${control ? 'touch control.tsv' : ''}
     """
 }

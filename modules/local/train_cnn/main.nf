@@ -10,6 +10,7 @@ process TRAIN_CNN {
 
     input:
     tuple val(meta), path(dataset)        // meta.seed: the seed of this replicate
+    path(control)                        // the shuffled windows (shuffled_windows.fa, SHUFFLE_WINDOWS) for the composition control, or [] when it is off
     path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
@@ -21,6 +22,7 @@ process TRAIN_CNN {
     tuple val(meta), path("fit.json")                    , emit: fit // which genes the predicting weights were fitted on
     tuple val(meta), path("refit_log.tsv")               , emit: refit_log, optional: true // with --refit
     tuple val(meta), path("cnn_search.tsv")              , emit: search, optional: true    // with --search
+    tuple val(meta), path("control.tsv")                 , emit: control, optional: true // with a control FASTA: the test genes on their shuffled windows too
     tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
     tuple val("${task.process}"), val('torch'), eval('python3 -c "import torch; print(torch.__version__)"'), topic: versions, emit: versions_torch
 
@@ -29,6 +31,7 @@ process TRAIN_CNN {
 
     script:
     def args   = task.ext.args ?: ''
+    def shuffled = control ? "--control ${control}" : ''
     def device = task.accelerator ? 'cuda' : 'cpu'
     """
     export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
@@ -44,6 +47,7 @@ process TRAIN_CNN {
         --seed ${meta.seed} \\
         --device ${device} \\
         --threads ${task.cpus} \\
+        ${shuffled} \\
         --outdir .
     """
 
@@ -58,5 +62,6 @@ process TRAIN_CNN {
     touch model/model.safetensors
     touch compute.tsv
     touch fit.json
+    ${control ? 'touch control.tsv' : ''}
     """
 }

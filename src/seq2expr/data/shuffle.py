@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from seq2expr.data.dataset import DEFAULT_SEED
 from seq2expr.errors import InputError
@@ -130,3 +131,35 @@ def run(sequences: Path, outdir: Path, tile: int = DEFAULT_TILE, seed: int = DEF
     bases = sum(len(sequence) for _, sequence in records)
     log.info("shuffled %d windows (%d bp) in %d bp tiles, seed %d: %s", len(records), bases, tile, seed, path)
     return ShuffleResult(path, len(records), bases)
+
+
+def read_control_windows(path: Path, table: pd.DataFrame, source: Path | str = "the dataset") -> list[str]:
+    """The shuffled window of every test gene of `table` (one fit's view of a dataset), in table order, upper-cased:
+    what a model's `--control FASTA` reads (`shuffled_windows.fa`, or any FASTA holding at least the test genes).
+
+    A test gene without a record here, or whose record is not as long as its window in `source`, is a one-line
+    error naming the file (and the record's line); records of other genes are skipped.
+    """
+    test = table.loc[(table["split"] == "test").to_numpy(), ["gene_id", "sequence"]]
+    lengths = dict(zip(test["gene_id"].astype(str), test["sequence"].str.len(), strict=True))
+    found: dict[str, str] = {}
+    for record in iter_fasta(path):  # refuses a file without a record, naming it
+        length = lengths.get(record.name)
+        if length is None:
+            continue
+        if len(record.sequence) != length:
+            raise InputError(
+                f"shuffled window {record.name!r} is {len(record.sequence)} bp, but test gene {record.name}'s window "
+                f"in {source} is {length} bp; expected the shuffled windows of this dataset (shuffle_windows.py)",
+                path,
+                record.line,
+            )
+        found[record.name] = record.sequence.decode("ascii").upper()
+    missing = [gene for gene in lengths if gene not in found]
+    if missing:
+        raise InputError(
+            f"{len(missing)} test gene(s) of {source} have no shuffled window here (first: {missing[0]}); expected "
+            "the shuffled windows of this dataset (shuffle_windows.py)",
+            path,
+        )
+    return [found[gene] for gene in test["gene_id"].astype(str)]

@@ -130,6 +130,23 @@ def make_control(
     )[CONTROL_COLUMNS]
 
 
+def control_from_predictions(predictions: pd.DataFrame, shuffled: np.ndarray | pd.Series) -> pd.DataFrame:
+    """The control table of a model run: the test rows of its predictions table (same genes, observed and
+    predicted values, in its order) beside `shuffled`, the same model's predictions of their shuffled windows."""
+    test = predictions[(predictions["split"] == "test").to_numpy()]
+    if len(test) != len(shuffled):
+        raise ValueError(f"{len(shuffled)} shuffled predictions for {len(test)} test genes")
+    return make_control(
+        test["gene_id"],
+        test["observed"],
+        test["predicted"],
+        shuffled,
+        str(test["model"].iloc[0]),
+        int(test["fold"].iloc[0]),
+        int(test["repeat"].iloc[0]),
+    )
+
+
 def write_control(table: pd.DataFrame, path: Path) -> None:
     write_tsv(table[CONTROL_COLUMNS], path)
 

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from seq2expr.data.dataset import read_fold
 from seq2expr.io.compute import COMPUTE_FILE
+from seq2expr.io.predictions import CONTROL_FILE, control_from_predictions, write_control
 from seq2expr.io.tables import honour_umask, write_tsv
-from seq2expr.models.cnn.model import save_cnn
+from seq2expr.models.cnn.model import encode, save_cnn
 from seq2expr.models.cnn.options import CnnConfig, CnnOptions
 from seq2expr.models.cnn.search import CANDIDATES, CnnSetting, candidate_options, search_cnn, search_table
-from seq2expr.models.cnn.training import CURVES, CnnResult, train_cnn
+from seq2expr.models.cnn.training import CURVES, CnnResult, predict, train_cnn
 from seq2expr.models.roster import CNN
-from seq2expr.models.training.core import training_session
+from seq2expr.models.training.core import control_windows, training_session
 from seq2expr.models.training.loop import Checkpoints, checkpoint_files
 from seq2expr.models.training.options import ResumeOptions
 from seq2expr.models.training.outputs import TrainingRun, write_training_files
@@ -42,6 +43,7 @@ def run(
     candidates: tuple[Candidate[CnnSetting], ...] | None = None,
     fold: int = 0,
     repeat: int = 0,
+    control: Path | None = None,
 ) -> TrainingRun[CnnResult]:
     """Train the CNN on one fold's view of the dataset (`read_fold`; `fold`, `repeat` go into the predictions
     and fit.json) and write predictions.tsv, training_log.tsv, the curves, model/, fit.json and compute.tsv.
@@ -54,6 +56,10 @@ def run(
     `seq2expr.models.cnn.search.CANDIDATES`), and `config` and `options` give way to the chosen candidate's
     (`candidate_options`); the chosen recipe is then trained on the whole table, exactly as its
     search run was. A resumed run searches again (same seed: same choice) before it resumes.
+
+    With `control` (shuffled windows, `seq2expr.data.shuffle`; read and checked before training), the
+    predicting weights also predict the test genes' shuffled windows, by the same `predict` as the real
+    windows: control.tsv, the composition control.
     """
     resume, refit = resume or ResumeOptions(), refit or RefitOptions()
     options.check()
@@ -63,6 +69,7 @@ def run(
     chosen = None
     with training_session(threads, device, CNN) as (target, compute):
         table = read_fold(dataset, fold, repeat)
+        shuffled = None if control is None else control_windows(control, table, dataset)
         if search:
             chosen = search_cnn(table, str(dataset), options, target, candidates or CANDIDATES)
             write_tsv(search_table(chosen), outdir / SEARCH_FILE)
@@ -86,6 +93,11 @@ def run(
         )
         if result.predictions is None:
             return TrainingRun(result, outdir, files + checkpoint_files(checkpoints, outdir), chosen)
+        if shuffled is not None:
+            values = predict(result.model, encode(shuffled), options.eval_batch_size, target)
+            controlled = control_from_predictions(result.predictions, values * result.target_sd + result.target_mean)
+            write_control(controlled, outdir / CONTROL_FILE)
+            files.append(CONTROL_FILE)
         window = len(table["sequence"].iloc[0])
         save_cnn(result.model.cpu(), outdir / "model", result.target_mean, result.target_sd, window)
         honour_umask(outdir / "model")

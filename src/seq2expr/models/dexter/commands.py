@@ -16,12 +16,13 @@ from threadpoolctl import threadpool_limits
 
 from seq2expr.data.dataset import read_fold
 from seq2expr.data.folds import fit_genes
+from seq2expr.data.shuffle import read_control_windows
 from seq2expr.errors import InputError
 from seq2expr.io.compute import COMPUTE_COLUMNS, ComputeRecorder
 from seq2expr.io.files import read_text
 from seq2expr.io.genome import iter_fasta, to_acgtn
 from seq2expr.io.multiqc import ReportFile
-from seq2expr.io.predictions import make_predictions
+from seq2expr.io.predictions import control_from_predictions, make_predictions
 from seq2expr.models.dexter.exploration import Step
 from seq2expr.models.dexter.model import MODEL_NAME, FittedModel
 from seq2expr.models.dexter.report import DEFAULT_TOP, variables_mqc
@@ -30,11 +31,13 @@ from seq2expr.models.dexter.training import DexterConfig, DexterResult, fit_dext
 
 @dataclass(frozen=True)
 class DexterRun:
-    """What bin/dexter.py writes: the fit (variables, predictions, model.json), the report table, compute.tsv."""
+    """What bin/dexter.py writes: the fit (variables, predictions, model.json), the report table, compute.tsv,
+    and with a control FASTA control.tsv (`control`, else None)."""
 
     result: DexterResult
     report: list[ReportFile]
     compute: pd.DataFrame
+    control: pd.DataFrame | None = None
 
 
 def fit_gene_groups(table: pd.DataFrame, groups: Path, dataset: Path | str) -> np.ndarray:
@@ -63,16 +66,25 @@ def run(
     fold: int = 0,
     repeat: int = 0,
     groups: Path | None = None,
+    control: Path | None = None,
 ) -> DexterRun:
     """Fit DExTER on one fold's view of a dataset file (`read_fold`); BLAS/OpenMP pools stay within
-    `config.threads`. With `groups` (gene_groups.tsv), the LassoCV folds keep each gene group whole."""
+    `config.threads`. With `groups` (gene_groups.tsv), the LassoCV folds keep each gene group whole. With
+    `control` (shuffled windows, `seq2expr.data.shuffle`), the fitted model also predicts the test genes'
+    shuffled windows, read and checked before the fit (the composition control)."""
     recorder = ComputeRecorder(MODEL_NAME)
     table = read_fold(dataset, fold, repeat)
     labels = None if groups is None else fit_gene_groups(table, groups, dataset)
+    shuffled = None if control is None else read_control_windows(control, table, dataset)
     with threadpool_limits(limits=config.threads):
         result = fit_dexter(table, config, source=dataset, track=track, fold=fold, repeat=repeat, groups=labels)
+        controlled = None
+        if shuffled is not None:
+            controlled = control_from_predictions(
+                result.predictions, predict_sequences(result.model, shuffled, control)
+            )
     compute = pd.DataFrame([recorder.row()], columns=COMPUTE_COLUMNS)
-    return DexterRun(result, [variables_mqc(result.variables, top)], compute)
+    return DexterRun(result, [variables_mqc(result.variables, top)], compute, controlled)
 
 
 @dataclass(frozen=True)

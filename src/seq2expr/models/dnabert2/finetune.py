@@ -34,7 +34,7 @@ from transformers import PreTrainedTokenizerBase
 from seq2expr.errors import InputError
 from seq2expr.io.compute import COMPUTE_FILE, is_random_init
 from seq2expr.io.files import file_sha256
-from seq2expr.io.predictions import make_predictions
+from seq2expr.io.predictions import CONTROL_FILE, control_from_predictions, make_predictions, write_control
 from seq2expr.io.tables import honour_umask, write_tsv
 from seq2expr.models.dnabert2.batching import (
     EncodedSplit,
@@ -52,6 +52,7 @@ from seq2expr.models.training.core import (
     build_optimizer,
     carve_validation,
     checked_table,
+    control_windows,
     linear_warmup_decay,
     ordered_batches,
     regression_metrics,
@@ -300,6 +301,7 @@ def run(
     search_rate: bool = False,
     fold: int = 0,
     repeat: int = 0,
+    control: Path | None = None,
 ) -> TrainingRun[FinetuneResult]:
     """Fine-tune on one fold's view of the dataset (`read_fold`), predict every gene and write the outputs
     into `outdir` (created).
@@ -312,7 +314,10 @@ def run(
     Files: training_log.tsv always; once training has finished also predictions.tsv,
     training_curves_mqc.yaml, model/ (weights, config with the fine-tuning's --max-tokens,
     tokenizer), fit.json (which genes the predicting weights saw; with `refit.refit` also
-    refit_log.tsv) and compute.tsv (of this invocation: a resumed run's since its resume).
+    refit_log.tsv) and compute.tsv (of this invocation: a resumed run's since its resume). With `control`
+    (shuffled windows, `seq2expr.data.shuffle`; read and checked before any model is loaded), the predicting
+    model also predicts the test genes' shuffled windows, tokenised, cut and batched as the real ones:
+    control.tsv, the composition control.
     """
     # imported here: the model module is DNABERT-2's native architecture (seconds of torch set-up)
     from transformers import set_seed
@@ -328,6 +333,7 @@ def run(
     outdir.mkdir(parents=True, exist_ok=True)
     with training_session(threads, device, MODEL_NAME) as (target, compute):
         table = read_fold(dataset, fold, repeat)
+        shuffled = None if control is None else control_windows(control, table, dataset)
         cross_fitted = is_cross_fitted(table)
         fit_id = {"fold": fold, "repeat": repeat} if cross_fitted else {}  # one dataset file serves every fold
         tokenizer = load_tokenizer(model_name)
@@ -386,6 +392,11 @@ def run(
         )
         if result.predictions is None:
             return TrainingRun(result, outdir, files + checkpoint_files(checkpoints, outdir), searched)
+        if shuffled is not None:
+            encoded = encode_split(tokenizer, shuffled, [0.0] * len(shuffled), options.max_tokens)
+            values = predict(model, encoded, options.eval_batch_size, target, pad_id)
+            write_control(control_from_predictions(result.predictions, values), outdir / CONTROL_FILE)
+            files.append(CONTROL_FILE)
         model.config.finetune_max_tokens = options.max_tokens  # predict_dnabert2.py cuts new windows the same way
         model.save_pretrained(outdir / "model", safe_serialization=True)
         tokenizer.save_pretrained(outdir / "model")

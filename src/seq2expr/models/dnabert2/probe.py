@@ -20,7 +20,7 @@ import numpy as np
 
 from seq2expr.errors import InputError
 from seq2expr.io.compute import is_random_init
-from seq2expr.models.dnabert2.batching import EncodedSplit
+from seq2expr.models.dnabert2.batching import EncodedSplit, encode_split
 from seq2expr.models.dnabert2.finetune import encode_table
 from seq2expr.models.dnabert2.loading import read_config, resolve_source
 from seq2expr.models.dnabert2.model import Dnabert2Model
@@ -30,6 +30,7 @@ from seq2expr.models.probe.embeddings import Chunks
 from seq2expr.models.probe.options import ProbeOptions, resolve_layers
 from seq2expr.models.probe.run import ProbeRun, read_probe_data, run_probe
 from seq2expr.models.roster import DNABERT2_PROBE
+from seq2expr.models.training.core import control_windows
 
 MODEL_NAME = DNABERT2_PROBE
 #: The fine-tuning's token budget, so both read the same tokens.
@@ -54,8 +55,10 @@ def run(
     threads: int = 1,
     fold: int = 0,
     repeat: int = 0,
+    control: Path | None = None,
 ) -> ProbeRun:
-    """Probe the DNABERT-2 checkpoint `model` (folder or Hub id) on `dataset`, writing into `outdir`."""
+    """Probe the DNABERT-2 checkpoint `model` (folder or Hub id) on `dataset`, writing into `outdir`; with
+    `control` (shuffled windows), also the test genes' shuffled windows, tokenised and cut as the real ones."""
     options = options or ProbeOptions()
     options.check()
     if max_tokens < 3:
@@ -66,6 +69,10 @@ def run(
     tokenizer = load_tokenizer(folder)
     pad_id = pad_token_id(tokenizer, folder)
     encoded = encode_table(data.table, tokenizer, max_tokens)
+    shuffled = None
+    if control is not None:
+        windows = control_windows(control, data.table, dataset)
+        shuffled = single_chunks(encode_split(tokenizer, windows, [0.0] * len(windows), max_tokens))
     about = {
         "name": MODEL_NAME,
         "model": str(model),
@@ -86,4 +93,5 @@ def run(
         outdir,
         device,
         threads,
+        shuffled,
     )

@@ -16,6 +16,7 @@ from seq2expr.models.glm.chunking import chunk_windows
 from seq2expr.models.glm.loading import inspect_model, load_encoder
 from seq2expr.models.probe.options import ProbeOptions, resolve_layers
 from seq2expr.models.probe.run import ProbeRun, read_probe_data, run_probe
+from seq2expr.models.training.core import control_windows
 
 NAME_PREFIX = "probe:"
 
@@ -33,9 +34,11 @@ def run(
     threads: int = 1,
     fold: int = 0,
     repeat: int = 0,
+    control: Path | None = None,
 ) -> ProbeRun:
     """Probe `model` (Hub id or folder) on `dataset`; `max_tokens` below the model's own maximum trades
-    context per piece for speed (None: the model's maximum, the whole window when it has none)."""
+    context per piece for speed (None: the model's maximum, the whole window when it has none). With `control`
+    (shuffled windows), also the test genes' shuffled windows, tokenised and cut into pieces as the real ones."""
     options = options or ProbeOptions()
     options.check()
     data = read_probe_data(dataset, groups, fold, repeat)
@@ -46,6 +49,9 @@ def run(
         raise InputError(f"--max-tokens {max_tokens} exceeds the model's maximum of {limit} tokens", model)
     tokens = max_tokens or limit
     chunks = chunk_windows(spec.tokenizer, data.table["sequence"].tolist(), tokens)
+    shuffled = None
+    if control is not None:
+        shuffled = chunk_windows(spec.tokenizer, control_windows(control, data.table, dataset), tokens)
     pad_id = spec.tokenizer.pad_token_id
     about = {
         "name": NAME_PREFIX + (name or spec.short_name),
@@ -66,4 +72,5 @@ def run(
         outdir,
         device,
         threads,
+        shuffled,
     )

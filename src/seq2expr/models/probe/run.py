@@ -7,7 +7,9 @@ onto the chosen device, so that loading, embedding and fitting are measured in `
 Outputs (in `outdir`): `predictions.tsv` (every gene, every split), `embeddings.safetensors` (the
 chosen layer's poolings, gene ids and the model's description in the metadata; only the chosen layer,
 since all layers of a 768-wide model on 20,000 genes would take ~1.7 GB), `probe.json` (what was
-chosen and on what) and `compute.tsv`. Nothing is random: re-runs give the same bytes.
+chosen and on what) and `compute.tsv`; given the chunks of the test genes' shuffled windows (the composition
+control, `seq2expr.data.shuffle`), also `control.tsv`: they are embedded by the same frozen model, layer and
+pooling and read out by the same fitted ridge. Nothing is random: re-runs give the same bytes.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from torch import nn
 from seq2expr.data.dataset import read_fold
 from seq2expr.data.folds import fit_genes, fitted_on, is_cross_fitted
 from seq2expr.io.compute import COMPUTE_FILE
-from seq2expr.io.predictions import write_predictions
+from seq2expr.io.predictions import CONTROL_FILE, control_from_predictions, write_control, write_predictions
 from seq2expr.io.tables import honour_umask
 from seq2expr.models.probe.embeddings import Chunks, embed_layers, feature_matrix, save_embeddings
 from seq2expr.models.probe.options import ProbeOptions
@@ -91,9 +93,12 @@ def run_probe(
     outdir: Path,
     device: str = "auto",
     threads: int = 1,
+    control: Chunks | None = None,
 ) -> ProbeRun:
     """Load, embed, choose, fit and write; `about` (model, name, max_tokens, remote_code, random_init…)
-    goes into probe.json and the embeddings' metadata, `about["name"]` is the predictions' model name."""
+    goes into probe.json and the embeddings' metadata, `about["name"]` is the predictions' model name.
+    `control`: the test genes' shuffled windows as chunks (made as `chunks` are, in the table's order of the
+    test genes); only the chosen layer is embedded for them (the test genes: 1/K of the embedding's cost)."""
     name = str(about["name"])
     outdir.mkdir(parents=True, exist_ok=True)
     with training_session(threads, device, name, bool(about.get("random_init"))) as (target, compute):
@@ -132,6 +137,13 @@ def run_probe(
             "windows_chunked": chunks.n_chunked,
         }
         write_predictions(fit.predictions, outdir / PREDICTIONS_FILE)
+        if control is not None:
+            layer = fit.choice.layer
+            shuffled = embed_layers(model, control, [layer], options.poolings, options.batch_size, target, pad_id)
+            with threadpool_limits(limits=threads):
+                values = fit.pipeline.predict(feature_matrix(shuffled[layer], options.poolings))
+            write_control(control_from_predictions(fit.predictions, values), outdir / CONTROL_FILE)
+            logger.info("%d test genes' shuffled windows predicted: %s", control.n_windows, CONTROL_FILE)
         save_embeddings(outdir / EMBEDDINGS_FILE, data.table["gene_id"].tolist(), pools[fit.choice.layer], summary)
         honour_umask(outdir / EMBEDDINGS_FILE)
         (outdir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

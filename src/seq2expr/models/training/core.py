@@ -5,7 +5,8 @@ predictions is written here once, so that both models stop, resume, decay and lo
 
 - the run's place: `resolve_device`, `autocast` (bf16 on CUDA), `torch_threads` (restored after),
   `training_session` (threads, device and compute record of one command);
-- the inputs: `checked_table` (ACGTN windows, the gene and line of a bad one), `carve_validation`;
+- the inputs: `checked_table` (ACGTN windows, the gene and line of a bad one), `carve_validation`,
+  `control_windows` (the test genes' shuffled windows of the composition control, checked the same way);
 - the optimiser: `parameter_groups` / `build_optimizer` (AdamW; no weight decay on biases and on
   any normalisation layer, found by module type), `linear_warmup_decay` and `constant_schedule`;
 - divergence and metrics: `check_finite` (a diverging loss is one line saying to lower the
@@ -31,6 +32,7 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
+from seq2expr.data.shuffle import read_control_windows
 from seq2expr.errors import InputError
 from seq2expr.io.compute import ComputeRecorder
 from seq2expr.stats import pearson
@@ -144,6 +146,14 @@ def checked_table(table: pd.DataFrame, path: Path | str) -> pd.DataFrame:
     """The dataset table with upper-cased sequences, or InputError naming the gene and line of a bad one."""
     names = [f"gene {gene} (line {row + 2})" for row, gene in enumerate(table["gene_id"])]
     return table.assign(sequence=check_sequences(table["sequence"], names, path))
+
+
+def control_windows(path: Path, table: pd.DataFrame, source: Path | str) -> list[str]:
+    """The shuffled window of every test gene of `table`, in its order (`read_control_windows`: coverage and
+    lengths checked), upper-cased and held to A, C, G, T, N as the model's own windows are (`checked_table`)."""
+    windows = read_control_windows(path, table, source)
+    genes = table.loc[(table["split"] == "test").to_numpy(), "gene_id"]
+    return check_sequences(windows, [f"shuffled window of test gene {gene}" for gene in genes], path)
 
 
 def carve_validation(table: pd.DataFrame, fraction: float, seed: int, path: Path | str) -> tuple[pd.DataFrame, int]:
