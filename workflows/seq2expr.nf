@@ -58,7 +58,8 @@ workflow SEQ2EXPR {
         models,
         probe_models,
         pretrained,
-        model_id
+        model_id,
+        PREPARE_DATA.out.shuffled
     )
 
     //
@@ -75,10 +76,13 @@ workflow SEQ2EXPR {
         TRAIN_MODELS.out.predictions,
         TRAIN_MODELS.out.compute,
         TRAIN_MODELS.out.fits,
+        TRAIN_MODELS.out.control,
+        TRAIN_MODELS.out.attribution,
         PREPARE_DATA.out.dataset,
         PREPARE_DATA.out.groups,
         PREPARE_DATA.out.tissue_mqc.mix(TRAIN_MODELS.out.tissue_mqc),
         PREPARE_DATA.out.windows_mqc,
+        PREPARE_DATA.out.shuffled,
         n_runs,
         n_fits
     )

@@ -35,7 +35,7 @@ SCHEMA = REPO / "nextflow_schema.json"
 #: Every module of the pipeline (one folder per step under modules/local).
 STEPS = sorted(path.name for path in MODULES.iterdir() if (path / "main.nf").is_file())
 #: The steps that can use a GPU (label process_gpu; CUDA image only under a gpu profile).
-GPU_STEPS = {"finetune_dnabert2", "train_cnn", "probe_dnabert2", "probe_glm"}
+GPU_STEPS = {"finetune_dnabert2", "train_cnn", "probe_dnabert2", "probe_glm", "attribute"}
 RESOURCE_LABELS = {
     "process_single",
     "process_low",

@@ -1,5 +1,5 @@
 process ATTRIBUTE {
-    tag "${meta.id} ${meta.model_name}"
+    tag "${meta.id}"
     label 'process_low'
     label 'process_gpu'
 
@@ -18,6 +18,7 @@ process ATTRIBUTE {
     tuple val(meta), path("attribution_tracks.tsv.gz"), emit: tracks
     tuple val(meta), path("attribution_motifs.tsv")   , emit: motifs
     tuple val(meta), path("attribution_kmers.tsv")    , emit: kmers
+    tuple val(meta), path("attribution_regions.tsv")  , emit: regions, optional: true // DExTER's selected regions
     tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
 
     when:

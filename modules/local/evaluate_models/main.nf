@@ -10,7 +10,9 @@ process EVALUATE_MODELS {
     // folders); fits: the fit.json of each CNN and DNABERT-2 run ([] when neither ran); dataset: []
     // for no baselines; groups: the dataset's gene_groups.tsv, or [] for every gene its own group;
     // meta.tss_index: the TSS position in the windows (the promoter CpG classes)
-    tuple val(meta), path(predictions, stageAs: 'predictions/?/*'), path(compute, stageAs: 'compute/?/*'), path(fits, stageAs: 'fits/?/*'), path(dataset), path(groups)
+    // controls: each model run's control.tsv and shuffled: the shuffled windows ([] without the composition
+    // control); attribution: the attribution tables of the attributed models ([] without)
+    tuple val(meta), path(predictions, stageAs: 'predictions/?/*'), path(compute, stageAs: 'compute/?/*'), path(fits, stageAs: 'fits/?/*'), path(controls, stageAs: 'control/?/*'), path(attribution, stageAs: 'attribution/?/*'), path(dataset), path(groups), path(shuffled)
     path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:

@@ -24,6 +24,7 @@ workflow TRAIN_MODELS {
     probe_models  // list: [ name, hub id, folder ] per --probe_models gLM
     pretrained    // value channel: DNABERT-2 checkpoint folder, or [] to download model_id
     model_id      // value channel: DNABERT-2 hub id ('' when pretrained is a folder)
+    shuffled      // value channel: the shuffled windows (the composition control), or [] without it
 
     main:
 
@@ -40,14 +41,17 @@ workflow TRAIN_MODELS {
      .map { meta, dataset -> [ meta + [ fit: fitFolder(meta) ], dataset ] }
     def ch_predictions  = channel.empty()
     def ch_compute      = channel.empty()
+    def ch_control      = channel.empty() // control.tsv of every run: its test genes on shuffled windows
     def ch_fits         = channel.empty() // fit.json of the per-seed runs: what their weights were fitted on
     def ch_tissue_files = channel.empty()
     def ch_saved        = channel.empty() // [ meta + model_kind, model ] of the first fit of each model ISM can load
     if ('dexter' in models) {
         DEXTER (
             ch_blocks,
+            shuffled,
             stepCode('dexter.py')
         )
+        ch_control      = ch_control.mix(DEXTER.out.control)
         ch_predictions  = ch_predictions.mix(DEXTER.out.predictions)
         ch_compute      = ch_compute.mix(DEXTER.out.compute)
         ch_tissue_files = ch_tissue_files.mix(DEXTER.out.mqc)
@@ -58,8 +62,10 @@ workflow TRAIN_MODELS {
             ch_seeded,
             pretrained,
             model_id,
+            shuffled,
             stepCode('finetune_dnabert2.py')
         )
+        ch_control      = ch_control.mix(FINETUNE_DNABERT2.out.control)
         ch_predictions  = ch_predictions.mix(FINETUNE_DNABERT2.out.predictions)
         ch_compute      = ch_compute.mix(FINETUNE_DNABERT2.out.compute)
         ch_fits         = ch_fits.mix(FINETUNE_DNABERT2.out.fit)
@@ -69,8 +75,10 @@ workflow TRAIN_MODELS {
     if ('cnn' in models) {
         TRAIN_CNN (
             ch_seeded,
+            shuffled,
             stepCode('train_cnn.py')
         )
+        ch_control      = ch_control.mix(TRAIN_CNN.out.control)
         ch_predictions  = ch_predictions.mix(TRAIN_CNN.out.predictions)
         ch_compute      = ch_compute.mix(TRAIN_CNN.out.compute)
         ch_fits         = ch_fits.mix(TRAIN_CNN.out.fit)
@@ -82,8 +90,10 @@ workflow TRAIN_MODELS {
             ch_blocks,
             pretrained,
             model_id,
+            shuffled,
             stepCode('probe_dnabert2.py')
         )
+        ch_control      = ch_control.mix(PROBE_DNABERT2.out.control)
         ch_predictions  = ch_predictions.mix(PROBE_DNABERT2.out.predictions)
         ch_compute      = ch_compute.mix(PROBE_DNABERT2.out.compute)
     }
@@ -94,8 +104,10 @@ workflow TRAIN_MODELS {
             ch_blocks
                 .combine(channel.fromList(probe_models))
                 .map { meta, dataset, groups, name, hub_id, folder -> [ meta, dataset, groups, name, hub_id, folder ] },
+            shuffled,
             stepCode('probe_glm.py')
         )
+        ch_control      = ch_control.mix(PROBE_GLM.out.control)
         ch_predictions  = ch_predictions.mix(PROBE_GLM.out.predictions)
         ch_compute      = ch_compute.mix(PROBE_GLM.out.compute)
     }
@@ -115,11 +127,12 @@ workflow TRAIN_MODELS {
                 .map { _tissue, meta, model, dataset -> [ meta, model, dataset ] },
             stepCode('attribute.py')
         )
-        ch_attribution = ATTRIBUTE.out.profile.mix(ATTRIBUTE.out.motifs, ATTRIBUTE.out.kmers)
+        ch_attribution = ATTRIBUTE.out.profile.mix(ATTRIBUTE.out.motifs, ATTRIBUTE.out.kmers, ATTRIBUTE.out.regions)
     }
 
     emit:
     attribution = ch_attribution   // channel: [ val(meta), path(attribution_*.tsv) ] of each attributed model
+    control     = ch_control       // channel: [ val(meta), path(control.tsv) ] one per model run with the composition control
     predictions = ch_predictions  // channel: [ val(meta), path(predictions.tsv) ] one per model run (fit x seed)
     compute     = ch_compute      // channel: [ val(meta), path(compute.tsv) ] one per model run
     fits        = ch_fits         // channel: [ val(meta), path(fit.json) ] one per per-seed run
