@@ -254,11 +254,12 @@ def _headline(metrics: pd.DataFrame, comparison: pd.DataFrame, random_init: Coll
 
 
 def _strata_interaction(interaction: pd.DataFrame | None) -> list[str]:
-    """The primary difference's dependence on the promoter class: Δr in one class minus Δr in another."""
+    """The primary difference's dependence on the promoter class (Δr in one class minus Δr in another), against
+    the simple rungs only: the interaction.tsv rows against other gLMs stay in the table."""
     if interaction is None or interaction.empty:
         return []
     sentences = []
-    for _, row in interaction.iterrows():
+    for _, row in interaction[interaction["rung"].astype(str).map(is_simple)].iterrows():
         value, low, high = (
             float(row[column]) for column in ("interaction", "interaction_ci_low", "interaction_ci_high")
         )

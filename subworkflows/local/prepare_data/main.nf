@@ -71,17 +71,17 @@ workflow PREPARE_DATA {
     //
     // MODULE: every window shuffled tile by tile with its dinucleotides kept (--composition_control)
     //
-    def shuffled = channel.value([])
+    def ch_shuffled = channel.value([])
     if (params.composition_control) {
         SHUFFLE_WINDOWS (
             EXTRACT_TSS_WINDOWS.out.fasta,
             stepCode('shuffle_windows.py')
         )
-        shuffled = SHUFFLE_WINDOWS.out.shuffled.map { _meta, fasta -> fasta }.first()
+        ch_shuffled = SHUFFLE_WINDOWS.out.shuffled.map { _meta, fasta -> fasta }.first()
     }
 
     emit:
-    shuffled    = shuffled                                                   // value channel: path(shuffled_windows.fa), or [] without the control
+    shuffled    = ch_shuffled                                                // value channel: path(shuffled_windows.fa), or [] without the control
     dataset     = BUILD_DATASET.out.dataset                                  // channel: [ val(meta), path(dataset.tsv.gz) ] one per tissue
     groups      = BUILD_DATASET.out.groups                                   // channel: [ val(meta), path(gene_groups.tsv) ]
     tissue_mqc  = BUILD_DATASET.out.mqc.mix(BUILD_DATASET.out.groups_mqc)    // channel: [ val(meta), path(file) ] report content of one tissue
