@@ -321,3 +321,30 @@ def similarity_set(
     )
     planted = [{ids[index] for index in members} for members in groups.values()]
     return SimilaritySet(sequences, coordinates, planted, [ids[index] for index in carriers])
+
+
+def planted_motif_windows(
+    n: int, length: int, motif: str, offset: int, seed: int = 1, gc_weight: float = 0.0
+) -> pd.DataFrame:
+    """Random windows (TSS at the centre) for the science tests of what a model learned.
+
+    Half the genes carry `motif` starting `offset` bp from the TSS; the target is 1.0 for a carrier
+    plus `gc_weight` × the window's GC fraction plus noise (SD 0.3). With `gc_weight` > 0 and no
+    motif (`motif` = ''), the target is composition only. GC varies per window (0.35–0.65), so a
+    composition model has something to read. Columns: gene_id, sequence, carries, gc, target.
+    """
+    rng = np.random.default_rng(seed)
+    tss = length // 2
+    rows = []
+    for index in range(n):
+        gc = float(rng.uniform(0.35, 0.65))
+        bases = rng.choice(list("ACGT"), size=length, p=[(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2])
+        carries = bool(motif) and index % 2 == 0
+        if carries:
+            bases[tss + offset : tss + offset + len(motif)] = list(motif)
+        sequence = "".join(bases)
+        observed_gc = (sequence.count("C") + sequence.count("G")) / length
+        rows.append({"gene_id": f"P{index:05d}", "sequence": sequence, "carries": carries, "gc": observed_gc})
+    table = pd.DataFrame(rows)
+    table["target"] = table["carries"].astype(float) + gc_weight * table["gc"] + rng.normal(scale=0.3, size=n)
+    return table
