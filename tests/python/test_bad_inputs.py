@@ -179,6 +179,13 @@ def shuffle(sequences: Path, *options: str) -> list[str | Path]:
     return ["shuffle_windows.py", "--sequences", sequences, *options]
 
 
+def attribute(inputs: Inputs, model: Path | None = None, *options: str) -> list[str | Path]:
+    return [
+        "attribute.py", "--model-kind", "dexter", "--model", model or inputs.dexter / "model.json", "--name", "DExTER",
+        "--dataset", inputs.dataset, "--tss-index", "500", "--genes", "2", "--flank", "5", *options,
+    ]  # fmt: skip
+
+
 def evaluate(*predictions: Path) -> list[str | Path]:
     return ["evaluate_models.py", "--predictions", *predictions, "--bootstrap", "100"]
 
@@ -259,6 +266,7 @@ COMMANDS = {
     "probeglm": "probe_glm.py",
     "tinyglms": "make_tiny_glms.py",
     "shuffle": "shuffle_windows.py",
+    "attribute": "attribute.py",
 }
 
 CASES: dict[str, Case] = {
@@ -456,11 +464,18 @@ CASES: dict[str, Case] = {
         ("only 1 gene of /", "w.fa has a Pituitary value in /", "expression.gct.gz: 507 no_window, 1 par_y_copy"),
     ),
     "build-grouped-split-no-test-gene": (
-        lambda i: build_bare(i, i.put("w.tsv", overlapping(windows_text(i)))),
+        lambda i: build_bare(i, i.put("w.tsv", overlapping(windows_text(i))), "--folds", "1"),
         (
             "the grouped split of the 433 genes of /",
             "puts no gene in test: 433 train; a group of similar genes is never split, and these form 1 group(s), "
             "the largest of 433 gene(s)",
+        ),
+    ),
+    "build-more-folds-than-groups": (
+        lambda i: build_bare(i, i.put("w.tsv", overlapping(windows_text(i)))),
+        (
+            "--folds 5 on the 433 genes of /",
+            "some fold would hold no gene: 1 gene group; a group of similar genes is never split (gene_groups.tsv)",
         ),
     ),
     "build-chromosome-split-no-train-gene": (
@@ -706,6 +721,23 @@ CASES: dict[str, Case] = {
     ),
     "shuffle-empty-fasta": (lambda i: shuffle(i.put("windows.fa", "")), "windows.fa: no FASTA record found"),
     "shuffle-one-bp-tile": (lambda i: shuffle(i.put("windows.fa", ">g\nACGT\n"), "--tile", "1"), "--tile"),
+    # ---- attribute
+    "attribute-model-is-not-dexter": (
+        lambda i: attribute(i, i.put("model.json", "{'variables': }")),
+        "model.json: not a DExTER model.json",
+    ),
+    "attribute-tss-outside-the-windows": (
+        lambda i: attribute(i, None, "--tss-index", "5000"),
+        "--tss-index 5000 is outside the 1001 bp windows",
+    ),
+    "attribute-fold-of-a-single-split": (
+        lambda i: attribute(i, None, "--fold", "2"),
+        "--fold 2 --repeat 0 on a single-split dataset (no fold column); expected --fold 0",
+    ),
+    "attribute-unknown-kind": (
+        lambda i: [*attribute(i), "--model-kind", "probe"],
+        "Invalid value for '--model-kind'",
+    ),
     "tinyglms-unknown-family": (
         lambda i: ["make_tiny_glms.py", "--family", "gpt"],
         "Invalid value for '--family'",

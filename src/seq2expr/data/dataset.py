@@ -451,7 +451,7 @@ def draw_cross_fit(
     if n_groups < options.folds:
         raise NothingKept(
             f"--folds {options.folds} on {source}: some fold would hold no gene",
-            [f"{n_groups} gene groups"],
+            ["gene group"] * n_groups,
             "a group of similar genes is never split (gene_groups.tsv); use fewer --folds",
         )
     labels = draw_inner_val(names, options.val_fraction, options.seed)
