@@ -131,7 +131,7 @@ fi
 tasks=$(($(wc -l <"$out/trace-first.txt") - 1))
 not_done=$(awk -F'\t' 'NR > 1 && $5 != "COMPLETED"' "$out/trace-first.txt")
 if [ -z "$not_done" ]; then
-    ok "first run: -profile test --models dexter,dnabert2,cnn, $tasks tasks completed (${wall} s)"
+    ok "first run: -profile test --models dexter,dnabert2,cnn --folds 2, one gLM, $tasks tasks completed (${wall} s)"
 else
     ko "first run: tasks not completed: $not_done"
 fi
