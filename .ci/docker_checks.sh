@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # The pipeline in its containers, for real:
-#   1. `NXF run . -profile test,docker` into OUTBASE/out (work dir OUTBASE/work), with a trace;
+#   1. `NXF run . -profile test,docker ARGS...` into OUTBASE/out (work dir OUTBASE/work), with a trace;
 #   2. every task ran in Docker, in the image its module names (or that the test profile sets:
 #      trace field `container`, and `docker run` in the task's .command.run);
-#   3. the outputs equal the host run's (HOST_OUTDIR, made by `-profile test` without containers):
-#      DExTER's predictions byte for byte, every evaluation metric to 1e-6;
+#   3. the outputs equal the host run's (HOST_OUTDIR, made by `-profile test ARGS...` without
+#      containers): DExTER's predictions of every fold byte for byte, every evaluation metric to 1e-6;
 #   4. `-resume` runs again with every task cached;
 #   5. tests/python/test_containers.py with the engine required, the stale-code test among them.
 # Prints one line per check with the wall times; exits non-zero on the first failure.
 # The images must exist: bash .ci/setup-docker.sh builds them.
 #
-#   bash .ci/docker_checks.sh NXF HOST_OUTDIR OUTBASE
+#   bash .ci/docker_checks.sh NXF HOST_OUTDIR OUTBASE [ARGS...]
+# ARGS: the parameters the host run was made with beside -profile test (none: the test profile's own)
 set -euo pipefail
-if [ $# -ne 3 ]; then
-    echo "usage: $0 NXF HOST_OUTDIR OUTBASE" >&2
+if [ $# -lt 3 ]; then
+    echo "usage: $0 NXF HOST_OUTDIR OUTBASE [ARGS...]" >&2
     exit 2
 fi
 nxf=$1
 host_outdir=$(cd "$2" && pwd)
 mkdir -p "$3"
 outbase=$(cd "$3" && pwd)
+shift 3
+args=("$@")
 cd "$(dirname "$0")/.."
 repo=$PWD
 
@@ -51,7 +54,7 @@ run_pipeline() {  # $1: label for the trace file, then extra arguments
     # launched from OUTBASE: its .nextflow/ history and cache stay out of the checkout
     (cd "$outbase" && "$nxf" -log "$outbase/nextflow-$label.log" run "$repo" -profile test,docker -ansi-log false \
         -c "$outbase/trace.config" \
-        --outdir "$outbase/out" -work-dir "$outbase/work" "$@") >"$outbase/run-$label.out" 2>&1 \
+        --outdir "$outbase/out" -work-dir "$outbase/work" ${args[@]+"${args[@]}"} "$@") >"$outbase/run-$label.out" 2>&1 \
         || { tail -40 "$outbase/run-$label.out" >&2; fail "nextflow run ($label) failed, see $outbase/run-$label.out"; }
     cp "$outbase/trace.txt" "$outbase/trace-$label.txt"
     echo $((SECONDS - start))
@@ -121,10 +124,10 @@ import sys
 
 host, docker = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 problems = []
-predictions = sorted(p.relative_to(host) for p in host.glob("*/dexter/predictions.tsv"))
+predictions = sorted(p.relative_to(host) for p in host.glob("*/dexter/**/predictions.tsv"))
 metrics = sorted(p.relative_to(host) for p in host.glob("*/evaluation/metrics.tsv"))
 if not predictions or not metrics:
-    sys.exit(f"docker_checks: FAILED: the host outdir {host} has no */dexter/predictions.tsv or */evaluation/metrics.tsv")
+    sys.exit(f"docker_checks: FAILED: the host outdir {host} has no */dexter/**/predictions.tsv or */evaluation/metrics.tsv")
 for rel in predictions:
     if not (docker / rel).is_file():
         problems.append(f"{rel}: missing from the docker run")

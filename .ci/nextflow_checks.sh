@@ -42,7 +42,10 @@ if ! NXF="$(bash .ci/setup-nextflow.sh | tail -1)" || [[ ! -x "$NXF" ]]; then
 fi
 export PATH="$(dirname "$NXF"):$PATH"
 export NXF_ANSI_LOG=false
-seed=$("$NXF" config -flat . 2>/dev/null | sed -n "s/^params.seed = //p")
+# the test profile's seed and folds (one JVM for both): what the runs below are checked against
+"$NXF" config -flat -profile test . > "$out/config_test_flat.txt" 2>/dev/null
+seed=$(sed -n "s/^params.seed = //p" "$out/config_test_flat.txt")
+folds=$(sed -n "s/^params.folds = //p" "$out/config_test_flat.txt")
 echo "nextflow_checks: $("$NXF" -version 2>&1 | grep -o 'version [0-9.]*' | head -1)"
 
 # --- lint ----------------------------------------------------------------------------------
@@ -96,10 +99,10 @@ run() { # name, work dir, extra args...: a run launched from $out (its .nextflow
 start=$(date +%s)
 if run host "$out/work" -profile test --outdir "$out/host"; then
     ok "-profile test succeeded in $(seconds "$start") s"
-    if python3 .ci/check_outputs.py "$out/host" --tissue Pituitary --skip references; then
-        ok "outputs of -profile test where docs/output.md says"
+    if summary=$(python3 .ci/check_outputs.py "$out/host" --tissue Pituitary --skip references --folds "$folds"); then
+        ok "outputs of -profile test where docs/output.md says (${summary#check_outputs: })"
     else
-        ko "outputs of -profile test"
+        ko "outputs of -profile test: $summary"
     fi
     # the report as a reader meets it: headless Chromium at 1,280 px (.ci/report_check.py); Debian's
     # chromium is installed as root in CI (or with SEQ2EXPR_SERVICES=1), else used when present
@@ -107,7 +110,9 @@ if run host "$out/work" -profile test --outdir "$out/host"; then
         echo "nextflow_checks: report check left out (no chromium): run with CI=true or SEQ2EXPR_SERVICES=1"
     elif CHROMIUM="$(bash .ci/setup-chromium.sh | tail -1)" \
         && CHROMIUM="$CHROMIUM" python3 .ci/report_check.py "$out/host/multiqc/Pituitary/multiqc_report.html" \
-            --screenshot "$out/report_first_screen.png" > "$out/report_check.log" 2>&1; then
+            --screenshot "$out/report_first_screen.png" \
+            --verdict-starts "The primary model, DNABERT-2, has random weights" \
+            --section composition_control --section attribution_ > "$out/report_check.log" 2>&1; then
         ok "report at 1280 px: $(tail -1 "$out/report_check.log")"
     else
         ko "report at 1280 px: $(grep FAILED "$out/report_check.log" | head -5)"
@@ -182,13 +187,43 @@ else
     ko "options passed: $summary"
 fi
 
+# --- --primary_model naming no model evaluated: EVALUATE_MODELS' one-line error --------------------
+# Which names are evaluated is known once the models have run (predictions.tsv's model column), so
+# the evaluation says it: resumed from the host run (every model cached), EVALUATE_MODELS alone runs,
+# fails with its one line, and the run's last line repeats it.
+start=$(date +%s)
+host_session=$(sed -n 's/.*Session UUID: *//p' "$out/host.nextflow.log" | head -1)
+run primary "$out/work" -profile test --primary_model Nope --outdir "$out/primary" -resume "$host_session"
+status=$?
+expected="--primary-model 'Nope' is not among the models evaluated: "
+ran=$(python3 - "$out/primary" <<'EOF'
+import csv, sys
+from pathlib import Path
+traces = sorted((Path(sys.argv[1]) / "pipeline_info").glob("execution_trace_*.txt"), key=lambda path: path.stat().st_mtime)
+rows = list(csv.DictReader(traces[-1].open(), delimiter="\t")) if traces else []
+print(",".join(sorted({row["name"].split(":")[-1].split(" ")[0] for row in rows if row["status"] != "CACHED"})) or "nothing")
+EOF
+)
+if [[ $status -ne 0 && $ran == EVALUATE_MODELS ]] && grep -q -F "Pipeline failed: Error: $expected" "$out/primary.log"; then
+    ok "--primary_model Nope: the models cached, EVALUATE_MODELS alone ran and stopped, the run ends with: $(grep -m1 -o -F "Error: $expected" "$out/primary.log")... ($(seconds "$start") s)"
+else
+    ko "--primary_model Nope: exit $status, tasks not cached: $ran, expected 'Pipeline failed: Error: $expected' in: $(grep -v '^\s*$' "$out/primary.log" | tail -5)"
+fi
+
 # --- -resume, two tissues, two replicates -----------------------------------------------------
 # In the host run's work dir with -resume: every task of the host run up to the evaluation
-# (Pituitary, the first seed) is reused from the cache, and what is new runs (Liver, the second
-# seed, and each tissue's evaluation and report, whose inputs now hold both seeds and the new
-# parameter summary); every run reaches its evaluation and its report.
+# (Pituitary, the first seed) of the models this run keeps is reused from the cache, and what is new
+# runs (Liver, the second seed, and each tissue's evaluation and report, whose inputs now hold both
+# seeds and the new parameter summary); every run reaches its evaluation and its report, with every
+# documented output of both tissues (each fold's seed_<s>/ folders). The folds stay the test
+# profile's: fewer would be another dataset, and nothing of the host run could be reused. The frozen
+# probes (dnabert2_probe, the two tiny gLMs) are left out: they have no seed, so they add nothing to
+# what this run checks (one more tissue, a second seed, an exact -resume), only 9 tasks on Liver.
 start=$(date +%s)
-if run tissues "$out/work" -profile test --tissues 'Pituitary,Liver' --replicates 2 --outdir "$out/tissues" -resume \
+if run tissues "$out/work" -profile test --tissues 'Pituitary,Liver' --replicates 2 --models dexter,dnabert2,cnn -c "$repo/.ci/no_probes.config" \
+    --outdir "$out/tissues" -resume \
+    && python3 .ci/check_outputs.py "$out/tissues" --tissue Pituitary --tissue Liver --skip references \
+        --skip '<tissue>/dnabert2_probe' --skip '<tissue>/probe_glm/*' --folds "$folds" --seeds "$seed,$((seed + 1))" > "$out/tissues_outputs.log" \
     && python3 - "$out/tissues" "$seed" "$out/host" Pituitary Liver <<'EOF'
 import csv, sys
 from pathlib import Path
@@ -198,7 +233,9 @@ def trace(folder):
     newest = max((folder / "pipeline_info").glob("execution_trace_*.txt"), key=lambda path: path.stat().st_mtime)
     return {row["hash"]: row for row in csv.DictReader(newest.open(), delimiter="\t")}
 resumed = trace(outdir)
-first = {task: row for task, row in trace(host).items() if row["name"].split(":")[-1].split(" ")[0] not in ("EVALUATE_MODELS", "MULTIQC")}
+simple = lambda row: row["name"].split(":")[-1].split(" ")[0]
+kept = {simple(row) for row in resumed.values()}
+first = {task: row for task, row in trace(host).items() if simple(row) not in ("EVALUATE_MODELS", "MULTIQC") and simple(row) in kept}
 rerun = [f"{row['name']}={resumed.get(task, {}).get('status', 'absent')}" for task, row in first.items()
          if resumed.get(task, {}).get("status") != "CACHED"]
 if rerun:
@@ -208,8 +245,8 @@ for tissue in tissues:
         problems.append(f"multiqc/{tissue}/multiqc_report.html missing")
     for model in ("dnabert2", "cnn"):
         for replicate in (seed, seed + 1):
-            if not (outdir / tissue / model / f"seed_{replicate}" / "predictions.tsv").is_file():
-                problems.append(f"{tissue}/{model}/seed_{replicate}/predictions.tsv missing")
+            if not list((outdir / tissue / model).glob(f"fold_*/seed_{replicate}/predictions.tsv")):
+                problems.append(f"{tissue}/{model}/fold_*/seed_{replicate}/predictions.tsv missing")
     metrics = outdir / tissue / "evaluation" / "metrics.tsv"
     rows = list(csv.DictReader(metrics.open(), delimiter="\t")) if metrics.is_file() else []
     replicated = {row["model"] for row in rows if row.get("n_runs") == "2"}
@@ -217,21 +254,24 @@ for tissue in tissues:
         problems.append(f"{tissue}/evaluation/metrics.tsv: models with the metrics of both seeds: {sorted(replicated) or 'none'}")
 if problems:
     sys.exit("tissues: " + "; ".join(problems))
-print(f"{len(resumed)} tasks, the host run's {len(first)} before the evaluation cached; {', '.join(tissues)}: reports, both seeds' predictions, metrics over 2 runs")
+print(f"{len(resumed)} tasks, the host run's {len(first)} before the evaluation cached; {', '.join(tissues)}: reports, both seeds' predictions in every fold, metrics over 2 runs")
 EOF
 then
-    ok "-resume with --tissues Pituitary,Liver --replicates 2: the host run's tasks up to the evaluation cached, both tissues evaluated and reported, both seeds in the metrics ($(seconds "$start") s)"
+    ok "-resume with --tissues Pituitary,Liver --replicates 2: the host run's tasks up to the evaluation cached, both tissues evaluated and reported, both seeds in the metrics, $(sed 's/^check_outputs: //' "$out/tissues_outputs.log" | head -1 | cut -d';' -f1) ($(seconds "$start") s)"
 else
-    ko "--tissues Pituitary,Liver --replicates 2: $(tail -5 "$out/tissues.log")"
+    ko "--tissues Pituitary,Liver --replicates 2: $(tail -5 "$out/tissues.log"; cat "$out/tissues_outputs.log" 2>/dev/null)"
 fi
 
 # --- --target specificity: the tissue-specific question end to end --------------------------------
 # In the host run's work dir (the windows are cached): the dataset's target is the tissue's level
 # minus the mean level over the table's tissues, computed here from the bundled table, and the
-# evaluation and report are made on it.
+# evaluation and report are made on it. A new target is a new dataset, so every model runs again:
+# the two cheapest (DExTER and a 2-epoch CNN, no probe) on two folds are enough to show the target
+# reaches the evaluation and the report; with --attribution false, the run also shows the switch
+# off (no ATTRIBUTE task, no attribution folder, the report made without it).
 start=$(date +%s)
-if run specificity "$out/work" -profile test --target specificity --models dexter,cnn \
-    --cnn_epochs 2 --outdir "$out/specificity" -resume \
+if run specificity "$out/work" -profile test --target specificity --models dexter,cnn -c "$repo/.ci/no_probes.config" \
+    --cnn_epochs 2 --folds 2 --attribution false --outdir "$out/specificity" -resume \
     && python3 - "$out/specificity" "$repo/assets/test_data/expression.gct.gz" <<'EOF'
 import sys
 from pathlib import Path
@@ -247,9 +287,11 @@ genes = dataset["gene_id"].str.replace(r"\.\d+$", "", regex=True)
 gap = float(np.max(np.abs(dataset["target"].to_numpy() - by_hand.loc[genes].to_numpy())))
 metrics = pd.read_csv(outdir / "Pituitary" / "evaluation" / "metrics.tsv", sep="\t")
 report = outdir / "multiqc" / "Pituitary" / "multiqc_report.html"
-if gap > 1e-6 or not report.is_file() or not {"DExTER", "CNN"} <= set(metrics["model"]):
-    sys.exit(f"specificity: largest gap to the hand computation {gap:g}; report {report.is_file()}; models {sorted(set(metrics['model']))}")
-print(f"{len(dataset)} genes, target = level - mean level over the table's tissues (largest gap {gap:.1e}); DExTER and CNN evaluated and reported")
+attribution = (outdir / "Pituitary" / "attribution").exists()
+if gap > 1e-6 or not report.is_file() or not {"DExTER", "CNN"} <= set(metrics["model"]) or attribution:
+    sys.exit(f"specificity: largest gap to the hand computation {gap:g}; report {report.is_file()}; models {sorted(set(metrics['model']))}; "
+             f"attribution folder with --attribution false: {attribution}")
+print(f"{len(dataset)} genes, target = level - mean level over the table's tissues (largest gap {gap:.1e}); DExTER and CNN evaluated on 2 folds and reported, no attribution")
 EOF
 then
     ok "--target specificity: dataset, evaluation and report ($(seconds "$start") s)"
@@ -368,10 +410,19 @@ good_param test_full_gpu -profile test_full,gpu,singularity,slurm
 cp "$repo/assets/test_data/expression.gct.gz" "$out/expression_gzip.tsv"
 good_param integer_chromosome_cpu_finetune_gzip_tsv -profile test --split chromosome --test_chromosomes 8 --val_chromosomes 9 \
     --dnabert2_model zhihan1996/DNABERT-2-117M --allow_cpu_finetune --expression "$out/expression_gzip.tsv" --tissues 'Liver,Brain - Cortex'
+# Folds are the grouped split's protocol: --split dexter --folds 3 is accepted, and the log says
+# the folds are not used (one train/val/test split, fitBlocks); judged below for that warning
+good_param split_dexter_folds -profile test --split dexter --folds 3
 gzip -dc "$repo/assets/test_data/expression.gct.gz" | bzip2 > "$out/expression.gct.bz2"
 bad_param unknown_tissue_bzip2 "Unknown tissue(s) Nope in --tissues: expression.gct.bz2 has" -profile test \
     --expression "$out/expression.gct.bz2" --tissues Nope --outdir "$bad_out"
 judge_params
+unused="--folds 3 / --cv_repeats 1 apply to --split grouped only: --split dexter is one train/val/test split"
+if grep -q -F -- "$unused" "$out/good_split_dexter_folds.log"; then
+    ok "--split dexter --folds 3: the log says $(grep -m1 -o -F -- "$unused" "$out/good_split_dexter_folds.log")"
+else
+    ko "--split dexter --folds 3: no warning '$unused' in: $(grep -v '^\s*$' "$out/good_split_dexter_folds.log" | tail -5)"
+fi
 echo "nextflow_checks: ${#param_checks[@]} parameter checks in $(seconds "$start_params") s"
 
 # --- a step that keeps nothing stops itself, with the ledger's reasons -------------------------------
@@ -400,10 +451,25 @@ fi
 # They install Debian packages and start daemons as root: in CI (CI=true), or when asked with
 # SEQ2EXPR_SERVICES=1; a developer's `bash tests/run_all.sh` says they were left out.
 if [[ "${CI:-}" == "true" || "${SEQ2EXPR_SERVICES:-}" == "1" ]]; then
-    if bash .ci/slurm_checks.sh "$NXF" "$out/slurm"; then ok "SLURM runs (.ci/slurm_checks.sh)"; else ko "SLURM runs (.ci/slurm_checks.sh)"; fi
+    start=$(date +%s)
+    if bash .ci/slurm_checks.sh "$NXF" "$out/slurm"; then
+        ok "SLURM runs (.ci/slurm_checks.sh, $(seconds "$start") s)"
+    else
+        ko "SLURM runs (.ci/slurm_checks.sh, $(seconds "$start") s)"
+    fi
     if bash .ci/setup-docker.sh > "$out/setup-docker.log" 2>&1; then
         ok "Docker engine and images ($(tail -2 "$out/setup-docker.log" | tr '\n' ' '))"
-        if bash .ci/docker_checks.sh "$NXF" "$out/host" "$out/docker"; then ok "Docker runs (.ci/docker_checks.sh)"; else ko "Docker runs (.ci/docker_checks.sh)"; fi
+        # In the containers, the run of .ci/resume_checks.sh (its outdir holds the same outputs after
+        # every resumed run: the edits are comments): every step kind, two folds, one epoch of each
+        # training, one gLM. The same results as on the host is what is checked, and this run costs
+        # about half of -profile test's (three folds, 6 and 40 epochs, two gLMs, the DNABERT-2 probe).
+        start=$(date +%s)
+        if bash .ci/docker_checks.sh "$NXF" "$out/resume/results" "$out/docker" --models dexter,dnabert2,cnn \
+            --dnabert2_epochs 1 --cnn_epochs 1 --folds 2 --probe_models "$repo/assets/test_data/tiny_glms/esm_6mer"; then
+            ok "Docker runs (.ci/docker_checks.sh, $(seconds "$start") s)"
+        else
+            ko "Docker runs (.ci/docker_checks.sh, $(seconds "$start") s)"
+        fi
     else
         ko "setup-docker.sh: $(tail -5 "$out/setup-docker.log")"
     fi

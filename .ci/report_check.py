@@ -5,8 +5,10 @@
 
 At 1,280 x 800 px (a laptop screen) it asserts that the verdict section starts within the first
 screen, that no section's content is wider than the section (no table cut off behind a scroll
-bar) and that the page has no horizontal scroll; it prints one `ok` or `FAILED` line per check and
-a summary line, saves a screenshot of the first screen, and exits 1 when a check failed.
+bar) and that the page has no horizontal scroll; with --verdict-starts, that the verdict's bottom
+line starts with the given text, and with --section (repeatable), that the page holds an element
+whose id starts with it (a section of the report, e.g. composition_control); it prints one `ok`
+or `FAILED` line per check and a summary line, saves a screenshot of the first screen, and exits 1 when a check failed.
 
 No browser download and no Python package beyond the standard library: it drives the system's
 Chromium (`.ci/setup-chromium.sh`; $CHROMIUM names another binary) with `--dump-dom` on a copy of
@@ -44,6 +46,8 @@ window.addEventListener("load", function () {
     result.verdict_top = verdict ? verdict.getBoundingClientRect().top + window.scrollY : null;
     var lead = document.querySelector(".mqc-section-%(verdict)s p.lead");
     result.headline_bottom = lead ? lead.getBoundingClientRect().bottom + window.scrollY : null;
+    result.headline = lead ? lead.textContent.trim() : null;
+    result.anchors = Array.from(document.querySelectorAll("[id]")).map(function (element) { return element.id; });
     document.querySelectorAll("div.mqc-section").forEach(function (section) {
       var title = (section.parentElement.querySelector("h2, h3") || {}).textContent || section.id;
       // only what clips its content can cut a table off (a Bootstrap row's gutter pokes out harmlessly);
@@ -113,9 +117,15 @@ def measure(report: Path, scratch: Path) -> dict:
     return json.loads(html.unescape(found.group(1)))
 
 
-def checks(result: dict) -> list[tuple[bool, str]]:
+def checks(result: dict, verdict_starts: str | None = None, sections: tuple[str, ...] = ()) -> list[tuple[bool, str]]:
     """(passed, line) for every check."""
     lines = [(result["width"] == WIDTH, f"window {result['width']} px wide")]
+    if verdict_starts is not None:
+        headline = " ".join((result.get("headline") or "").split())
+        lines.append((headline.startswith(verdict_starts), f"verdict's bottom line starts {headline[:90]!r}"))
+    for prefix in sections:
+        found = sorted({anchor for anchor in result.get("anchors", []) if anchor.startswith(prefix)})
+        lines.append((bool(found), f"section(s) {prefix}*: {', '.join(found[:6]) or 'none'}"))
     top, bottom = result["verdict_top"], result["headline_bottom"]
     lines.append((top is not None and top < HEIGHT, f"verdict in the first {HEIGHT} px: its title's top at {top} px"))
     lines.append(
@@ -145,6 +155,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report", type=Path, help="multiqc_report.html")
     parser.add_argument("--screenshot", type=Path, help="PNG of the first screen [default: beside the report]")
+    parser.add_argument("--verdict-starts", help="text the verdict's bottom line must start with")
+    parser.add_argument("--section", action="append", default=[], help="id prefix of a section the report must hold")
     options = parser.parse_args()
     report = options.report.resolve()
     screenshot = (options.screenshot or report.with_name("report_first_screen.png")).resolve()
@@ -152,7 +164,7 @@ def main() -> None:
         scratch = Path(folder)
         result = measure(report, scratch)
         shot = browse(report, scratch / "profile-screenshot", f"--screenshot={screenshot}")
-    lines = checks(result)
+    lines = checks(result, options.verdict_starts, tuple(options.section))
     failed = [line for passed, line in lines if not passed]
     for passed, line in lines:
         print(f"{'ok' if passed else 'FAILED'}: {line}")

@@ -1,26 +1,34 @@
 #!/usr/bin/env bash
 # -resume reruns a step when, and only when, the code it runs changes. In a fresh copy of the
 # checkout (its files as git sees them) under OUT/checkout, launched from OUT:
-#   1. `-profile test --models dexter,dnabert2,cnn` (one epoch of each training, to stay fast): every task
-#      runs, and each task's staged `code/seq2expr` holds exactly the package files its bin/ script
-#      imports (files, not folders: `seq2expr.step_code.step_files`, the list the workflow stages);
-#   2. a line added to src/seq2expr/models/dexter/model.py, then -resume: exactly DEXTER, EVALUATE_MODELS
-#      and MULTIQC run again, the others are cached;
+#   1. `-profile test --models dexter,dnabert2,cnn --folds 2` with one epoch of each training and one
+#      of the test profile's two tiny gLMs for PROBE_GLM (what the check needs: every kind of step,
+#      each more than once; two folds show that an edit reruns every fit of a model, one gLM that
+#      it reruns the probes; more would only cost time): every task runs, and each task's staged
+#      `code/seq2expr` holds exactly the package files its bin/ script imports (files, not folders:
+#      `seq2expr.step_code.step_files`, the list the workflow stages);
+#   2. a line added to src/seq2expr/models/dexter/model.py, then -resume: exactly DEXTER (both
+#      folds), ATTRIBUTE, EVALUATE_MODELS and MULTIQC run again, the others are cached;
 #   3. a line added to the fine-tuning code (src/seq2expr/models/dnabert2/finetune.py), then -resume:
-#      exactly FINETUNE_DNABERT2, EVALUATE_MODELS and MULTIQC run again, DEXTER and TRAIN_CNN stay
-#      cached (the CNN shares the training core, not DNABERT-2's code);
+#      exactly FINETUNE_DNABERT2, ATTRIBUTE, EVALUATE_MODELS and MULTIQC run again, DEXTER and
+#      TRAIN_CNN stay cached (the CNN shares the training core, not DNABERT-2's code);
 #   4. a line added to the CNN (src/seq2expr/models/cnn/model.py), then -resume: exactly TRAIN_CNN,
-#      EVALUATE_MODELS and MULTIQC run again;
-#   5. a line added to the roster (src/seq2expr/models/roster.py), then -resume: every model and what
-#      follows runs again, the data steps stay cached;
+#      ATTRIBUTE, EVALUATE_MODELS and MULTIQC run again;
+#   5. a line added to the roster (src/seq2expr/models/roster.py), then -resume: every model but the
+#      gLM probe (probe_glm.py does not read the roster) and what follows runs again, the data steps
+#      stay cached;
 #   6. a line added to the training core (src/seq2expr/models/training/core.py), then -resume: the
-#      gradient-trained models and the gLM probes (their batching) and what follows, DEXTER and the
+#      gradient-trained models and the gLM probe (their batching) and what follows, DEXTER and the
 #      data steps cached;
 #   7. a line added to code no step imports (src/seq2expr/data/synthetic.py, the test-data generator's),
 #      then -resume: every task cached.
-# Which tasks ran is read from the trace file of each run. Prints one `resume_checks: ok: ...` or
-# `resume_checks: FAILED: ...` line per check and last `resume checks: N passed, N failed`; exits 0
-# only if every check passed.
+# ATTRIBUTE runs once per attributed model (dexter, dnabert2, cnn: the first fit of each), and
+# bin/attribute.py imports the prediction code of every model kind (seq2expr.interpret.predictors),
+# so each of them stages the same code: an edit of one model's code reruns all three (the expected
+# lists say ATTRIBUTE:<kind> for each, the kind read from the task's --model-kind).
+# Which tasks ran is read from the trace file of each run, as `PROCESS xN` per process. Prints one
+# `resume_checks: ok: ...` or `resume_checks: FAILED: ...` line per check and last
+# `resume checks: N passed, N failed`; exits 0 only if every check passed.
 #
 #   bash .ci/resume_checks.sh NXF OUT
 set -uo pipefail
@@ -66,8 +74,8 @@ run_pipeline() {  # $1: label, then extra arguments; the trace is copied to trac
     shift
     local start=$SECONDS
     if (cd "$out" && "$nxf" -log "$out/nextflow-$label.log" run "$checkout" -profile test -ansi-log false \
-        -c "$out/trace.config" --models dexter,dnabert2,cnn --dnabert2_epochs 1 --cnn_epochs 1 \
-        --outdir "$out/results" -work-dir "$out/work" "$@") >"$out/run-$label.out" 2>&1; then
+        -c "$out/trace.config" --models dexter,dnabert2,cnn --dnabert2_epochs 1 --cnn_epochs 1 --folds 2 \
+        --probe_models "$checkout/assets/test_data/tiny_glms/esm_6mer" --outdir "$out/results" -work-dir "$out/work" "$@") >"$out/run-$label.out" 2>&1; then
         cp "$out/trace.txt" "$out/trace-$label.txt"
         wall=$((SECONDS - start))
         return 0
@@ -76,10 +84,25 @@ run_pipeline() {  # $1: label, then extra arguments; the trace is copied to trac
     return 1
 }
 
-# the processes (simple names) of a trace with a given status, sorted, comma separated
+# the processes (simple names) of a trace with a given status, sorted, as `NAME xN`, comma separated;
+# ATTRIBUTE as ATTRIBUTE:<model kind> (its --model-kind in the task's .command.sh)
 processes() {  # $1: trace, $2: status
-    awk -F'\t' -v want="$2" 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "process") p = i; if ($i == "status") s = i }; next }
-        $s == want { n = split($p, parts, ":"); print parts[n] }' "$1" | sort | paste -sd, -
+    python3 - "$1" "$2" "$out/work" <<'PY'
+import collections, csv, re, sys
+from pathlib import Path
+trace, status, work = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+names = collections.Counter()
+for row in csv.DictReader(open(trace), delimiter="\t"):
+    if row["status"] != status:
+        continue
+    name = row["process"].split(":")[-1]
+    if name == "ATTRIBUTE":
+        folders = list(work.glob(f"{row['hash']}*"))
+        kind = re.search(r"--model-kind (\w+)", (folders[0] / ".command.sh").read_text()) if folders else None
+        name += f":{kind.group(1) if kind else '?'}"
+    names[name] += 1
+print(",".join(f"{name} x{count}" for name, count in sorted(names.items())))
+PY
 }
 
 # $1: label, $2: file of the checkout to change, $3: the processes that must run again
@@ -108,7 +131,7 @@ fi
 tasks=$(($(wc -l <"$out/trace-first.txt") - 1))
 not_done=$(awk -F'\t' 'NR > 1 && $5 != "COMPLETED"' "$out/trace-first.txt")
 if [ -z "$not_done" ]; then
-    ok "first run: -profile test --models dexter,dnabert2,cnn, $tasks tasks completed (${wall} s)"
+    ok "first run: -profile test --models dexter,dnabert2,cnn --folds 2, one gLM, $tasks tasks completed (${wall} s)"
 else
     ko "first run: tasks not completed: $not_done"
 fi
@@ -149,10 +172,10 @@ else
 fi
 
 # --- 2-4. edits, then -resume ----------------------------------------------------------------------
-after_edit dexter src/seq2expr/models/dexter/model.py "DEXTER,EVALUATE_MODELS,MULTIQC"
-after_edit finetune src/seq2expr/models/dnabert2/finetune.py "EVALUATE_MODELS,FINETUNE_DNABERT2,MULTIQC"
-after_edit cnn src/seq2expr/models/cnn/model.py "EVALUATE_MODELS,MULTIQC,TRAIN_CNN"
-after_edit roster src/seq2expr/models/roster.py "DEXTER,EVALUATE_MODELS,FINETUNE_DNABERT2,MULTIQC,TRAIN_CNN"
-after_edit training_core src/seq2expr/models/training/core.py "EVALUATE_MODELS,FINETUNE_DNABERT2,MULTIQC,PROBE_GLM,PROBE_GLM,TRAIN_CNN"
+after_edit dexter src/seq2expr/models/dexter/model.py "ATTRIBUTE:cnn x1,ATTRIBUTE:dexter x1,ATTRIBUTE:dnabert2 x1,DEXTER x2,EVALUATE_MODELS x1,MULTIQC x1"
+after_edit finetune src/seq2expr/models/dnabert2/finetune.py "ATTRIBUTE:cnn x1,ATTRIBUTE:dexter x1,ATTRIBUTE:dnabert2 x1,EVALUATE_MODELS x1,FINETUNE_DNABERT2 x2,MULTIQC x1"
+after_edit cnn src/seq2expr/models/cnn/model.py "ATTRIBUTE:cnn x1,ATTRIBUTE:dexter x1,ATTRIBUTE:dnabert2 x1,EVALUATE_MODELS x1,MULTIQC x1,TRAIN_CNN x2"
+after_edit roster src/seq2expr/models/roster.py "ATTRIBUTE:cnn x1,ATTRIBUTE:dexter x1,ATTRIBUTE:dnabert2 x1,DEXTER x2,EVALUATE_MODELS x1,FINETUNE_DNABERT2 x2,MULTIQC x1,TRAIN_CNN x2"
+after_edit training_core src/seq2expr/models/training/core.py "ATTRIBUTE:cnn x1,ATTRIBUTE:dexter x1,ATTRIBUTE:dnabert2 x1,EVALUATE_MODELS x1,FINETUNE_DNABERT2 x2,MULTIQC x1,PROBE_GLM x2,TRAIN_CNN x2"
 after_edit unrelated src/seq2expr/data/synthetic.py ""
 finish

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The pipeline on a real one-node SLURM (.ci/setup-slurm.sh):
 #   bash .ci/slurm_checks.sh NXF OUTBASE
-#   1. `-profile test,slurm`: the run succeeds and every task is a SLURM job (its trace native_id
+#   1. `-profile test,slurm --folds 2` with one of the two tiny gLMs (every kind of task still runs,
+#      several of most; more folds and gLMs would only add jobs of the same kinds): the run succeeds and every task is a SLURM job (its trace native_id
 #      is a job id that SLURM's job log shows COMPLETED);
 #   2. the retry demonstration (.ci/slurm/retry.config), resumed from run 1: SLURM OOM-kills
 #      attempt 1 of DEXTER (exit 137/140/143, job state OUT_OF_MEMORY/TIMEOUT/FAILED), Nextflow
@@ -117,7 +118,8 @@ out1="$OUTBASE/test_slurm"
 out2="$OUTBASE/retry"
 # outputs and logs of an earlier call, whose traces and session id would be read instead
 rm -rf "$out1" "$out2" "$OUTBASE"/*.nextflow.log*
-run test_slurm "$OUTBASE/test_slurm.log" -profile test,slurm -c "$repo/.ci/slurm/ci.config" \
+smaller=(--folds 2 --probe_models "$repo/assets/test_data/tiny_glms/esm_6mer")
+run test_slurm "$OUTBASE/test_slurm.log" -profile test,slurm -c "$repo/.ci/slurm/ci.config" "${smaller[@]}" \
     --outdir "$out1" -work-dir "$work"
 check_trace all "$(one_trace "$out1")" test_slurm || fail "test_slurm: trace checks"
 say "test_slurm: every task was a SLURM job and COMPLETED"
@@ -125,7 +127,7 @@ say "test_slurm: every task was a SLURM job and COMPLETED"
 # 2. retry demonstration, resumed from run 1 (named by its session id)
 session="$(sed -n 's/.*Session UUID: *//p' "$OUTBASE/test_slurm.nextflow.log" | head -1)"
 [[ -n $session ]] || fail "no session id in $OUTBASE/test_slurm.nextflow.log"
-run retry "$OUTBASE/retry.log" -resume "$session" -profile test,slurm -c "$repo/.ci/slurm/retry.config" \
+run retry "$OUTBASE/retry.log" -resume "$session" -profile test,slurm -c "$repo/.ci/slurm/retry.config" "${smaller[@]}" \
     --outdir "$out2" -work-dir "$work"
 check_trace retry "$(one_trace "$out2")" retry || fail "retry: trace checks"
 say "retry: the task SLURM killed was retried once with more memory and the run succeeded"
@@ -135,7 +137,7 @@ if [[ ${SLURM_CHECKS_TIME:-0} == 1 ]]; then
     out3="$OUTBASE/retry_time"
     rm -rf "$out3"
     run retry_time "$OUTBASE/retry_time.log" -resume "$session" -profile test,slurm \
-        -c "$repo/.ci/slurm/retry_time.config" --outdir "$out3" -work-dir "$work"
+        -c "$repo/.ci/slurm/retry_time.config" "${smaller[@]}" --outdir "$out3" -work-dir "$work"
     check_trace retry "$(one_trace "$out3")" retry_time || fail "retry_time: trace checks"
     say "retry_time: the task SLURM stopped at its time limit was retried once with more time and the run succeeded"
 fi

@@ -38,7 +38,6 @@ workflow TRAIN_MODELS {
     def ch_seeded     = ch_block_data.combine(
         channel.fromList((0..<params.replicates).collect { replicate -> params.seed + replicate })
     ).map { meta, dataset, seed -> [ meta + [ seed: seed ], dataset ] }
-     .map { meta, dataset -> [ meta + [ fit: fitFolder(meta) ], dataset ] }
     def ch_predictions  = channel.empty()
     def ch_compute      = channel.empty()
     def ch_control      = channel.empty() // control.tsv of every run: its test genes on shuffled windows

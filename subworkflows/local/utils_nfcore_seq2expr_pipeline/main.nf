@@ -86,6 +86,13 @@ workflow PIPELINE_INITIALISATION {
     if (params.split == 'chromosome' && !params.test_chromosomes) {
         error("--split chromosome needs --test_chromosomes (e.g. --test_chromosomes chr8,chr9).")
     }
+    // Cross-fitting is the grouped split's protocol: another split is one train/val/test split
+    // whatever --folds says (fitBlocks); folds other than the defaults (given, or set by a profile)
+    // are said to be unused rather than silently ignored
+    def defaults = schemaParameters()
+    if (params.split != 'grouped' && (params.folds != defaults.folds?.default || params.cv_repeats != defaults.cv_repeats?.default)) {
+        log.warn "--folds ${params.folds} / --cv_repeats ${params.cv_repeats} apply to --split grouped only: --split ${params.split} is one train/val/test split, each model fitted once (per seed)."
+    }
     checkFinetuneDevice(selectedModels())
 
     //
@@ -510,7 +517,10 @@ def firstFit(meta) {
 
 //
 // A model run's output sub-folder: fold_<k>/ under cross-fitting, repeat_<r>/ with several fold
-// draws, seed_<s>/ with several seeds ('' for the one fit of a single split)
+// draws ('' for the one fit of a single split). The seed_<s>/ of a per-seed model's run with
+// several seeds is added by its publishDir (conf/modules.config), not here: meta is part of every
+// task's hash, and a meta.fit that depended on --replicates would make `-resume --replicates 2`
+// train the first seed's fits again.
 //
 def fitFolder(meta) {
     def parts = []
@@ -519,9 +529,6 @@ def fitFolder(meta) {
     }
     if (meta.fold && params.cv_repeats > 1) {
         parts << "repeat_${meta.repeat}"
-    }
-    if (meta.seed != null && params.replicates > 1) {
-        parts << "seed_${meta.seed}"
     }
     return parts.collect { part -> "/${part}" }.join('')
 }
