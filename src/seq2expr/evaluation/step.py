@@ -152,7 +152,7 @@ def _strata(
     if options.groups is not None:
         groups = read_groups(options.groups, splits.index, options.predictions[0] if dataset is None else reference)
         log.info("resampling %d gene groups (cluster bootstrap, %s)", groups.nunique(), options.groups)
-    else:
+    elif not models[0].cross_fitted:  # cross-fitting resamples no gene: its folds already hold whole groups
         log.warning(
             "no --groups: every gene is its own group (gene-level bootstrap; similar genes are taken as independent)"
         )

@@ -273,19 +273,32 @@ def methods_section(methods: Methods, strata: Sequence[str] = (), synthetic: boo
     counts = ", ".join(f"{split} {methods.split_counts.get(split, 0):,}" for split in SPLITS)
     replicate = "; ".join(f"{html.escape(model)}: {count}" for model, count in methods.runs.items())
     software = ", ".join(f"{html.escape(name)} {html.escape(version)}" for name, version in methods.versions.items())
+    fitted = (
+        "fitted per fold, as the models, on each fold's training genes (the inner validation genes held out)"
+        if methods.folds
+        else "fitted on the train and validation genes"
+    )
     baselines = (
         "Two baselines were computed from the dataset: the mean training target predicted for every gene, and an "
         "ordinary least-squares fit of the target on the GC fraction, CpG observed/expected ratio and CpG density "
-        "of each window, both fitted on the train and validation genes."
+        f"of each window, both {fitted}."
         if methods.dataset_given
         else "No dataset was given, so no baselines were computed."
     )
     named = ", ".join(html.escape(stratum_label(stratum)) for stratum in strata) or "all genes"
+    protocol, statistics = _protocol_text(methods, counts, level)
+    primary = (
+        f"The primary family, fixed before the data, is {html.escape(methods.primary)} against each simple rung "
+        "(DExTER, the CNN, the GC/CpG baseline) on all genes, Holm-adjusted over those tests only (Holm 1979); every "
+        "other comparison, stratum, interaction and the composition control is exploratory, Holm-adjusted within "
+        "its own family. The composition control predicts each test gene's window shuffled within 100-bp tiles "
+        "with every dinucleotide count kept (Altschul &amp; Erickson 1985)."
+        if methods.primary
+        else "No genome language model was evaluated, so there is no primary family; every comparison is exploratory."
+    )
     body = f"""{data}<p><strong>Inputs.</strong></p>
 <ul>{items}</ul>
-<p><strong>Split.</strong> Genes per split (union over the inputs): {counts}. Every model predicts every test
-gene; model comparisons use the same test genes for both models. The performance table says which genes each
-model was fitted on, and what a validation split was used for (fitting, or choosing the epoch to stop at).</p>
+{protocol}
 <p><strong>Strata.</strong> Test genes reported: {named}. Unseen genes: test genes whose group (genes with
 overlapping windows or homologous sequence, <code>gene_groups.tsv</code>) holds no train or validation gene
 (shown only where they are not all the test genes, as they are under a grouped split). Promoter CpG classes
@@ -295,20 +308,48 @@ window with CpG observed/expected ratio above {HCP_MIN_CPG_OE:g} and GC fraction
 promoter (LCP) no window with a ratio above {LCP_MAX_CPG_OE:g}, an intermediate one (ICP) neither.
 Expressed: TPM ≥ {EXPRESSED_TPM:g}. On/off: the area under the ROC curve of the prediction for TPM ≥
 {EXPRESSED_TPM:g} against below.</p>
-<p><strong>Replicate runs.</strong> Prediction files per model (runs with different seeds): {replicate}. A model
-with several runs is reported as the mean over runs with the standard deviation across runs; its intervals
-resample runs as well as genes, so they include the seed variance.</p>
-<p><strong>Statistics.</strong> Pearson and Spearman correlations and the coefficient of determination R² =
-1 − SS<sub>res</sub>/SS<sub>tot</sub> between the observed target and the prediction. {level} intervals:
-percentile cluster bootstrap ({methods.resamples:,} resamples, seed {methods.seed}) that draws whole gene
-groups, since similar genes are not independent. Two models are compared on the same test genes by the
-difference in Pearson r (Δr) with a paired cluster-bootstrap interval (the same resamples for both models), the
-primary test; Williams' t test for two dependent correlations sharing the observed variable (Steiger 1980,
-eq. 7; two-sided, n − 3 degrees of freedom) is secondary, and every p shown is Holm-adjusted within the family
-its table names. {baselines}</p>
+<p><strong>Runs.</strong> Prediction files per model (fits × seeds): {replicate}.</p>
+<p><strong>Statistics.</strong> Pearson and Spearman correlations, R² against the training mean (1 − SS<sub>res</sub>
+/ Σ(observed − mean of the fit genes)²), the calibration slope and intercept (observed on predicted) and the MSE.
+{statistics} {primary} {baselines}</p>
 <p><strong>Software.</strong> {software}.</p>
 """
     return html_file(METHODS_ID, body)
+
+
+def _protocol_text(methods: Methods, counts: str, level: str) -> tuple[str, str]:
+    """The protocol paragraph and the sentences on intervals and tests, for cross-fitting or a single split."""
+    if methods.folds:
+        protocol = (
+            f"<p><strong>Protocol.</strong> Grouped {methods.folds}-fold cross-fitting"
+            f"{f', {methods.repeats} fold draws' if methods.repeats > 1 else ''}: every model was fitted once per fold "
+            "(and seed) on the other folds, whole groups of similar genes per fold, and predicted the fold it never "
+            "saw; every gene has one out-of-fold prediction per draw, and the metrics are those of the pooled "
+            "out-of-fold predictions of all genes. Every model of a fold was fitted on the same genes.</p>"
+        )
+        statistics = (
+            f"{level} intervals and analytic p values by the corrected repeated k-fold t (Nadeau &amp; Bengio "
+            f"2003; Bouckaert &amp; Frank 2004) on the per-fold statistics: variance (1/J + 1/(K − 1)) s² over the "
+            "J folds, t with J − 1 degrees of freedom, Pearson r on Fisher's z; it carries the training "
+            "variability of each fold's fit (seeds and training genes) into the interval. Fewer than 40 genes: a "
+            "Fisher-z interval for r, none for a difference."
+        )
+        return protocol, statistics
+    protocol = (
+        f"<p><strong>Split.</strong> Genes per split (union over the inputs): {counts}. Every model predicts every "
+        "test gene; model comparisons use the same test genes for both models. The performance table says which "
+        "genes each model was fitted on, and what a validation split was used for (fitting, or choosing the epoch "
+        "to stop at).</p>"
+    )
+    statistics = (
+        f"{level} intervals and analytic p values: the cluster bootstrap ({methods.resamples:,} resamples, seed "
+        f"{methods.seed}) that draws whole gene groups with every run (seed) held fixed gives the gene-sampling "
+        "variance; the variance across runs over their number is added, with Welch–Satterthwaite degrees of "
+        "freedom for the t (Satterthwaite 1946). A model with one run has no training variability in its "
+        "interval. Two models are compared on the same genes by the paired difference (Δr, ΔMSE), the same "
+        "resamples for both; Williams' t (Steiger 1980, eq. 7) is shown as secondary."
+    )
+    return protocol, statistics
 
 
 def evaluation_report(
