@@ -479,6 +479,10 @@ def test_multiqc_renders_the_evaluation_of_the_bundled_data(tmp_path: Path, synt
         "--outdir", evaluation,
     )  # fmt: skip
     metrics = pd.read_csv(evaluation / "metrics.tsv", sep="\t")
+    methods = (evaluation / "evaluation_methods_mqc.html").read_text()
+    n_test = int(metrics.loc[(metrics["split"] == "test") & (metrics["stratum"] == "all"), "n"].iloc[0])
+    hcp = int(metrics.loc[(metrics["split"] == "test") & (metrics["stratum"] == "hcp"), "n"].iloc[0])
+    assert f"Test genes per promoter CpG class: high-CpG promoters (HCP) {hcp:,} ({hcp / n_test:.1%})" in methods
     # the bundled split is grouped: every test gene is unseen, so no unseen stratum; its random windows
     # hold no low-CpG promoter
     assert set(metrics["stratum"]) == {"all", "hcp", "icp", "expressed"}

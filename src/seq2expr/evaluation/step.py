@@ -32,7 +32,7 @@ from seq2expr.evaluation.runs import (
     mean_prediction,
     model_splits,
 )
-from seq2expr.evaluation.strata import ALL, UNSEEN, GeneStrata, gene_strata
+from seq2expr.evaluation.strata import ALL, UNSEEN, GeneStrata, class_shares, gene_strata
 from seq2expr.interpret.attribute import Attribution, empty_attribution, read_attribution
 from seq2expr.io.compute import compute_summary, read_compute
 from seq2expr.io.files import file_sha256
@@ -95,6 +95,8 @@ class Methods:
     repeats: int = 1
     #: the primary model (None: no gLM, no primary family)
     primary: str | None = None
+    #: test genes per promoter CpG class: stratum -> (n, share of the test genes)
+    classes: Mapping[str, tuple[int, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,7 @@ def run(options: EvaluationOptions) -> EvaluationResult:
         inputs.append(
             MethodsInput(options.dataset.name, "dataset (baselines)", file_sha256(options.dataset), len(dataset))
         )
-    strata, _ = _strata(models, options, dataset)
+    strata, test_genes = _strata(models, options, dataset)
     if primary is not None:
         log.info("primary model (fixed before the data): %s", primary)
 
@@ -244,8 +246,16 @@ def run(options: EvaluationOptions) -> EvaluationResult:
         folds=models[0].folds,
         repeats=models[0].n_repeats,
         primary=primary,
+        classes=class_counts(class_shares(strata, test_genes)),
     )
     return EvaluationResult(tables, learned, compute, methods, read_attribution(options.attribution))
+
+
+def class_counts(shares: pd.DataFrame) -> dict[str, tuple[int, float]]:
+    """`class_shares`' table as stratum -> (test genes, share), for the methods text."""
+    counts = shares["n"].to_numpy(dtype=int).tolist()
+    fractions = shares["share"].to_numpy(dtype=float).tolist()
+    return dict(zip(shares["stratum"].astype(str), zip(counts, fractions, strict=True), strict=True))
 
 
 def read_controls(

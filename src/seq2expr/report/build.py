@@ -287,6 +287,11 @@ def methods_section(methods: Methods, strata: Sequence[str] = (), synthetic: boo
     )
     named = ", ".join(html.escape(stratum_label(stratum)) for stratum in strata) or "all genes"
     protocol, statistics = _protocol_text(methods, counts, level)
+    shares = "".join(
+        f"{' Test genes per promoter CpG class: ' if index == 0 else ', '}{html.escape(stratum_label(stratum))} "
+        f"{n:,} ({share:.1%})"
+        for index, (stratum, (n, share)) in enumerate(methods.classes.items())
+    ) + ("." if methods.classes else "")
     primary = (
         f"The primary family, fixed before the data, is {html.escape(methods.primary)} against each simple rung "
         "(DExTER, the CNN, the GC/CpG baseline) on all genes, Holm-adjusted over those tests only (Holm 1979); every "
@@ -299,7 +304,7 @@ def methods_section(methods: Methods, strata: Sequence[str] = (), synthetic: boo
     body = f"""{data}<p><strong>Inputs.</strong></p>
 <ul>{items}</ul>
 {protocol}
-<p><strong>Strata.</strong> Test genes reported: {named}. Unseen genes: test genes whose group (genes with
+<p><strong>Strata.</strong> Test genes reported: {named}.{shares} Unseen genes: test genes whose group (genes with
 overlapping windows or homologous sequence, <code>gene_groups.tsv</code>) holds no train or validation gene
 (shown only where they are not all the test genes, as they are under a grouped split). Promoter CpG classes
 (Weber et al. 2007): {CPG_WINDOW}-bp windows, in steps of {CPG_STEP} bp from {PROMOTER_UPSTREAM:,} bp upstream to
