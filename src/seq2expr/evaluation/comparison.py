@@ -64,6 +64,11 @@ EXPLORATORY = "exploratory"
 PRIMARY_RUNGS = tuple(name for name in SIMPLE_MODELS if name != MEAN_BASELINE)
 """The simple rungs the primary model is tested against (the training mean is a floor, not a rung)."""
 
+TEST_COLUMNS = ["p", "p_holm", "family", "ci_method", "ci_df", "dropped_resamples"]
+"""What every tested difference carries (comparison, ladder, interaction): its p, the p adjusted within its family,
+and how the interval was made."""
+DELTA_MSE_COLUMNS = ["delta_mse", "delta_mse_ci_low", "delta_mse_ci_high", "delta_mse_p"]
+
 COMPARISON_COLUMNS = [
     "model_a",
     "model_b",
@@ -78,16 +83,8 @@ COMPARISON_COLUMNS = [
     "delta_r_ci_high",
     "mse_a",
     "mse_b",
-    "delta_mse",
-    "delta_mse_ci_low",
-    "delta_mse_ci_high",
-    "delta_mse_p",
-    "p",
-    "p_holm",
-    "family",
-    "ci_method",
-    "ci_df",
-    "dropped_resamples",
+    *DELTA_MSE_COLUMNS,
+    *TEST_COLUMNS,
     "zou_ci_low",
     "zou_ci_high",
     "williams_t",

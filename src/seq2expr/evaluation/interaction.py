@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from seq2expr.evaluation.comparison import EXPLORATORY, paired_runs, r_statistics
+from seq2expr.evaluation.comparison import EXPLORATORY, TEST_COLUMNS, paired_runs, r_statistics
 from seq2expr.evaluation.metrics import block_values, no_interval, per_run_resampled, resample_weights, test_train_ratio
 from seq2expr.evaluation.runs import MIN_GENES, MIN_INTERVAL_GENES, ModelRuns
 from seq2expr.evaluation.strata import HCP, ICP, LCP, GeneStrata
@@ -37,12 +37,7 @@ INTERACTION_COLUMNS = [
     "interaction",
     "interaction_ci_low",
     "interaction_ci_high",
-    "p",
-    "p_holm",
-    "family",
-    "ci_method",
-    "ci_df",
-    "dropped_resamples",
+    *TEST_COLUMNS,
 ]
 
 

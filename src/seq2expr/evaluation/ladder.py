@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from seq2expr.evaluation.comparison import hypotheses
+from seq2expr.evaluation.comparison import DELTA_MSE_COLUMNS, TEST_COLUMNS, hypotheses
 from seq2expr.evaluation.runs import ModelRuns
 from seq2expr.evaluation.strata import GeneStrata
 
@@ -37,16 +37,8 @@ LADDER_COLUMNS = [
     "delta_r_ci_high",
     "mse_glm",
     "mse_rung",
-    "delta_mse",
-    "delta_mse_ci_low",
-    "delta_mse_ci_high",
-    "delta_mse_p",
-    "p",
-    "p_holm",
-    "family",
-    "ci_method",
-    "ci_df",
-    "dropped_resamples",
+    *DELTA_MSE_COLUMNS,
+    *TEST_COLUMNS,
     "p_williams",
     "near_constant",
 ]
