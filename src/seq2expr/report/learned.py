@@ -80,7 +80,7 @@ def control_sections(control: pd.DataFrame) -> list[ReportFile]:
         "interval": {"title": f"Δr {CONFIDENCE:.0%} interval"},
         "p": {"title": "p", "description": "H0: Δr = 0 (not adjusted)", "format": "{:,.3g}"},
         "share_kept": {"title": "Share of r kept", "description": "r shuffled / r real", "format": "{:,.2f}"},
-        "ci_method": {"title": "Method"},
+        "ci_method": {"title": "Method", "hidden": True},  # long: under 'Configure columns', and in control.tsv
     }  # fmt: skip
     return [
         png_file(f"{CONTROL_ID}_mqc.png", control_figure(control)),
