@@ -35,14 +35,10 @@ workflow EVALUATE_AND_REPORT {
         : ch_dataset.map { meta, _dataset -> [ meta, [] ] }
     // the attribution tables of a tissue (none when no model was attributed), in a fixed order
     def ch_attribution_files = ch_dataset
-        .map { meta, _dataset -> [ meta ] }
-        .join(
-            ch_attribution
-                .map { meta, file -> [ tissueMeta(meta), file ] }
-                .groupTuple(sort: { a, b -> a.toString() <=> b.toString() }),
-            remainder: true
-        )
-        .map { meta, files -> [ meta, files ?: [] ] }
+        .map { meta, _dataset -> [ meta, [] ] }
+        .mix(ch_attribution.map { meta, file -> [ tissueMeta(meta), file ] })
+        .groupTuple(sort: { a, b -> a.toString() <=> b.toString() })
+        .map { meta, files -> [ meta, files.flatten() ] }
     EVALUATE_MODELS (
         groupRuns(ch_predictions, n_runs)
             .join(groupRuns(ch_compute, n_runs))

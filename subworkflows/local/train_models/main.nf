@@ -84,6 +84,26 @@ workflow TRAIN_MODELS {
         ch_tissue_files = ch_tissue_files.mix(TRAIN_CNN.out.mqc)
         ch_saved        = ch_saved.mix(TRAIN_CNN.out.model.map { meta, model -> [ meta + [ model_kind: 'cnn' ], model ] })
     }
+    //
+    // In-silico mutagenesis of the first fit of every model with a saved model ISM can load, on a
+    // seeded sample of that fit's test genes (--attribution_genes, --attribution_flank). Invoked before
+    // the probes: Nextflow numbers a task's eval outputs (versions) in invocation order, and that number
+    // is in its hash, so a -resume with other --probe_models would otherwise rerun it
+    //
+    def ch_attribution = channel.empty()
+    if (params.attribution) {
+        def names = rosterModels().collectEntries { model -> [ (model.key): model.name ] }
+        ATTRIBUTE (
+            ch_saved
+                .filter { meta, _model -> firstFit(meta) }
+                .map { meta, model -> [ tissueMeta(meta), meta + [ model_name: names[meta.model_kind] ], model ] }
+                .combine(ch_dataset, by: 0)
+                .map { _tissue, meta, model, dataset -> [ meta, model, dataset ] },
+            stepCode('attribute.py')
+        )
+        ch_attribution = ATTRIBUTE.out.profile.mix(ATTRIBUTE.out.motifs, ATTRIBUTE.out.kmers, ATTRIBUTE.out.regions)
+    }
+
     if ('dnabert2_probe' in models) {
         PROBE_DNABERT2 (
             ch_blocks,
@@ -109,24 +129,6 @@ workflow TRAIN_MODELS {
         ch_control      = ch_control.mix(PROBE_GLM.out.control)
         ch_predictions  = ch_predictions.mix(PROBE_GLM.out.predictions)
         ch_compute      = ch_compute.mix(PROBE_GLM.out.compute)
-    }
-
-    //
-    // In-silico mutagenesis of the first fit of every model with a saved model ISM can load, on a
-    // seeded sample of that fit's test genes (--attribution_genes, --attribution_flank)
-    //
-    def ch_attribution = channel.empty()
-    if (params.attribution) {
-        def names = rosterModels().collectEntries { model -> [ (model.key): model.name ] }
-        ATTRIBUTE (
-            ch_saved
-                .filter { meta, _model -> firstFit(meta) }
-                .map { meta, model -> [ tissueMeta(meta), meta + [ model_name: names[meta.model_kind] ], model ] }
-                .combine(ch_dataset, by: 0)
-                .map { _tissue, meta, model, dataset -> [ meta, model, dataset ] },
-            stepCode('attribute.py')
-        )
-        ch_attribution = ATTRIBUTE.out.profile.mix(ATTRIBUTE.out.motifs, ATTRIBUTE.out.kmers, ATTRIBUTE.out.regions)
     }
 
     emit:
