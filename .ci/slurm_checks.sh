@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The pipeline on a real one-node SLURM (.ci/setup-slurm.sh):
 #   bash .ci/slurm_checks.sh NXF OUTBASE
-#   1. `-profile test,slurm --folds 2` with one of the two tiny gLMs (every kind of task still runs,
-#      several of most; more folds and gLMs would only add jobs of the same kinds): the run succeeds and every task is a SLURM job (its trace native_id
+#   1. `-profile test,slurm --folds 2 --models dexter,cnn`, no probes, no attribution (the data steps, the
+#      shuffle, a CPU and a GPU-capable model, the evaluation and the report; the other models are jobs
+#      of the same kinds, and one job at a time on this 2-CPU node makes each cost its whole run time):
+#      the run succeeds and every task is a SLURM job (its trace native_id
 #      is a job id that SLURM's job log shows COMPLETED);
 #   2. the retry demonstration (.ci/slurm/retry.config), resumed from run 1: SLURM OOM-kills
 #      attempt 1 of DEXTER (exit 137/140/143, job state OUT_OF_MEMORY/TIMEOUT/FAILED), Nextflow
@@ -118,7 +120,7 @@ out1="$OUTBASE/test_slurm"
 out2="$OUTBASE/retry"
 # outputs and logs of an earlier call, whose traces and session id would be read instead
 rm -rf "$out1" "$out2" "$OUTBASE"/*.nextflow.log*
-smaller=(--folds 2 --probe_models "$repo/assets/test_data/tiny_glms/esm_6mer")
+smaller=(--folds 2 --models dexter,cnn -c "$repo/.ci/no_probes.config" --attribution false)
 run test_slurm "$OUTBASE/test_slurm.log" -profile test,slurm -c "$repo/.ci/slurm/ci.config" "${smaller[@]}" \
     --outdir "$out1" -work-dir "$work"
 check_trace all "$(one_trace "$out1")" test_slurm || fail "test_slurm: trace checks"
