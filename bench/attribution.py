@@ -15,6 +15,7 @@ throughput you give (default 200 TFLOP/s, bf16 on an H200), and measured on a GP
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import click
 import numpy as np
@@ -43,7 +44,7 @@ def main(genes: int, threads: int, device: str, tflops: float) -> None:
     rng = np.random.default_rng(0)
     windows = ["".join(rng.choice(list(BASES), size=WINDOW)) for _ in range(genes)]
 
-    def cnn(batch: list[str]) -> np.ndarray:
+    def cnn(batch: Sequence[str]) -> np.ndarray:
         return predict(model, encode(batch), len(batch), target)
 
     spec = IsmSpec(tss_index=WINDOW // 2, genes=genes, batch=512)

@@ -63,7 +63,7 @@ def one_seed(seed: int, folds: int, target: str, cnn_epochs: int, threads: int, 
         for name, (script, *options) in fits.items():
             folder = outdir / name / f"fold_{fold}"
             threads_option = () if script == "dexter.py" else ("--threads", threads)
-            run(script, "--dataset", dataset, "--fold", fold, *options, *threads_option, "--control", shuffled,
+            run(str(script), "--dataset", dataset, "--fold", fold, *options, *threads_option, "--control", shuffled,
                 "--outdir", folder)  # fmt: skip
             files["predictions"].append(folder / "predictions.tsv")
             files["control"].append(folder / "control.tsv")
