@@ -196,20 +196,6 @@ def percentile_interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> 
     return float(low), float(high)
 
 
-def bootstrap_p(samples: np.ndarray) -> float:
-    """Two-sided bootstrap p for H0: the statistic is 0, the dual of the percentile interval.
-
-    Twice the smaller share of resamples on either side of 0, with the +1 correction
-    ((k + 1) / (B + 1)) so that a finite number of resamples never claims p = 0.
-    """
-    finite = samples[np.isfinite(samples)]
-    if finite.size == 0:
-        return float("nan")
-    below = (np.count_nonzero(finite <= 0) + 1) / (finite.size + 1)
-    above = (np.count_nonzero(finite >= 0) + 1) / (finite.size + 1)
-    return float(min(1.0, 2 * min(below, above)))
-
-
 # --- inference: cross-fitting and a single split with runs --------------------------------------
 
 

@@ -14,7 +14,6 @@ from seq2expr.stats import (
     MINUS,
     Estimate,
     auroc,
-    bootstrap_p,
     cluster_weights,
     corrected_resampled_t,
     fisher_interval,
@@ -156,13 +155,10 @@ def test_gene_bootstrap_agrees_with_scipy_bootstrap():
     assert interval == pytest.approx((reference.low, reference.high), abs=0.02)
 
 
-def test_percentile_interval_and_bootstrap_p():
+def test_percentile_interval():
     samples = np.r_[np.linspace(0, 1, 101), np.nan, np.nan]
     assert percentile_interval(samples, 0.9) == pytest.approx((0.05, 0.95))
     assert all(np.isnan(percentile_interval(np.full(5, np.nan))))
-    assert bootstrap_p(np.linspace(0.1, 1, 999)) == pytest.approx(2 / 1000)  # never 0
-    assert bootstrap_p(np.linspace(-1, 1, 1001)) == 1.0
-    assert bootstrap_p(np.r_[np.full(30, -1.0), np.full(970, 1.0)]) == pytest.approx(2 * 31 / 1001)
 
 
 # --- inference for the two protocols (issue 22) ---------------------------------------------------

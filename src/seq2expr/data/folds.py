@@ -161,13 +161,18 @@ def is_cross_fitted(table: pd.DataFrame) -> bool:
 
 
 def fit_splits(table: pd.DataFrame) -> tuple[str, ...]:
+    """The splits a model without early stopping fits on, for this dataset or view (`fit_split_names`)."""
+    return fit_split_names(is_cross_fitted(table))
+
+
+def fit_split_names(cross_fitted: bool) -> tuple[str, ...]:
     """The splits a model without early stopping fits on: train + val in a single split, train under cross-fitting.
 
     Under cross-fitting the early-stopped models (CNN, DNABERT-2) hold the inner val genes out to stop on;
     DExTER and the probes leave them out too, so that every model of a fold fits on exactly the same genes
     (docs/decisions.md, 2026-12-06). A single split keeps the study's train + val, byte for byte.
     """
-    return FIT_SPLITS_CROSS_FITTED if is_cross_fitted(table) else FIT_SPLITS_SINGLE
+    return FIT_SPLITS_CROSS_FITTED if cross_fitted else FIT_SPLITS_SINGLE
 
 
 def fit_genes(table: pd.DataFrame) -> np.ndarray:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LinearRegression
 
-from seq2expr.data.folds import FIT_SPLITS_CROSS_FITTED, FIT_SPLITS_SINGLE, fold_view, n_folds, n_repeats
+from seq2expr.data.folds import fit_split_names, fold_view, n_folds, n_repeats
 from seq2expr.errors import InputError
 from seq2expr.evaluation.runs import MIN_GENES, MIN_INTERVAL_GENES, Block, ModelRuns, assemble, model_splits
 from seq2expr.evaluation.strata import ALL, GeneStrata, gene_strata, sequence_composition
@@ -96,8 +96,6 @@ METRIC_COLUMNS = [
     "val_use",
 ]
 FOLD_COLUMNS = ["model", "repeat", "fold", "n", "n_runs", "pearson", "spearman", "mse"]
-FIT_SPLITS = {False: FIT_SPLITS_SINGLE, True: FIT_SPLITS_CROSS_FITTED}
-"""The genes a fit is fitted on, by whether it is cross-fitted (`seq2expr.data.folds.fit_splits`, the one rule)."""
 
 
 def bookkeeping(model: str) -> tuple[str, str]:
@@ -191,7 +189,7 @@ def pearson_estimate(model: ModelRuns, genes: pd.Index, strata: GeneStrata, resa
 
 def fit_genes_mean(genes: pd.DataFrame, cross_fitted: bool) -> float:
     """The mean target of the genes a fit was fitted on (NaN without any)."""
-    fitted = genes["split"].isin(FIT_SPLITS[cross_fitted]).to_numpy()
+    fitted = genes["split"].isin(fit_split_names(cross_fitted)).to_numpy()
     return float(genes["observed"].to_numpy(dtype=float)[fitted].mean()) if fitted.any() else float("nan")
 
 
@@ -248,7 +246,7 @@ def _baseline_blocks(
     view: pd.DataFrame, features: np.ndarray, fold: int, repeat: int, cross_fitted: bool, source: str
 ) -> tuple[Block, Block]:
     """The GC/CpG and the mean baseline of one fit: fitted on its fit genes, predicting every gene."""
-    fit = view["split"].isin(FIT_SPLITS[cross_fitted]).to_numpy()
+    fit = view["split"].isin(fit_split_names(cross_fitted)).to_numpy()
     if fit.sum() < MIN_GENES:
         raise InputError(f"only {int(fit.sum())} fit gene(s) in fold {fold}; too few to fit the baselines", source)
     target = view["target"].to_numpy(dtype=float)
