@@ -112,7 +112,11 @@ def probe(profile: str, params: dict[str, str], folder: Path) -> dict[str, dict[
     """What the GPU-capable task and a CPU task get under a profile, from the real Nextflow."""
     folder.mkdir(parents=True)
     (folder / "main.nf").write_text(PROBE)
-    (folder / "nextflow.config").write_text(f"includeConfig '{REPO / 'nextflow.config'}'\n")
+    # conf/slurm.config polls every 30 s, and local tasks are polled at that interval too: the probe
+    # runs its two tasks locally, so it polls at once (what the profile resolves is unchanged)
+    (folder / "nextflow.config").write_text(
+        f"includeConfig '{REPO / 'nextflow.config'}'\nexecutor.pollInterval = '200ms'\n"
+    )
     (folder / "params.json").write_text(json.dumps({"probe_out": str(folder / "out.json"), **params}))
     result = nextflow(
         "run", "main.nf", "-profile", profile, "-params-file", "params.json", "-process.executor=local", cwd=folder
