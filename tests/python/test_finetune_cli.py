@@ -17,7 +17,7 @@ import pytest
 import torch
 import yaml
 from click.testing import CliRunner, Result
-from conftest import assert_one_line_error, load_command, run_script
+from conftest import assert_one_line_error, invoke, load_command
 
 from seq2expr.data.dataset import read_dataset, write_dataset
 from seq2expr.io.compute import read_compute
@@ -249,7 +249,7 @@ def test_an_early_stopped_run_started_again_trains_no_further(synthetic_dataset:
 
 def test_the_learning_rate_search_is_refused_on_a_cpu_in_one_line(synthetic_dataset: Path, tmp_path: Path) -> None:
     args = [*QUICK, "--search-learning-rate", "--outdir", tmp_path]
-    result = run_script("finetune_dnabert2.py", "--dataset", synthetic_dataset, *args, check=False)
+    result = invoke("finetune_dnabert2.py", "--dataset", synthetic_dataset, *args)
     assert_one_line_error(result, "runs only on a GPU (--device cuda)")
     assert not any(tmp_path.iterdir())  # refused before any fine-tuning
 

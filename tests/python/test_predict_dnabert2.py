@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TEST_DATA, assert_one_line_error, run_script
+from conftest import TEST_DATA, assert_one_line_error, invoke, run_script
 
 from seq2expr.data.dataset import read_dataset
 from seq2expr.io.genome import write_fasta
@@ -74,17 +74,13 @@ def test_reproduces_the_finetunings_predictions(finetuned: Path, windows: Path, 
 def test_duplicated_windows_are_one_line(finetuned: Path, tmp_path: Path) -> None:
     fasta = tmp_path / "dup.fa"
     fasta.write_text(">g1\nACGTACGTAC\n>g2\nACGTTTGCA\n>g1\nACGT\n")
-    result = run_script(
-        "predict_dnabert2.py", "--model", finetuned / "model", "--sequences", fasta, "--outdir", tmp_path, check=False
-    )
+    result = invoke("predict_dnabert2.py", "--model", finetuned / "model", "--sequences", fasta, "--outdir", tmp_path)
     assert_one_line_error(result, "line 5: sequence name 'g1' appears more than once")
 
 
 def test_letters_outside_acgtn_are_one_line(finetuned: Path, tmp_path: Path) -> None:
     fasta = tmp_path / "bad.fa"
     fasta.write_text(">g1\nACGT-ACGT\n")
-    result = run_script(
-        "predict_dnabert2.py", "--model", finetuned / "model", "--sequences", fasta, "--outdir", tmp_path, check=False
-    )
+    result = invoke("predict_dnabert2.py", "--model", finetuned / "model", "--sequences", fasta, "--outdir", tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert len([line for line in result.stderr.splitlines() if line.startswith("Error:")]) == 1

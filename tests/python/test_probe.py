@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import TEST_DATA, assert_one_line_error, load_command, run_script
+from conftest import TEST_DATA, assert_one_line_error, invoke, load_command, run_script
 from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -222,23 +222,14 @@ def test_the_command_writes_reusable_embeddings_byte_identically(synthetic_datas
 def test_bad_options_are_one_line(
     synthetic_dataset: Path, tmp_path: Path, option: tuple[str, str], message: str
 ) -> None:
-    result = run_script(
-        "probe_dnabert2.py", "--dataset", synthetic_dataset, "--model", TINY, *option, "--outdir", tmp_path, check=False
-    )
+    result = invoke("probe_dnabert2.py", "--dataset", synthetic_dataset, "--model", TINY, *option, "--outdir", tmp_path)
     assert_one_line_error(result, message)
     assert not (tmp_path / "predictions.tsv").exists()
 
 
 def test_a_missing_model_is_one_line(synthetic_dataset: Path, tmp_path: Path) -> None:
-    result = run_script(
-        "probe_dnabert2.py",
-        "--dataset",
-        synthetic_dataset,
-        "--model",
-        tmp_path / "none",
-        "--outdir",
-        tmp_path,
-        check=False,
+    result = invoke(
+        "probe_dnabert2.py", "--dataset", synthetic_dataset, "--model", tmp_path / "none", "--outdir", tmp_path
     )
     assert_one_line_error(result, "no such model folder")
 
