@@ -465,7 +465,8 @@ if [[ "${CI:-}" == "true" || "${SEQ2EXPR_SERVICES:-}" == "1" ]]; then
         # about half of -profile test's (three folds, 6 and 40 epochs, two gLMs, the DNABERT-2 probe).
         start=$(date +%s)
         if bash .ci/docker_checks.sh "$NXF" "$out/resume/results" "$out/docker" --models dexter,dnabert2,cnn \
-            --dnabert2_epochs 1 --cnn_epochs 1 --folds 2 --probe_models "$repo/assets/test_data/tiny_glms/esm_6mer"; then
+            --dnabert2_epochs 1 --cnn_epochs 1 --folds 2 --attribution_genes 2 --attribution_flank 10 \
+            --probe_models "$repo/assets/test_data/tiny_glms/esm_6mer"; then
             ok "Docker runs (.ci/docker_checks.sh, $(seconds "$start") s)"
         else
             ko "Docker runs (.ci/docker_checks.sh, $(seconds "$start") s)"

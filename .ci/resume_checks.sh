@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # -resume reruns a step when, and only when, the code it runs changes. In a fresh copy of the
 # checkout (its files as git sees them) under OUT/checkout, launched from OUT:
-#   1. `-profile test --models dexter,dnabert2,cnn --folds 2` with one epoch of each training and one
-#      of the test profile's two tiny gLMs for PROBE_GLM (what the check needs: every kind of step,
-#      each more than once; two folds show that an edit reruns every fit of a model, one gLM that
-#      it reruns the probes; more would only cost time): every task runs, and each task's staged
+#   1. `-profile test --models dexter,dnabert2,cnn --folds 2` with one epoch of each training, ISM of
+#      2 genes by 10 bp each side, and one of the test profile's two tiny gLMs for PROBE_GLM (what the
+#      check needs: every kind of step, each more than once; two folds show that an edit reruns every
+#      fit of a model, one gLM that it reruns the probes; more would only cost time, and every edit
+#      below reruns the ATTRIBUTE tasks): every task runs, and each task's staged
 #      `code/seq2expr` holds exactly the package files its bin/ script imports (files, not folders:
 #      `seq2expr.step_code.step_files`, the list the workflow stages);
 #   2. a line added to src/seq2expr/models/dexter/model.py, then -resume: exactly DEXTER (both
@@ -75,6 +76,7 @@ run_pipeline() {  # $1: label, then extra arguments; the trace is copied to trac
     local start=$SECONDS
     if (cd "$out" && "$nxf" -log "$out/nextflow-$label.log" run "$checkout" -profile test -ansi-log false \
         -c "$out/trace.config" --models dexter,dnabert2,cnn --dnabert2_epochs 1 --cnn_epochs 1 --folds 2 \
+        --attribution_genes 2 --attribution_flank 10 \
         --probe_models "$checkout/assets/test_data/tiny_glms/esm_6mer" --outdir "$out/results" -work-dir "$out/work" "$@") >"$out/run-$label.out" 2>&1; then
         cp "$out/trace.txt" "$out/trace-$label.txt"
         wall=$((SECONDS - start))

@@ -3,6 +3,7 @@
 # internet, which CI cannot reach): installs the `chromium` package only when no Chromium is on PATH,
 # so that a second run costs one `command -v`. Prints the browser's path last.
 set -euo pipefail
+bash "$(dirname "$0")/await-setup.sh" chromium
 
 for name in chromium chromium-browser google-chrome google-chrome-stable; do
     if found=$(command -v "$name" 2>/dev/null); then

@@ -14,6 +14,7 @@
 # Prints the image tags last, one per line.
 # Environment: SEQ2EXPR_IMAGES="cpu gpu" (which images), SEQ2EXPR_BASE_IMAGE (use this base instead).
 set -euo pipefail
+bash "$(dirname "$0")/await-setup.sh" docker
 cd "$(dirname "$0")/.."
 
 log() { echo "setup-docker: $*" >&2; }

@@ -7,6 +7,7 @@
 # Nextflow's slurm profile works with params.slurm_queue unset. Memory limits are enforced
 # by the kernel (task/cgroup, ConstrainRAMSpace): a job over its --mem is OOM-killed.
 set -euo pipefail
+bash "$(dirname "$0")/await-setup.sh" slurm
 here="$(cd "$(dirname "$0")" && pwd)"
 state=/var/spool/slurm-ci
 log() { echo "setup-slurm: $*" >&2; }
