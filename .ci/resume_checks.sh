@@ -24,9 +24,10 @@
 #   7. a line added to code no step imports (src/seq2expr/data/synthetic.py, the test-data generator's),
 #      then -resume: every task cached.
 # ATTRIBUTE runs once per attributed model (dexter, dnabert2, cnn: the first fit of each), and
-# bin/attribute.py imports the prediction code of every model kind (seq2expr.interpret.predictors),
-# so each of them stages the same code: an edit of one model's code reruns all three (the expected
-# lists say ATTRIBUTE:<kind> for each, the kind read from the task's --model-kind).
+# ATTRIBUTE_PROBE once for the gLM's probe (probe_glm); bin/attribute.py imports the prediction code of
+# every model kind (seq2expr.interpret.predictors), so each of them stages the same code: an edit of
+# one model's code reruns all four (the expected lists say ATTRIBUTE:<kind> and ATTRIBUTE_PROBE:<kind>,
+# the kind read from the task's --model-kind).
 # Which tasks ran is read from the trace file of each run, as `PROCESS xN` per process. Prints one
 # `resume_checks: ok: ...` or `resume_checks: FAILED: ...` line per check and last
 # `resume checks: N passed, N failed`; exits 0 only if every check passed.
@@ -87,7 +88,7 @@ run_pipeline() {  # $1: label, then extra arguments; the trace is copied to trac
 }
 
 # the processes (simple names) of a trace with a given status, sorted, as `NAME xN`, comma separated;
-# ATTRIBUTE as ATTRIBUTE:<model kind> (its --model-kind in the task's .command.sh)
+# ATTRIBUTE and ATTRIBUTE_PROBE as <process>:<model kind> (its --model-kind in the task's .command.sh)
 processes() {  # $1: trace, $2: status
     python3 - "$1" "$2" "$out/work" <<'PY'
 import collections, csv, re, sys
@@ -98,7 +99,7 @@ for row in csv.DictReader(open(trace), delimiter="\t"):
     if row["status"] != status:
         continue
     name = row["process"].split(":")[-1]
-    if name == "ATTRIBUTE":
+    if name in ("ATTRIBUTE", "ATTRIBUTE_PROBE"):
         folders = list(work.glob(f"{row['hash']}*"))
         kind = re.search(r"--model-kind (\w+)", (folders[0] / ".command.sh").read_text()) if folders else None
         name += f":{kind.group(1) if kind else '?'}"
@@ -174,10 +175,10 @@ else
 fi
 
 # --- 2-4. edits, then -resume ----------------------------------------------------------------------
-after_edit dexter src/seq2expr/models/dexter/model.py "ATTRIBUTE:cnn x1,ATTRIBUTE:dexter x1,ATTRIBUTE:dnabert2 x1,DEXTER x2,EVALUATE_MODELS x1,MULTIQC x1"
-after_edit finetune src/seq2expr/models/dnabert2/finetune.py "ATTRIBUTE:cnn x1,ATTRIBUTE:dexter x1,ATTRIBUTE:dnabert2 x1,EVALUATE_MODELS x1,FINETUNE_DNABERT2 x2,MULTIQC x1"
-after_edit cnn src/seq2expr/models/cnn/model.py "ATTRIBUTE:cnn x1,ATTRIBUTE:dexter x1,ATTRIBUTE:dnabert2 x1,EVALUATE_MODELS x1,MULTIQC x1,TRAIN_CNN x2"
-after_edit roster src/seq2expr/models/roster.py "ATTRIBUTE:cnn x1,ATTRIBUTE:dexter x1,ATTRIBUTE:dnabert2 x1,DEXTER x2,EVALUATE_MODELS x1,FINETUNE_DNABERT2 x2,MULTIQC x1,TRAIN_CNN x2"
-after_edit training_core src/seq2expr/models/training/core.py "ATTRIBUTE:cnn x1,ATTRIBUTE:dexter x1,ATTRIBUTE:dnabert2 x1,EVALUATE_MODELS x1,FINETUNE_DNABERT2 x2,MULTIQC x1,PROBE_GLM x2,TRAIN_CNN x2"
+after_edit dexter src/seq2expr/models/dexter/model.py "ATTRIBUTE:cnn x1,ATTRIBUTE:dexter x1,ATTRIBUTE:dnabert2 x1,ATTRIBUTE_PROBE:probe_glm x1,DEXTER x2,EVALUATE_MODELS x1,MULTIQC x1"
+after_edit finetune src/seq2expr/models/dnabert2/finetune.py "ATTRIBUTE:cnn x1,ATTRIBUTE:dexter x1,ATTRIBUTE:dnabert2 x1,ATTRIBUTE_PROBE:probe_glm x1,EVALUATE_MODELS x1,FINETUNE_DNABERT2 x2,MULTIQC x1"
+after_edit cnn src/seq2expr/models/cnn/model.py "ATTRIBUTE:cnn x1,ATTRIBUTE:dexter x1,ATTRIBUTE:dnabert2 x1,ATTRIBUTE_PROBE:probe_glm x1,EVALUATE_MODELS x1,MULTIQC x1,TRAIN_CNN x2"
+after_edit roster src/seq2expr/models/roster.py "ATTRIBUTE:cnn x1,ATTRIBUTE:dexter x1,ATTRIBUTE:dnabert2 x1,ATTRIBUTE_PROBE:probe_glm x1,DEXTER x2,EVALUATE_MODELS x1,FINETUNE_DNABERT2 x2,MULTIQC x1,TRAIN_CNN x2"
+after_edit training_core src/seq2expr/models/training/core.py "ATTRIBUTE:cnn x1,ATTRIBUTE:dexter x1,ATTRIBUTE:dnabert2 x1,ATTRIBUTE_PROBE:probe_glm x1,EVALUATE_MODELS x1,FINETUNE_DNABERT2 x2,MULTIQC x1,PROBE_GLM x2,TRAIN_CNN x2"
 after_edit unrelated src/seq2expr/data/synthetic.py ""
 finish

@@ -3,9 +3,10 @@
 layer and penalty are chosen by grouped cross-validation on train+val (seq2expr.models.dnabert2.probe).
 
 Writes into --outdir: predictions.tsv (model `DNABERT-2_probe`, every split), embeddings.safetensors
-(the chosen layer's poolings, gene ids in the metadata, for reuse), probe.json (candidate and chosen
-layer, penalty, folds, genes) and compute.tsv; with --control, control.tsv. Nothing in the probe is random:
-there is no --seed, and re-runs give the same bytes.
+(the chosen layer's poolings, gene ids in the metadata, for reuse), readout.safetensors (the fitted
+standardisation and ridge: with the frozen model, what bin/attribute.py attributes), probe.json
+(candidate and chosen layer, penalty, folds, genes) and compute.tsv; with --control, control.tsv.
+Nothing in the probe is random: there is no --seed, and re-runs give the same bytes.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ train+val (seq2expr.models.glm.probe).
 Architectures transformers implements load natively; a checkpoint with its own modelling code runs
 only with --trust-remote-code. Windows longer than the model takes are cut into pieces and averaged.
 Writes into --outdir: predictions.tsv (model `probe:<name>`, every split), embeddings.safetensors,
-probe.json and compute.tsv (with --control, control.tsv); re-runs give the same bytes.
+readout.safetensors (the fitted read-out, for bin/attribute.py), probe.json and compute.tsv (with
+--control, control.tsv); re-runs give the same bytes.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -193,6 +194,37 @@ def cross_fitted_dataset(test_windows: Path, tmp_path_factory: pytest.TempPathFa
     return build_bundled_dataset(
         test_windows, tmp_path_factory.mktemp("crossfit"), "--folds", "3", "--val-fraction", "0.1"
     )
+
+
+def probe_command(model: str, dataset: Path) -> list[str | Path]:
+    """The probe tests' command on `dataset`: `dnabert2` (probe_dnabert2.py, the tiny DNABERT-2 at 128 tokens) or
+    a tiny gLM's family (probe_glm.py, windows cut into pieces), folds by the dataset's gene groups, one thread."""
+    arguments: list[str | Path] = [
+        "--dataset",
+        dataset,
+        "--groups",
+        dataset.parent / "gene_groups.tsv",
+        "--threads",
+        "1",
+    ]
+    if model == "dnabert2":
+        return ["probe_dnabert2.py", *arguments, "--model", TEST_DATA / "tiny_dnabert2", "--max-tokens", "128"]
+    return ["probe_glm.py", *arguments, "--model", TEST_DATA / "tiny_glms" / model]
+
+
+@pytest.fixture(scope="session")
+def probe_outputs(synthetic_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """The output folder of `probe_command(model)` on the synthetic dataset, run once per session and model and
+    shared: the probes' byte-identity tests run it again, the attribution's tests read its read-out. Tests that
+    use it carry `xdist_group("probe_outputs")`, so one worker builds each folder."""
+
+    @functools.cache
+    def outputs(model: str) -> Path:
+        outdir = tmp_path_factory.mktemp(f"probe_{model}")
+        run_script(*probe_command(model, synthetic_dataset), "--outdir", outdir)
+        return outdir
+
+    return outputs
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

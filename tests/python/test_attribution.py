@@ -1,19 +1,30 @@
 """In-silico mutagenesis through a prediction function, the meta-profile and the motif tables.
 
-Here the model is a known function (a planted motif read at a fixed offset), so where it reads is
-known exactly; the trained models are attributed in tests/python/test_attribution_models.py.
+Here the model is mostly a known function (a planted motif read at a fixed offset), so where it
+reads is known exactly; DExTER and the CNN are attributed in test_dexter_cli.py and
+test_learned_science.py. The probes are here too: a probe keeps only its read-out, so its predictor
+must rebuild the probe's inputs exactly, and on the unmutated test windows it gives the probe's own
+test predictions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from conftest import TEST_DATA, invoke
 
+from seq2expr.data.dataset import read_dataset
 from seq2expr.errors import InputError
+from seq2expr.interpret.attribute import PROFILE_FILE, TRACKS_FILE
 from seq2expr.interpret.ism import IsmSpec, ism, peak_offsets
 from seq2expr.interpret.motifs import known_overlap, matches, motif_table, pattern, top_kmers
+from seq2expr.interpret.predictors import PredictorOptions, load_predictor
+from seq2expr.io.predictions import read_predictions
+from seq2expr.models.probe.readout import READOUT_FILE, Readout, load_readout, save_readout
 
 LENGTH, TSS, OFFSET = 201, 100, -30
 TATA = "TATAAAAG"
@@ -87,3 +98,60 @@ def test_n_bases_are_not_mutated() -> None:
     window = "N" * 50 + "A" * 151
     result = ism(["a"], [window], tata_reader, IsmSpec(tss_index=TSS, flank=60))
     assert np.isnan(result.contributions[0, :10]).all() and np.isfinite(result.contributions[0, 10:]).all()
+
+
+#: probe_outputs' models (conftest.probe_command) and their kinds of attribution.
+PROBE_KINDS = {"dnabert2": "dnabert2_probe", "esm_6mer": "probe_glm"}
+
+
+@pytest.mark.xdist_group("probe_outputs")
+@pytest.mark.parametrize("model", sorted(PROBE_KINDS))
+def test_a_probe_s_read_out_gives_its_own_test_predictions(
+    model: str, synthetic_dataset: Path, probe_outputs: Callable[[str], Path]
+) -> None:
+    """The frozen model named by the read-out, windows cut as the probe cut them (the ESM's into pieces)."""
+    folder = probe_outputs(model)
+    predict = load_predictor(PROBE_KINDS[model], folder, PredictorOptions(device="cpu"))
+    table = read_dataset(synthetic_dataset)
+    test = table[table["split"] == "test"]
+    predicted = read_predictions(folder / "predictions.tsv").set_index("gene_id").loc[test["gene_id"], "predicted"]
+    windows = test["sequence"].str.upper().tolist()
+    np.testing.assert_allclose(predict(windows), predicted.to_numpy(), rtol=0, atol=1e-6)
+
+
+@pytest.mark.xdist_group("probe_outputs")
+def test_attribute_runs_the_dnabert2_probe_end_to_end(
+    synthetic_dataset: Path, probe_outputs: Callable[[str], Path], tmp_path: Path
+) -> None:
+    result = invoke(
+        "attribute.py", "--model-kind", "dnabert2_probe", "--model", probe_outputs("dnabert2") / "readout.safetensors",
+        "--base-model", TEST_DATA / "tiny_dnabert2", "--name", "the probe", "--dataset", synthetic_dataset,
+        "--tss-index", "500", "--genes", "2", "--flank", "10", "--device", "cpu", "--outdir", tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    profile = pd.read_csv(tmp_path / PROFILE_FILE, sep="\t")
+    assert profile["offset"].tolist() == list(range(-10, 11)) and set(profile["model"]) == {"the probe"}
+    assert (profile["mean_abs_contribution"] > 0).any()  # a random frozen model still reads its input
+    tracks = pd.read_csv(tmp_path / TRACKS_FILE, sep="\t")
+    assert len(tracks) == 2 * 21 and tracks["gene_id"].nunique() == 2
+
+
+@pytest.mark.xdist_group("probe_outputs")
+def test_a_glm_probe_s_read_out_is_not_taken_for_the_dnabert2_probe_s(probe_outputs: Callable[[str], Path]) -> None:
+    with pytest.raises(InputError, match="a read-out of probe:esm_6mer, not of the DNABERT-2"):
+        load_predictor("dnabert2_probe", probe_outputs("esm_6mer"))
+
+
+def test_a_read_out_round_trips_and_without_its_checkpoint_asks_for_base_model(tmp_path: Path) -> None:
+    about = {"name": "DNABERT-2_probe", "model": "a/folder/gone", "layer": 1, "poolings": ["mean"], "max_tokens": 128}
+    readout = Readout(np.zeros(4), np.ones(4), np.arange(4.0), 0.5, about)
+    save_readout(tmp_path / READOUT_FILE, readout)
+    loaded = load_readout(tmp_path)
+    assert loaded.about == about and loaded.intercept == 0.5 and loaded.coefficients.tolist() == [0, 1, 2, 3]
+    assert loaded.predict(np.ones((2, 4))).tolist() == [6.5, 6.5]
+    with pytest.raises(
+        InputError, match="the probe embedded with a/folder/gone, not a folder here: give the checkpoint"
+    ):
+        load_predictor("dnabert2_probe", tmp_path)
+    with pytest.raises(InputError, match="gives 3 features per window, the read-out of DNABERT-2_probe reads 4"):
+        loaded.predict(np.ones((2, 3)))

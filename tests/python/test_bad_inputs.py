@@ -738,6 +738,22 @@ CASES: dict[str, Case] = {
         lambda i: [*attribute(i), "--model-kind", "probe"],
         "Invalid value for '--model-kind'",
     ),
+    "attribute-base-model-of-dexter": (
+        lambda i: [*attribute(i), "--base-model", TINY],
+        "--base-model is the frozen checkpoint of a probe (dnabert2_probe, probe_glm), not of dexter",
+    ),
+    "attribute-trust-remote-code-for-dexter": (
+        lambda i: [*attribute(i), "--trust-remote-code"],
+        "--trust-remote-code is for the gLM probes (probe_glm), not dexter",
+    ),
+    "attribute-probe-folder-without-readout": (
+        lambda i: [*attribute(i, folder(i, "probe")), "--model-kind", "dnabert2_probe"],
+        "probe: no readout.safetensors: expected a probe command's output folder or its read-out",
+    ),
+    "attribute-readout-not-safetensors": (
+        lambda i: [*attribute(i, i.put("readout.safetensors", "{}")), "--model-kind", "probe_glm"],
+        "readout.safetensors: not a probe read-out",
+    ),
     "tinyglms-unknown-family": (
         lambda i: ["make_tiny_glms.py", "--family", "gpt"],
         "Invalid value for '--family'",

@@ -10,12 +10,13 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import BIN, TEST_DATA, assert_one_line_error, invoke, run_script
+from conftest import BIN, TEST_DATA, assert_one_line_error, invoke, probe_command
 
 from seq2expr.data.dataset import read_dataset
 from seq2expr.io.compute import read_compute
@@ -27,7 +28,7 @@ from seq2expr.models.probe.embeddings import embed_layers
 from seq2expr.models.training.core import torch_threads
 
 TINY_GLMS = TEST_DATA / "tiny_glms"
-OUTPUTS = ("predictions.tsv", "embeddings.safetensors", "probe.json")
+OUTPUTS = ("predictions.tsv", "embeddings.safetensors", "readout.safetensors", "probe.json")
 
 
 def test_the_bundled_checkpoints_are_what_the_generator_writes(tmp_path: Path) -> None:
@@ -91,22 +92,23 @@ def test_embeddings_do_not_depend_on_the_batch(family: str, synthetic_dataset: P
             np.testing.assert_allclose(alone[layer][name], together[layer][name], atol=1e-5)
 
 
+@pytest.mark.xdist_group("probe_outputs")
 @pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_probe_glm_end_to_end_byte_identically(family: str, synthetic_dataset: Path, tmp_path: Path) -> None:
-    arguments = ["--dataset", synthetic_dataset, "--model", TINY_GLMS / family]
-    arguments += ["--groups", synthetic_dataset.parent / "gene_groups.tsv", "--threads", "1"]
-    run_script("probe_glm.py", *arguments, "--outdir", tmp_path / "a")
-    assert invoke("probe_glm.py", *arguments, "--outdir", tmp_path / "b").returncode == 0
+def test_probe_glm_end_to_end_byte_identically(
+    family: str, synthetic_dataset: Path, probe_outputs: Callable[[str], Path], tmp_path: Path
+) -> None:
+    first = probe_outputs(family)
+    assert invoke(*probe_command(family, synthetic_dataset), "--outdir", tmp_path).returncode == 0
     for name in OUTPUTS:
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+        assert (first / name).read_bytes() == (tmp_path / name).read_bytes(), name
     dataset = read_dataset(synthetic_dataset)
-    predictions = read_predictions(tmp_path / "a" / "predictions.tsv")
+    predictions = read_predictions(first / "predictions.tsv")
     assert set(predictions["model"]) == {f"probe:{family}"}
     assert predictions["gene_id"].tolist() == dataset["gene_id"].tolist()
-    summary = json.loads((tmp_path / "a" / "probe.json").read_text())
+    summary = json.loads((first / "probe.json").read_text())
     assert summary["random_init"] is True and summary["remote_code"] is False
     assert summary["windows_chunked"] == len(dataset) and summary["cv"]["groups"] == "gene_groups"
-    compute = read_compute(tmp_path / "a" / "compute.tsv")
+    compute = read_compute(first / "compute.tsv")
     assert compute["model"].tolist() == [f"probe:{family}"] and compute["random_init"].tolist() == [True]
 
 

@@ -319,6 +319,16 @@ def script_options(program: str) -> frozenset[str]:
     return frozenset(OPTION.findall(result.stdout))
 
 
+def name_selectors(resolved: dict[str, Any], process: str) -> list[dict[str, Any]]:
+    """The `withName:` blocks of a resolved config that apply to `process`: Nextflow matches the selector as a
+    regular expression on the whole name (`ATTRIBUTE|ATTRIBUTE_PROBE` serves a module and its alias)."""
+    return [
+        block
+        for key, block in resolved["process"].items()
+        if key.startswith("withName:") and re.fullmatch(key.removeprefix("withName:"), process)
+    ]
+
+
 @CACHED
 @pytest.mark.parametrize("step", STEPS)
 def test_every_option_passed_exists_in_the_script_help(step: str) -> None:
@@ -332,8 +342,8 @@ def test_every_option_passed_exists_in_the_script_help(step: str) -> None:
     program = programs.pop()
     passed = set(OPTION.findall(script))
     for profile in PARAM_PROFILES:
-        selector = config(profile)["process"].get(f"withName:{module.name}", {})
-        passed |= set(OPTION.findall(str(selector.get("ext", {}).get("args", ""))))
+        for selector in name_selectors(config(profile), module.name):
+            passed |= set(OPTION.findall(str(selector.get("ext", {}).get("args", ""))))
     unknown = passed - script_options(program)
     assert not unknown, f"{module.name} passes {sorted(unknown)} that `{program} --help` does not list"
 

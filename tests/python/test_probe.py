@@ -6,6 +6,7 @@ and one-line errors."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import TEST_DATA, assert_one_line_error, invoke, load_command, run_script
+from conftest import TEST_DATA, assert_one_line_error, invoke, load_command, probe_command
 from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -29,6 +30,7 @@ from seq2expr.models.dnabert2.probe import MODEL_NAME, single_chunks
 from seq2expr.models.dnabert2.tokenizer import load_tokenizer
 from seq2expr.models.probe.embeddings import Chunks, embed_layers, load_embeddings
 from seq2expr.models.probe.options import ProbeOptions, resolve_layers
+from seq2expr.models.probe.readout import load_readout
 from seq2expr.models.probe.ridge import (
     ALPHA_GRID,
     DEFAULT_ALPHAS,
@@ -42,7 +44,7 @@ from seq2expr.models.probe.ridge import (
 from seq2expr.models.training.core import torch_threads
 
 TINY = TEST_DATA / "tiny_dnabert2"
-OUTPUTS = ("predictions.tsv", "embeddings.safetensors", "probe.json")
+OUTPUTS = ("predictions.tsv", "embeddings.safetensors", "readout.safetensors", "probe.json")
 
 
 class TokenValues(nn.Module):
@@ -182,31 +184,28 @@ def test_dnabert2_embeddings_do_not_depend_on_the_batch(synthetic_dataset: Path)
             np.testing.assert_allclose(alone[layer][name], together[layer][name], atol=1e-5)
 
 
-def test_the_command_writes_reusable_embeddings_byte_identically(synthetic_dataset: Path, tmp_path: Path) -> None:
-    groups = synthetic_dataset.parent / "gene_groups.tsv"
-    for run in ("a", "b"):
-        run_script(
-            "probe_dnabert2.py",
-            "--dataset", synthetic_dataset,
-            "--model", TINY,
-            "--max-tokens", "128",
-            "--groups", groups,
-            "--outdir", tmp_path / run,
-        )  # fmt: skip
+@pytest.mark.xdist_group("probe_outputs")
+def test_the_command_writes_reusable_embeddings_byte_identically(
+    synthetic_dataset: Path, probe_outputs: Callable[[str], Path], tmp_path: Path
+) -> None:
+    first = probe_outputs("dnabert2")
+    assert invoke(*probe_command("dnabert2", synthetic_dataset), "--outdir", tmp_path).returncode == 0
     for name in OUTPUTS:
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+        assert (first / name).read_bytes() == (tmp_path / name).read_bytes(), name
     dataset = read_dataset(synthetic_dataset)
-    predictions = read_predictions(tmp_path / "a" / "predictions.tsv")
+    predictions = read_predictions(first / "predictions.tsv")
     assert set(predictions["model"]) == {MODEL_NAME} and predictions["gene_id"].tolist() == dataset["gene_id"].tolist()
-    genes, embeddings = load_embeddings(tmp_path / "a" / "embeddings.safetensors")
+    genes, embeddings = load_embeddings(first / "embeddings.safetensors")
     assert genes == dataset["gene_id"].tolist()
     assert embeddings["mean"].shape == embeddings["cls"].shape == (len(dataset), 64)
-    summary = json.loads((tmp_path / "a" / "probe.json").read_text())
+    summary = json.loads((first / "probe.json").read_text())
     assert summary["n_features"] == 128 and summary["poolings"] == ["mean", "cls"] and summary["layers"] == [0, 1, 2]
     assert summary["layer"] in summary["layers"] and summary["alpha"] in summary["alphas"]
     assert summary["cv"]["groups"] == "gene_groups" and summary["fitted_on"] == "train+val"
     assert summary["n_fit_genes"] == int((dataset["split"] != "test").sum())
-    assert (tmp_path / "a" / "compute.tsv").is_file()
+    readout = load_readout(first)
+    assert readout.about == summary and readout.coefficients.shape == readout.mean.shape == (128,)
+    assert (first / "compute.tsv").is_file()
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,12 @@ process ATTRIBUTE {
     container "${ workflow.containerEngine in ['singularity', 'apptainer'] && !task.ext.singularity_pull_docker_container ? (task.ext.use_gpu ? 'oras://ghcr.io/seq2expr/seq2expr-gpu:0.1.0-sif' : 'oras://ghcr.io/seq2expr/seq2expr-cpu:0.1.0-sif') : (task.ext.use_gpu ? 'ghcr.io/seq2expr/seq2expr-gpu:0.1.0' : 'ghcr.io/seq2expr/seq2expr-cpu:0.1.0') }"
 
     input:
-    // meta.model_kind: the roster key (dexter, cnn, dnabert2); meta.model_name: its name in predictions.tsv;
-    // meta.fold / meta.repeat: the fit whose test genes are sampled
-    tuple val(meta), path(model), path(dataset)
+    // meta.model_kind: the roster key (dexter, cnn, dnabert2, dnabert2_probe), or probe_glm for a --probe_models
+    // gLM's probe; meta.model_name: its name in predictions.tsv; meta.fold / meta.repeat: the fit whose test
+    // genes are sampled. A probe's model is its readout.safetensors, read through the frozen checkpoint it
+    // embedded with: base_dir (a folder, staged under base/) or base_id (a hub id, when base_dir is []); the
+    // other models take [] and ''
+    tuple val(meta), path(model), path(dataset), path(base_dir, stageAs: 'base/*'), val(base_id)
     path(code, stageAs: 'code/seq2expr') // src/seq2expr of the launching checkout: the only seq2expr code a task runs
 
     output:
@@ -27,14 +30,18 @@ process ATTRIBUTE {
     script:
     def args   = task.ext.args ?: ''
     def device = task.accelerator ? 'cuda' : 'cpu'
+    def base   = base_dir ?: base_id
     """
     export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
+    # Writable caches inside the task: containers may run as a user without a home folder
+    export HF_HOME="\$PWD/.cache/huggingface"
     export TRITON_CACHE_DIR="\$PWD/.cache/triton"
 
     attribute.py \\
         ${args} \\
         --model-kind ${meta.model_kind} \\
         --model ${model} \\
+        ${base ? "--base-model ${base}" : ''} \\
         --name '${meta.model_name}' \\
         --dataset ${dataset} \\
         --fold ${meta.fold} \\

@@ -18,6 +18,7 @@ process PROBE_DNABERT2 {
     output:
     tuple val(meta), path("predictions.tsv")        , emit: predictions
     tuple val(meta), path("embeddings.safetensors") , emit: embeddings
+    tuple val(meta), path("readout.safetensors")    , emit: readout // the fitted read-out: with the checkpoint, the probe's predictions again (ATTRIBUTE)
     tuple val(meta), path("probe.json")             , emit: probe
     tuple val(meta), path("compute.tsv")            , emit: compute
     tuple val(meta), path("control.tsv")            , emit: control, optional: true // with a control FASTA: the test genes on their shuffled windows too
@@ -59,6 +60,7 @@ process PROBE_DNABERT2 {
     export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     touch predictions.tsv
     touch embeddings.safetensors
+    touch readout.safetensors
     touch probe.json
     touch compute.tsv
     ${control ? 'touch control.tsv' : ''}

@@ -18,6 +18,7 @@ process PROBE_GLM {
     output:
     tuple val(meta), path("predictions.tsv")        , emit: predictions
     tuple val(meta), path("embeddings.safetensors") , emit: embeddings
+    tuple val(meta), val(model_name), path("readout.safetensors"), emit: readout // the fitted read-out of this gLM's rung (ATTRIBUTE)
     tuple val(meta), path("probe.json")             , emit: probe
     tuple val(meta), path("compute.tsv")            , emit: compute
     tuple val(meta), path("control.tsv")            , emit: control, optional: true // with a control FASTA: the test genes on their shuffled windows too
@@ -61,6 +62,7 @@ process PROBE_GLM {
     export PYTHONPATH="\$PWD/code\${PYTHONPATH:+:\$PYTHONPATH}"
     touch predictions.tsv
     touch embeddings.safetensors
+    touch readout.safetensors
     touch probe.json
     touch compute.tsv
     ${control ? 'touch control.tsv' : ''}

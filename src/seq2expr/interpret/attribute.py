@@ -1,7 +1,8 @@
 """The attribution step: ISM of one saved model on a seeded sample of its own test genes, and its tables.
 
 `run` reads the fold's view of the dataset (under cross-fitting each fold's model explains its own
-test genes), loads the model as a prediction function (`seq2expr.interpret.predictors`), mutates
+test genes), loads the model (or a probe's read-out on its frozen checkpoint) as a prediction
+function (`seq2expr.interpret.predictors`), mutates
 the TSS ± flank of the sampled genes (`seq2expr.interpret.ism`) and writes the meta-profile, the
 per-gene tracks, the known-element table and the most attributed k-mers; for DExTER also its
 selected regions, which the report marks on the meta-profile. `read_attribution` gathers the
@@ -20,7 +21,7 @@ from seq2expr.data.dataset import read_fold
 from seq2expr.errors import InputError, NothingKept
 from seq2expr.interpret.ism import IsmResult, IsmSpec, ism, peak_offsets
 from seq2expr.interpret.motifs import motif_table, top_kmers
-from seq2expr.interpret.predictors import load_predictor
+from seq2expr.interpret.predictors import PredictorOptions, load_predictor
 from seq2expr.io.files import read_text
 from seq2expr.io.tables import read_tsv, write_tsv
 
@@ -52,14 +53,14 @@ def run(
     outdir: Path,
     fold: int = 0,
     repeat: int = 0,
-    device: str = "cpu",
+    options: PredictorOptions | None = None,
 ) -> AttributionResult:
     """Attribute the model on a sample of the fold's test genes and write the four tables into `outdir`."""
     table = read_fold(dataset, fold, repeat)
     tested = table[table["split"] == "test"]
     if tested.empty:
         raise NothingKept(f"no test gene in fold {fold} of {dataset}", table["split"].tolist())
-    predict = load_predictor(model_key, model_path, device)
+    predict = load_predictor(model_key, model_path, options)
     log.info(
         "ISM of %s on %d of %d test genes, TSS %+d..%+d bp (%d predictions per gene)",
         model_name, min(spec.genes, len(tested)), len(tested), -spec.flank, spec.flank, 3 * (2 * spec.flank + 1),

@@ -12,8 +12,9 @@ include { TRAIN_CNN         } from '../../../modules/local/train_cnn/main'
 include { PROBE_DNABERT2    } from '../../../modules/local/probe_dnabert2/main'
 include { PROBE_GLM         } from '../../../modules/local/probe_glm/main'
 include { ATTRIBUTE         } from '../../../modules/local/attribute/main'
+include { ATTRIBUTE as ATTRIBUTE_PROBE } from '../../../modules/local/attribute/main'
 
-include { firstFit; fitBlocks; fitFolder; rosterModels; stepCode; tissueMeta } from '../utils_nfcore_seq2expr_pipeline'
+include { firstFit; fitBlocks; fitFolder; probeName; rosterModels; stepCode; tissueMeta } from '../utils_nfcore_seq2expr_pipeline'
 
 workflow TRAIN_MODELS {
 
@@ -44,6 +45,7 @@ workflow TRAIN_MODELS {
     def ch_fits         = channel.empty() // fit.json of the per-seed runs: what their weights were fitted on
     def ch_tissue_files = channel.empty()
     def ch_saved        = channel.empty() // [ meta + model_kind, model ] of the first fit of each model ISM can load
+    def ch_readouts     = channel.empty() // [ meta + model_kind, model_name (glm), readout, checkpoint folder or [], hub id or '' ] of every probe run
     if ('dexter' in models) {
         DEXTER (
             ch_blocks,
@@ -88,17 +90,18 @@ workflow TRAIN_MODELS {
     // In-silico mutagenesis of the first fit of every model with a saved model ISM can load, on a
     // seeded sample of that fit's test genes (--attribution_genes, --attribution_flank). Invoked before
     // the probes: Nextflow numbers a task's eval outputs (versions) in invocation order, and that number
-    // is in its hash, so a -resume with other --probe_models would otherwise rerun it
+    // is in its hash, so a -resume with other --probe_models would otherwise rerun it. The probes'
+    // attribution is ATTRIBUTE_PROBE, invoked after them
     //
     def ch_attribution = channel.empty()
+    def names          = rosterModels().collectEntries { model -> [ (model.key): model.name ] }
     if (params.attribution) {
-        def names = rosterModels().collectEntries { model -> [ (model.key): model.name ] }
         ATTRIBUTE (
             ch_saved
                 .filter { meta, _model -> firstFit(meta) }
                 .map { meta, model -> [ tissueMeta(meta), meta + [ model_name: names[meta.model_kind] ], model ] }
                 .combine(ch_dataset, by: 0)
-                .map { _tissue, meta, model, dataset -> [ meta, model, dataset ] },
+                .map { _tissue, meta, model, dataset -> [ meta, model, dataset, [], '' ] },
             stepCode('attribute.py')
         )
         ch_attribution = ATTRIBUTE.out.profile.mix(ATTRIBUTE.out.motifs, ATTRIBUTE.out.kmers, ATTRIBUTE.out.regions)
@@ -115,6 +118,12 @@ workflow TRAIN_MODELS {
         ch_control      = ch_control.mix(PROBE_DNABERT2.out.control)
         ch_predictions  = ch_predictions.mix(PROBE_DNABERT2.out.predictions)
         ch_compute      = ch_compute.mix(PROBE_DNABERT2.out.compute)
+        ch_readouts     = ch_readouts.mix(
+            PROBE_DNABERT2.out.readout
+                .combine(pretrained.map { folder -> [ folder ] })
+                .combine(model_id)
+                .map { meta, readout, folder, hub_id -> [ meta + [ model_kind: 'dnabert2_probe', model_name: names['dnabert2_probe'] ], readout, folder, hub_id ] }
+        )
     }
     // One frozen probe rung per genome language model of --probe_models (hub id or folder), each
     // with the penalty and layer chosen by folds of the dataset's gene groups
@@ -129,6 +138,27 @@ workflow TRAIN_MODELS {
         ch_control      = ch_control.mix(PROBE_GLM.out.control)
         ch_predictions  = ch_predictions.mix(PROBE_GLM.out.predictions)
         ch_compute      = ch_compute.mix(PROBE_GLM.out.compute)
+        ch_readouts     = ch_readouts.mix(
+            PROBE_GLM.out.readout
+                .map { meta, name, readout -> [ name, meta, readout ] }
+                .combine(channel.fromList(probe_models), by: 0)
+                .map { name, meta, readout, hub_id, folder -> [ meta + [ model_kind: 'probe_glm', model_name: probeName(name), glm: name ], readout, folder, hub_id ] }
+        )
+    }
+    //
+    // ISM of the first fit of each probe: its read-out through the frozen checkpoint it embedded with,
+    // published per probe (attribution/dnabert2_probe/, attribution/probe_glm/<name>/)
+    //
+    if (params.attribution) {
+        ATTRIBUTE_PROBE (
+            ch_readouts
+                .filter { meta, _readout, _folder, _hub_id -> firstFit(meta) }
+                .map { meta, readout, folder, hub_id -> [ tissueMeta(meta), meta, readout, folder, hub_id ] }
+                .combine(ch_dataset, by: 0)
+                .map { _tissue, meta, readout, folder, hub_id, dataset -> [ meta, readout, dataset, folder, hub_id ] },
+            stepCode('attribute.py')
+        )
+        ch_attribution = ch_attribution.mix(ATTRIBUTE_PROBE.out.profile, ATTRIBUTE_PROBE.out.motifs, ATTRIBUTE_PROBE.out.kmers)
     }
 
     emit:

@@ -480,12 +480,26 @@ def stepCode(script) {
 }
 
 //
-// The models of src/seq2expr/models/roster.json, the one definition of every model's key, name and
-// role (Python reads the same file)
+// src/seq2expr/models/roster.json, the one definition of every model's key, name and role (Python
+// reads the same file)
+//
+def readRoster() {
+    def roster = file("${projectDir}/src/seq2expr/models/roster.json", checkIfExists: true)
+    return new groovy.json.JsonSlurper().parse(roster.toFile())
+}
+
+//
+// The models of the roster
 //
 def rosterModels() {
-    def roster = file("${projectDir}/src/seq2expr/models/roster.json", checkIfExists: true)
-    return new groovy.json.JsonSlurper().parse(roster.toFile()).models
+    return readRoster().models
+}
+
+//
+// The predictions' model name of the --probe_models gLM `name`: the roster's probe_prefix and the name
+//
+def probeName(name) {
+    return "${readRoster().probe_prefix}${name}".toString()
 }
 
 //
@@ -535,10 +549,10 @@ def fitFolder(meta) {
 
 //
 // A task's meta without what the workflow adds per fit (fold, repeat, seed, its folder) and per
-// attributed model (kind, name): what every model of a tissue shares
+// attributed model (kind, name, the gLM of a --probe_models probe): what every model of a tissue shares
 //
 def tissueMeta(meta) {
-    return meta.findAll { key, _value -> !(key in [ 'fold', 'repeat', 'seed', 'fit', 'model_kind', 'model_name' ]) }
+    return meta.findAll { key, _value -> !(key in [ 'fold', 'repeat', 'seed', 'fit', 'model_kind', 'model_name', 'glm' ]) }
 }
 
 //

@@ -9,14 +9,17 @@ then fitted there.
 
 What is DNABERT-2's: the project's own implementation of the architecture (no remote code), its
 BPE tokenizer and the fine-tuning's token budget and truncation (the 3' end beyond `max_tokens`),
-so the probe sees exactly the inputs the fine-tuned model sees.
+so the probe sees exactly the inputs the fine-tuned model sees. `probe_predictor` makes a probe's
+saved read-out a prediction function again, its windows tokenised and cut as the probe's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from transformers import PreTrainedTokenizerBase
 
 from seq2expr.errors import InputError
 from seq2expr.io.compute import is_random_init
@@ -28,9 +31,10 @@ from seq2expr.models.dnabert2.options import FinetuneOptions
 from seq2expr.models.dnabert2.tokenizer import load_tokenizer, pad_token_id
 from seq2expr.models.probe.embeddings import Chunks
 from seq2expr.models.probe.options import ProbeOptions, resolve_layers
+from seq2expr.models.probe.readout import load_readout, readout_predictor
 from seq2expr.models.probe.run import ProbeRun, read_probe_data, run_probe
 from seq2expr.models.roster import DNABERT2_PROBE
-from seq2expr.models.training.core import control_windows
+from seq2expr.models.training.core import control_windows, resolve_device
 
 MODEL_NAME = DNABERT2_PROBE
 #: The fine-tuning's token budget, so both read the same tokens.
@@ -42,6 +46,11 @@ def single_chunks(encoded: EncodedSplit) -> Chunks:
     lengths = encoded.lengths
     n = len(encoded)
     return Chunks(list(encoded.input_ids), np.arange(n), np.ones(n, dtype=np.int64), lengths - 1, n, True)
+
+
+def window_chunks(tokenizer: PreTrainedTokenizerBase, windows: Sequence[str], max_tokens: int) -> Chunks:
+    """Windows without a target (the control's shuffled ones, ISM's mutants) tokenised and cut as the dataset's."""
+    return single_chunks(encode_split(tokenizer, windows, [0.0] * len(windows), max_tokens))
 
 
 def run(
@@ -71,8 +80,7 @@ def run(
     encoded = encode_table(data.table, tokenizer, max_tokens)
     shuffled = None
     if control is not None:
-        windows = control_windows(control, data.table, dataset)
-        shuffled = single_chunks(encode_split(tokenizer, windows, [0.0] * len(windows), max_tokens))
+        shuffled = window_chunks(tokenizer, control_windows(control, data.table, dataset), max_tokens)
     about = {
         "name": MODEL_NAME,
         "model": str(model),
@@ -94,4 +102,25 @@ def run(
         device,
         threads,
         shuffled,
+    )
+
+
+def probe_predictor(
+    path: Path, base_model: str | None = None, device: str = "cpu"
+) -> Callable[[Sequence[str]], np.ndarray]:
+    """The DNABERT-2 probe saved in `path` (its output folder or read-out) as a prediction function: the
+    frozen checkpoint `base_model` (folder or Hub id; None: the one the probe was given) embeds windows
+    tokenised and cut at the probe's token budget, and the read-out reads the chosen layer's poolings."""
+    readout = load_readout(path)
+    if readout.name != MODEL_NAME:
+        raise InputError(f"a read-out of {readout.name}, not of the {MODEL_NAME} (probe_dnabert2.py)", path)
+    folder = resolve_source(readout.base(base_model))
+    readout.check_base(read_config(folder).num_hidden_layers + 1, folder)
+    tokenizer = load_tokenizer(folder)
+    pad_id = pad_token_id(tokenizer, folder)
+    max_tokens = int(readout.about["max_tokens"])
+    target = resolve_device(device)
+    model = Dnabert2Model.from_pretrained(folder).to(target)
+    return readout_predictor(
+        readout, model, lambda windows: window_chunks(tokenizer, windows, max_tokens), pad_id, target
     )

@@ -41,6 +41,12 @@ def special_layout(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[
     raise InputError("the tokenizer puts special tokens inside a sequence; cannot cut windows into pieces")
 
 
+def padding_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    """The id right-padded batches are filled with: the tokenizer's pad token; the attention mask keeps padding
+    out, so any id serves a model without one."""
+    return int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
+
+
 def pieces(n_tokens: int, budget: int) -> list[tuple[int, int]]:
     """[start, stop) of the fewest near-equal consecutive pieces of at most `budget` tokens."""
     count = max(1, -(-n_tokens // budget))

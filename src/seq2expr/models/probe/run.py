@@ -6,8 +6,10 @@ onto the chosen device, so that loading, embedding and fitting are measured in `
 
 Outputs (in `outdir`): `predictions.tsv` (every gene, every split), `embeddings.safetensors` (the
 chosen layer's poolings, gene ids and the model's description in the metadata; only the chosen layer,
-since all layers of a 768-wide model on 20,000 genes would take ~1.7 GB), `probe.json` (what was
-chosen and on what) and `compute.tsv`; given the chunks of the test genes' shuffled windows (the composition
+since all layers of a 768-wide model on 20,000 genes would take ~1.7 GB), `readout.safetensors` (the
+fitted standardisation and ridge with probe.json's summary, `seq2expr.models.probe.readout`: with the
+frozen checkpoint, the probe as a prediction function again, for in-silico mutagenesis), `probe.json`
+(what was chosen and on what) and `compute.tsv`; given the chunks of the test genes' shuffled windows (the composition
 control, `seq2expr.data.shuffle`), also `control.tsv`: they are embedded by the same frozen model, layer and
 pooling and read out by the same fitted ridge. Nothing is random: re-runs give the same bytes.
 """
@@ -34,6 +36,7 @@ from seq2expr.io.predictions import CONTROL_FILE, control_from_predictions, writ
 from seq2expr.io.tables import honour_umask
 from seq2expr.models.probe.embeddings import Chunks, embed_layers, feature_matrix, save_embeddings
 from seq2expr.models.probe.options import ProbeOptions
+from seq2expr.models.probe.readout import READOUT_FILE, readout_of, save_readout
 from seq2expr.models.probe.ridge import ProbeFit, cv_groups, fit_probe
 from seq2expr.models.probe.ridge import fit_genes as checked_fit_genes
 from seq2expr.models.training.core import checked_table, training_session
@@ -146,10 +149,12 @@ def run_probe(
             logger.info("%d test genes' shuffled windows predicted: %s", control.n_windows, CONTROL_FILE)
         save_embeddings(outdir / EMBEDDINGS_FILE, data.table["gene_id"].tolist(), pools[fit.choice.layer], summary)
         honour_umask(outdir / EMBEDDINGS_FILE)
+        save_readout(outdir / READOUT_FILE, readout_of(fit.pipeline, summary))
         (outdir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         compute.write(outdir / COMPUTE_FILE)
     logger.info(
-        "%slayer %d of %s, ridge penalty %g on %d features fitted on %s (grouped %d-fold CV by %s); wrote %s, %s, %s",
+        "%slayer %d of %s, ridge penalty %g on %d features fitted on %s (grouped %d-fold CV by %s); "
+        "wrote %s, %s, %s, %s",
         f"fold {data.fold} of repeat {data.repeat}: " if is_cross_fitted(data.table) else "",
         fit.choice.layer,
         layers,
@@ -160,6 +165,7 @@ def run_probe(
         data.group_source,
         PREDICTIONS_FILE,
         EMBEDDINGS_FILE,
+        READOUT_FILE,
         SUMMARY_FILE,
     )
     return ProbeRun(fit, summary, outdir)
