@@ -99,7 +99,8 @@ run() { # name, work dir, extra args...: a run launched from $out (its .nextflow
 start=$(date +%s)
 if run host "$out/work" -profile test --outdir "$out/host"; then
     ok "-profile test succeeded in $(seconds "$start") s"
-    if summary=$(python3 .ci/check_outputs.py "$out/host" --tissue Pituitary --skip references --folds "$folds"); then
+    if summary=$(python3 .ci/check_outputs.py "$out/host" --tissue Pituitary --skip references --folds "$folds" \
+        --attribution dexter,dnabert2,cnn,dnabert2_probe,probe_glm/esm_6mer,probe_glm/bert_char); then
         ok "outputs of -profile test where docs/output.md says (${summary#check_outputs: })"
     else
         ko "outputs of -profile test: $summary"
