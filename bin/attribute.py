@@ -3,7 +3,8 @@
 
 Writes attribution_profile.tsv (mean |contribution| by offset from the TSS), attribution_tracks.tsv.gz
 (per-gene contribution tracks), attribution_motifs.tsv (known core-promoter elements: matches, mean
-effect against the background, mean offset) and attribution_kmers.tsv (the most attributed 6-mers).
+effect against the background, mean offset), attribution_kmers.tsv (the most attributed 6-mers) and, for
+motif discovery with TF-MoDISco-lite, attribution_onehot.npz and attribution_hypothetical.npz.
 A probe (dnabert2_probe, probe_glm) is its read-out (readout.safetensors) on the frozen checkpoint it
 embedded with (--base-model), windows tokenised and cut as the probe command cut them.
 """

@@ -19,7 +19,7 @@ from conftest import TEST_DATA, invoke
 
 from seq2expr.data.dataset import read_dataset
 from seq2expr.errors import InputError
-from seq2expr.interpret.attribute import PROFILE_FILE, TRACKS_FILE
+from seq2expr.interpret.attribute import PROFILE_FILE, TRACKS_FILE, write_npz
 from seq2expr.interpret.ism import IsmSpec, ism, peak_offsets
 from seq2expr.interpret.motifs import known_overlap, matches, motif_table, pattern, top_kmers
 from seq2expr.interpret.predictors import PredictorOptions, load_predictor
@@ -98,6 +98,34 @@ def test_n_bases_are_not_mutated() -> None:
     window = "N" * 50 + "A" * 151
     result = ism(["a"], [window], tata_reader, IsmSpec(tss_index=TSS, flank=60))
     assert np.isnan(result.contributions[0, :10]).all() and np.isfinite(result.contributions[0, 10:]).all()
+
+
+def test_modisco_inputs_of_an_additive_model_are_its_centred_weights(tmp_path: Path) -> None:
+    """For a model that adds one weight per (position, base), every ISM effect is a difference of weights, so
+    the hypothetical contributions are the weights centred over the four bases, whatever the sequence; the
+    observed base's is 3/4 of its contribution, N positions are zero; the .npz files load as modisco-lite
+    loads them (arr_0) and re-writing gives the same bytes."""
+    rng = np.random.default_rng(4)
+    weights = rng.normal(size=(LENGTH, 4))
+
+    def additive(windows: Sequence[str]) -> np.ndarray:
+        return np.asarray([sum(weights[i, "ACGT".index(b)] for i, b in enumerate(w) if b != "N") for w in windows])
+
+    windows, _ = _windows(6)
+    windows[1] = "N" * 75 + windows[1][75:]
+    result = ism([f"g{i}" for i in range(6)], windows, additive, IsmSpec(tss_index=TSS, flank=40, genes=6, seed=1))
+    one_hot, hypothetical = result.modisco_inputs()
+    assert one_hot.shape == hypothetical.shape == (6, 4, 81) and one_hot.dtype == np.float32
+    centred = (weights - weights.mean(axis=1, keepdims=True))[TSS - 40 : TSS + 41].T
+    np.testing.assert_allclose(hypothetical[0], centred, atol=1e-5)
+    assert not one_hot[1, :, :15].any() and not hypothetical[1, :, :15].any()  # the N stretch (offsets -40..-26)
+    np.testing.assert_allclose(hypothetical[1, :, 15:], centred[:, 15:], atol=1e-5)
+    observed = (one_hot * hypothetical).sum(axis=1)
+    np.testing.assert_allclose(observed, 0.75 * np.nan_to_num(result.contributions), atol=1e-5)
+    write_npz(hypothetical, tmp_path / "a.npz")
+    write_npz(hypothetical, tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npz")["arr_0"], hypothetical)
 
 
 #: probe_outputs' models (conftest.probe_command) and their kinds of attribution.

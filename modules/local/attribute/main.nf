@@ -22,6 +22,7 @@ process ATTRIBUTE {
     tuple val(meta), path("attribution_motifs.tsv")   , emit: motifs
     tuple val(meta), path("attribution_kmers.tsv")    , emit: kmers
     tuple val(meta), path("attribution_regions.tsv")  , emit: regions, optional: true // DExTER's selected regions
+    tuple val(meta), path("attribution_{onehot,hypothetical}.npz"), emit: modisco // TF-MoDISco-lite's inputs
     tuple val("${task.process}"), val('seq2expr'), eval('python3 -c "import seq2expr; print(seq2expr.__version__)"'), topic: versions, emit: versions_seq2expr
 
     when:
@@ -59,5 +60,6 @@ process ATTRIBUTE {
     echo | gzip > attribution_tracks.tsv.gz
     touch attribution_motifs.tsv
     touch attribution_kmers.tsv
+    touch attribution_onehot.npz attribution_hypothetical.npz
     """
 }

@@ -5,16 +5,21 @@ test genes), loads the model (or a probe's read-out on its frozen checkpoint) as
 function (`seq2expr.interpret.predictors`), mutates
 the TSS ± flank of the sampled genes (`seq2expr.interpret.ism`) and writes the meta-profile, the
 per-gene tracks, the known-element table and the most attributed k-mers; for DExTER also its
-selected regions, which the report marks on the meta-profile. `read_attribution` gathers the
-tables of several models for the report.
+selected regions, which the report marks on the meta-profile. The one-hot windows and hypothetical
+contributions go into two .npz files in the layout TF-MoDISco-lite reads (`modisco motifs -s
+attribution_onehot.npz -a attribution_hypothetical.npz`), for motif discovery beyond the known elements.
+`read_attribution` gathers the tables of several models for the report.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from seq2expr.data.dataset import read_fold
@@ -32,6 +37,8 @@ TRACKS_FILE = "attribution_tracks.tsv.gz"
 MOTIFS_FILE = "attribution_motifs.tsv"
 KMERS_FILE = "attribution_kmers.tsv"
 REGIONS_FILE = "attribution_regions.tsv"
+ONEHOT_FILE = "attribution_onehot.npz"
+HYPOTHETICAL_FILE = "attribution_hypothetical.npz"
 REGION_COLUMNS = ["model", "kmer", "start", "end", "coefficient"]
 
 
@@ -78,9 +85,23 @@ def run(
     outdir.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         write_tsv(frame, outdir / name)
+    one_hot, hypothetical = result.modisco_inputs()
+    write_npz(one_hot, outdir / ONEHOT_FILE)
+    write_npz(hypothetical, outdir / HYPOTHETICAL_FILE)
     peaks = peak_offsets(profile)
     log.info("meta-profile peaks of %s at %s bp from the TSS", model_name, ", ".join(f"{peak:+d}" for peak in peaks))
     return AttributionResult(result, tables, peaks)
+
+
+def write_npz(array: np.ndarray, path: Path) -> None:
+    """`array` as the member `arr_0` of an .npz archive (what `np.load(path)["arr_0"]` and modisco-lite read),
+    written as `np.savez_compressed` does but with a fixed time stamp, so that re-runs give the same bytes."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    member = zipfile.ZipInfo("arr_0.npy", date_time=(1980, 1, 1, 0, 0, 0))
+    member.compress_type = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(member, buffer.getvalue())
 
 
 def dexter_regions(path: Path, model_name: str) -> pd.DataFrame:

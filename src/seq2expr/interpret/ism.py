@@ -61,6 +61,9 @@ class IsmResult:
     contributions: np.ndarray
     reference: np.ndarray
     """Each gene's prediction on its unmutated window."""
+    effects: np.ndarray
+    """(genes, positions, 4): the prediction with each of A, C, G, T at a position minus the reference
+    prediction (0 for the reference base; NaN at N bases)."""
 
     def meta_profile(self) -> pd.DataFrame:
         """offset, mean |contribution| and mean contribution over genes (N bases left out)."""
@@ -72,6 +75,21 @@ class IsmResult:
                     "mean_contribution": np.nanmean(self.contributions, axis=0),
                 }
             )
+
+    def modisco_inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """One-hot sequences and hypothetical contributions, each (genes, 4, positions) float32: what
+        TF-MoDISco (Shrikumar et al. 2018; modisco-lite's `modisco motifs -s ... -a ...`) reads. A base's
+        hypothetical contribution is its effect minus the mean effect of the four bases at that position
+        (the usual mean-centring of ISM scores, Majdandzic et al. 2023), so the observed base's is 3/4 of
+        its `contributions` value; N positions are zero in both arrays."""
+        centred = self.effects - self.effects.mean(axis=2, keepdims=True)
+        hypothetical = np.nan_to_num(centred, nan=0.0)
+        one_hot = np.zeros_like(hypothetical)
+        for row, sequence in enumerate(self.sequences):
+            for column, base in enumerate(sequence):
+                if base in BASES:
+                    one_hot[row, column, BASES.index(base)] = 1.0
+        return one_hot.transpose(0, 2, 1).astype(np.float32), hypothetical.transpose(0, 2, 1).astype(np.float32)
 
     def tracks(self) -> pd.DataFrame:
         """Per-gene contribution tracks, long format: gene_id, offset, base, contribution."""
@@ -127,6 +145,7 @@ def ism(gene_ids: Sequence[str], sequences: Sequence[str], predict: Predict, spe
     chosen = sample_genes(gene_ids, spec.genes, spec.seed)
     reference = _batched(predict, [sequences[index].upper() for index in chosen], spec.batch)
     contributions = np.full((len(chosen), len(positions)), np.nan)
+    all_effects = np.full((len(chosen), len(positions), len(BASES)), np.nan)
     for row, index in enumerate(chosen):
         sequence = sequences[index].upper()
         mutants = list(_mutants(sequence, positions))
@@ -139,12 +158,14 @@ def ism(gene_ids: Sequence[str], sequences: Sequence[str], predict: Predict, spe
                 counted[column] += 1
         mutated = counted > 0
         contributions[row, mutated] = -effects[mutated].sum(axis=1) / counted[mutated]
+        all_effects[row, mutated] = effects[mutated]
     return IsmResult(
         gene_ids=[str(gene_ids[index]) for index in chosen],
         offsets=np.arange(positions.start, positions.stop) - spec.tss_index,
         sequences=[sequences[index].upper()[positions.start : positions.stop] for index in chosen],
         contributions=contributions,
         reference=reference,
+        effects=all_effects,
     )
 
 
