@@ -9,7 +9,7 @@ evaluation with `--primary-model DNABERT-2_probe` — and prints, per seed, the 
 probe against each simple rung) with its corrected-resampled-t interval, then the SD of Δr across
 seeds beside the mean half-width of the intervals. Issue 23 asks what the models learned: for the
 first seed it prints each model's r on real and on shuffled windows (Δr and interval), and
-attributes DExTER and the CNN (ISM on fold 1's test genes) with the meta-profile's peaks and the
+attributes DExTER, the CNN and the probe (ISM on fold 1's test genes) with the meta-profile's peaks and the
 top known elements. `--target specificity` repeats it for the tissue-specific target.
 
 The DNABERT-2 here is the bundled tiny random-weight checkpoint (no real weights can be
@@ -28,6 +28,8 @@ from pathlib import Path
 import click
 import numpy as np
 import pandas as pd
+
+from seq2expr.interpret.ism import peak_offsets
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "real_pituitary_2kb"
@@ -75,16 +77,21 @@ def one_seed(seed: int, folds: int, target: str, cnn_epochs: int, threads: int, 
 
 
 def attribution(outdir: Path, threads: int) -> pd.DataFrame:
-    """ISM of fold 1's DExTER and CNN on 20 of their test genes: the meta-profile's peaks and top elements."""
+    """ISM of fold 1's DExTER, CNN and probe on 20 of their test genes: the meta-profile's peaks (at least
+    10 bp apart) and top elements."""
     rows = []
     dataset = outdir / "dataset" / "dataset.tsv.gz"
-    for kind, name, model in (("dexter", "DExTER", "dexter/fold_1/model.json"), ("cnn", "CNN", "cnn/fold_1/model")):
+    models = (
+        ("dexter", "DExTER", "dexter/fold_1/model.json", ()),
+        ("cnn", "CNN", "cnn/fold_1/model", ()),
+        ("dnabert2_probe", PRIMARY, "probe/fold_1", ("--base-model", TINY)),
+    )
+    for kind, name, model, base in models:
         folder = outdir / "attribution" / kind
-        run("attribute.py", "--model-kind", kind, "--model", outdir / model, "--name", name, "--dataset", dataset,
-            "--fold", 1, "--tss-index", TSS, "--genes", 20, "--flank", 200, "--threads", threads,
+        run("attribute.py", "--model-kind", kind, "--model", outdir / model, *base, "--name", name, "--dataset",
+            dataset, "--fold", 1, "--tss-index", TSS, "--genes", 20, "--flank", 200, "--threads", threads,
             "--outdir", folder)  # fmt: skip
-        profile = pd.read_csv(folder / "attribution_profile.tsv", sep="\t")
-        top = profile.nlargest(3, "mean_abs_contribution")["offset"].tolist()
+        top = peak_offsets(pd.read_csv(folder / "attribution_profile.tsv", sep="\t"))
         motifs = pd.read_csv(folder / "attribution_motifs.tsv", sep="\t")
         motifs = motifs[motifs["matches"] >= 5]
         ratio = (motifs["mean_effect"].abs() / motifs["background_effect"].abs().clip(lower=1e-12)).rename("ratio")
