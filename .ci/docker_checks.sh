@@ -95,6 +95,11 @@ for module in sorted(pathlib.Path("modules").glob("**/main.nf")):
     tags = sorted(set(re.findall(r"(?<!oras://)\b(ghcr\.io/seq2expr/seq2expr-(?:cpu|gpu):[\w.-]+)", container.group(1))))
     cpu = [tag for tag in tags if "-cpu:" in tag]
     expected[process.group(1)] = cpu[0] if cpu else (tags[0] if tags else container.group(1).strip().strip("'\""))
+# a module included under another name (`include { ATTRIBUTE as ATTRIBUTE_PROBE }`) runs in its module's image
+for workflow in sorted([*pathlib.Path("workflows").glob("*.nf"), *pathlib.Path("subworkflows").glob("**/*.nf")]):
+    for module, alias in re.findall(r"include\s*\{\s*(\w+)\s+as\s+(\w+)\s*\}", workflow.read_text()):
+        if module in expected:
+            expected[alias] = expected[module]
 for line in flat.read_text().splitlines():
     override = re.match(r"""process\.'?withName:\s*'?(\w+)'?'?\.container\s*=\s*'([^']+)'""", line)
     if override:

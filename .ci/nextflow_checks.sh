@@ -5,7 +5,7 @@
 #   peak_vmem in the execution trace; every option a task passed is one its script's --help
 #   lists), then -resume with two tissues and --replicates 2 (the first run's tasks all cached;
 #   each tissue reaches its evaluation and report, both seeds' metrics);
-#   the edit-and-resume checks of .ci/resume_checks.sh; -stub-run; --help; bad parameters
+#   the edit-and-resume checks of .ci/resume_checks.sh (in the background, beside the runs above); -stub-run; --help; bad parameters
 #   stopped before any task and good ones accepted (validation only: -preview); nf-core pipelines lint;
 #   -profile test,slurm on a real one-node SLURM with a scheduler-killed task retried
 #   (.ci/slurm_checks.sh); -profile test,docker in real containers (.ci/docker_checks.sh).
@@ -90,6 +90,13 @@ for profile in "${profiles[@]}"; do
 done
 echo "nextflow_checks: ${#profiles[@]} configurations resolved in $(seconds "$start") s"
 
+# --- -resume after a code change (.ci/resume_checks.sh), beside the runs below -------------------
+# Its runs are its own (a fresh copy of the checkout, its own launch folder and work dir): it runs in
+# the background while the host run and its -resume checks run here, so that the two keep both cores
+# busy (each run alone leaves them idle while a JVM starts or one task ends a stage). Judged below.
+bash .ci/resume_checks.sh "$NXF" "$out/resume" > "$out/resume_checks.log" 2>&1 &
+resume_pid=$!
+
 # --- -profile test end to end, then -resume -------------------------------------------------
 run() { # name, work dir, extra args...: a run launched from $out (its .nextflow history stays there), log in $out/<name>.log
     local name=$1 work=$2
@@ -113,7 +120,8 @@ if run host "$out/work" -profile test --outdir "$out/host"; then
         && CHROMIUM="$CHROMIUM" python3 .ci/report_check.py "$out/host/multiqc/Pituitary/multiqc_report.html" \
             --screenshot "$out/report_first_screen.png" \
             --verdict-starts "The primary model, DNABERT-2, has random weights" \
-            --section composition_control --section attribution_ > "$out/report_check.log" 2>&1; then
+            --section composition_control --section attribution_ \
+            --contains "Synthetic test data — these numbers check the pipeline, not biology." > "$out/report_check.log" 2>&1; then
         ok "report at 1280 px: $(tail -1 "$out/report_check.log")"
     else
         ko "report at 1280 px: $(grep FAILED "$out/report_check.log" | head -5)"
@@ -300,10 +308,10 @@ else
     ko "--target specificity: $(tail -5 "$out/specificity.log")"
 fi
 
-# --- -resume after a code change (.ci/resume_checks.sh) --------------------------------------------
+# --- -resume after a code change: the background run of .ci/resume_checks.sh ------------------------
 # Its contract: `resume_checks: ok|FAILED` lines, last line `resume checks: N passed, N failed`.
 if [[ -f .ci/resume_checks.sh ]]; then
-    bash .ci/resume_checks.sh "$NXF" "$out/resume" > "$out/resume_checks.log" 2>&1
+    wait "$resume_pid"
     status=$?
     grep -E '^resume_checks: (ok|FAILED)' "$out/resume_checks.log"
     counts=$(tail -1 "$out/resume_checks.log")

@@ -157,6 +157,7 @@ def main() -> None:
     parser.add_argument("--screenshot", type=Path, help="PNG of the first screen [default: beside the report]")
     parser.add_argument("--verdict-starts", help="text the verdict's bottom line must start with")
     parser.add_argument("--section", action="append", default=[], help="id prefix of a section the report must hold")
+    parser.add_argument("--contains", action="append", default=[], help="text the report's page must hold")
     options = parser.parse_args()
     report = options.report.resolve()
     screenshot = (options.screenshot or report.with_name("report_first_screen.png")).resolve()
@@ -165,6 +166,8 @@ def main() -> None:
         result = measure(report, scratch)
         shot = browse(report, scratch / "profile-screenshot", f"--screenshot={screenshot}")
     lines = checks(result, options.verdict_starts, tuple(options.section))
+    text = report.read_text(encoding="utf-8")
+    lines += [(phrase in text, f"the report holds {phrase!r}") for phrase in options.contains]
     failed = [line for passed, line in lines if not passed]
     for passed, line in lines:
         print(f"{'ok' if passed else 'FAILED'}: {line}")

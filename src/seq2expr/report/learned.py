@@ -140,7 +140,7 @@ def motif_section(motifs: pd.DataFrame) -> ReportFile:
         "effect_se": {"title": "SE", "format": "{:,.4f}"},
         "background_effect": {"title": "Background", "description": BACKGROUND, "format": FOUR},
         "mean_offset": {"title": "Mean offset (bp)", "format": "{:,.0f}"},
-        "reference": {"title": "Consensus from"},
+        "reference": {"title": "Consensus from", "hidden": True},  # long: under 'Configure columns', in the .tsv
     }  # fmt: skip
     return table_section(MOTIFS_ID, rows, "Model: element", headers)
 
