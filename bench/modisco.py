@@ -96,7 +96,7 @@ def main(genes: int, threads: int, modisco: str, outdir: Path) -> None:
                str(LENGTH // 2), "--genes", str(genes), "--flank", str(FLANK), "--threads", str(threads),
                "--outdir", str(outdir / "ism")])  # fmt: skip
     found = run([command, "motifs", "-s", str(outdir / "ism" / "attribution_onehot.npz"), "-a",
-                 str(outdir / "ism" / "attribution_hypothetical.npz"), "-n", "2000", "-w", str(2 * FLANK + 1),
+                 str(outdir / "ism" / "attribution_hypothetical.npz"), "-n", "2000", "-w", str(2 * FLANK),
                  "-o", str(outdir / "modisco.h5")])  # fmt: skip
     table = patterns(outdir / "modisco.h5")
     carriers = len(range(first_test + first_test % 2, genes, 2))  # every even-numbered window carries the motif
