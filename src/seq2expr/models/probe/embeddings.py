@@ -136,14 +136,19 @@ def save_embeddings(path: Path, gene_ids: Sequence[str], pools: dict[str, np.nda
     save_file({name: np.ascontiguousarray(values) for name, values in pools.items()}, str(path), metadata)
 
 
-def load_embeddings(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
-    """Gene ids and the pooled embeddings written by `save_embeddings`."""
+def read_safetensors(path: Path, expected: str) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+    """A safetensors file's metadata and tensors; a file that is not one is an InputError saying `expected`."""
     try:
         with safe_open(str(path), framework="numpy") as handle:
             metadata = handle.metadata() or {}
-        tensors = load_file(str(path))
+        return metadata, load_file(str(path))
     except (SafetensorError, OSError) as error:
-        raise InputError(f"not an embeddings file ({error})", path) from None
+        raise InputError(f"{expected} ({error})", path) from None
+
+
+def load_embeddings(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Gene ids and the pooled embeddings written by `save_embeddings`."""
+    metadata, tensors = read_safetensors(path, "not an embeddings file")
     try:
         gene_ids = json.loads(metadata[METADATA_KEY])["gene_ids"]
     except (KeyError, ValueError, TypeError):

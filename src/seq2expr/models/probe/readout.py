@@ -20,15 +20,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 from sklearn.pipeline import Pipeline
 from torch import nn
 
 from seq2expr.errors import InputError
 from seq2expr.io.files import HUB_ID
 from seq2expr.io.tables import honour_umask
-from seq2expr.models.probe.embeddings import METADATA_KEY, Chunks, embed_layers, feature_matrix
+from seq2expr.models.probe.embeddings import METADATA_KEY, Chunks, embed_layers, feature_matrix, read_safetensors
 from seq2expr.models.probe.options import ProbeOptions
 
 READOUT_FILE = "readout.safetensors"
@@ -126,12 +125,7 @@ def load_readout(path: Path) -> Readout:
     if not file.is_file():
         raise InputError(f"no {READOUT_FILE}: expected a probe command's output folder or its read-out", path)
     expected = f"not a probe read-out; expected the {READOUT_FILE} a probe command writes"
-    try:
-        with safe_open(str(file), framework="numpy") as handle:
-            metadata = handle.metadata() or {}
-        tensors = load_file(str(file))
-    except (SafetensorError, OSError) as error:
-        raise InputError(f"{expected} ({error})", file) from None
+    metadata, tensors = read_safetensors(file, expected)
     try:
         about = json.loads(metadata[METADATA_KEY])
         (intercept,) = tensors["intercept"]
